@@ -1,0 +1,41 @@
+#include "vmm/kvm/vm_fd.h"
+
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+
+#include "absl/strings/str_cat.h"
+#include "proto/base/errno_status.h"
+#include "proto/base/status_macros.h"
+
+namespace faultline::vmm {
+
+std::unique_ptr<VmFd> VmFd::Adopt(UniqueFd fd, int vcpu_mmap_size) {
+  return std::unique_ptr<VmFd>(new VmFd(std::move(fd), vcpu_mmap_size));
+}
+
+absl::Status VmFd::SetUserMemoryRegion(uint32_t slot, uint64_t guest_physical,
+                                       uint64_t size, void* host_address) {
+  kvm_userspace_memory_region region = {};
+  region.slot = slot;
+  region.guest_phys_addr = guest_physical;
+  region.memory_size = size;
+  region.userspace_addr = reinterpret_cast<uint64_t>(host_address);
+  return CheckSyscall(::ioctl(fd_.get(), KVM_SET_USER_MEMORY_REGION, &region),
+                      absl::StrCat("KVM_SET_USER_MEMORY_REGION slot ", slot))
+      .status();
+}
+
+absl::Status VmFd::SetTssAddress(uint64_t address) {
+  return CheckSyscall(::ioctl(fd_.get(), KVM_SET_TSS_ADDR, address),
+                      "KVM_SET_TSS_ADDR")
+      .status();
+}
+
+absl::StatusOr<std::unique_ptr<VcpuFd>> VmFd::CreateVcpu(int id) {
+  ASSIGN_OR_RETURN(const int vcpu,
+                   CheckSyscall(::ioctl(fd_.get(), KVM_CREATE_VCPU, id),
+                                absl::StrCat("KVM_CREATE_VCPU ", id)));
+  return VcpuFd::Create(UniqueFd(vcpu), vcpu_mmap_size_);
+}
+
+}  // namespace faultline::vmm
