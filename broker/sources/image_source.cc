@@ -1,0 +1,69 @@
+#include "broker/sources/image_source.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "proto/base/errno_status.h"
+#include "proto/base/status_macros.h"
+
+namespace faultline::broker {
+
+absl::StatusOr<std::unique_ptr<ImageSource>> ImageSource::Create(
+    const std::string& path, uint64_t file_offset) {
+  ASSIGN_OR_RETURN(
+      int fd, CheckSyscall(RetryOnEintr([&] {
+                             return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+                           }),
+                           absl::StrCat("image source: open ", path)));
+  UniqueFd owned(fd);
+  struct stat st;
+  RETURN_IF_ERROR(
+      CheckSyscall(::fstat(fd, &st), absl::StrCat("image source: stat ", path))
+          .status());
+  if (S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("image source: ", path, " is a directory"));
+  }
+  return std::unique_ptr<ImageSource>(
+      new ImageSource(std::move(owned), path, file_offset));
+}
+
+void ImageSource::Answer(uint64_t offset, v1::FaultAnswer* answer) const {
+  std::string page(kPageBytes, '\0');
+  const uint64_t file_position = file_offset_ + offset;
+  size_t filled = 0;
+  while (filled < kPageBytes) {
+    ssize_t n = RetryOnEintr([&] {
+      return ::pread(fd_.get(), page.data() + filled, kPageBytes - filled,
+                     static_cast<off_t>(file_position + filled));
+    });
+    if (n < 0) {
+      const int saved_errno = errno;
+      auto* error = answer->mutable_error();
+      error->set_kind(v1::ERROR_KIND_BUS_ERROR);
+      error->set_message(absl::StrCat(
+          "image ", path_, ": read of 4096 bytes at file offset ",
+          file_position + filled, " failed: ", std::strerror(saved_errno),
+          "; check the file and the disk under it"));
+      return;
+    }
+    if (n == 0) break;  // End of file: the rest of the page stays zero.
+    filled += static_cast<size_t>(n);
+  }
+  if (filled == 0) {
+    answer->mutable_zero();
+    return;
+  }
+  answer->mutable_page()->set_data(std::move(page));
+}
+
+std::string ImageSource::Describe() const {
+  return absl::StrCat("image ", path_, "@", file_offset_);
+}
+
+}  // namespace faultline::broker

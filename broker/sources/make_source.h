@@ -1,0 +1,21 @@
+// Builds the PageSource a RAM region's Source asks for.
+#ifndef FAULTLINE_BROKER_SOURCES_MAKE_SOURCE_H_
+#define FAULTLINE_BROKER_SOURCES_MAKE_SOURCE_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "broker/sources/page_store.h"
+#include "broker/sources/source.h"
+#include "proto/faultline/v1/broker.pb.h"
+
+namespace faultline::broker {
+
+// `region` was validated (a RAM region with a zero, image, pattern or store
+// source). Fails when an image file cannot be opened.
+absl::StatusOr<std::unique_ptr<PageSource>> MakeSource(
+    const v1::Region& region, PageStoreRegistry& stores);
+
+}  // namespace faultline::broker
+
+#endif  // FAULTLINE_BROKER_SOURCES_MAKE_SOURCE_H_

@@ -1,0 +1,31 @@
+// A page source: what backs the pages of one RAM region.
+//
+// Implementations are immutable after construction or lock internally:
+// Answer() is called from many worker threads at once.
+#ifndef FAULTLINE_BROKER_SOURCES_SOURCE_H_
+#define FAULTLINE_BROKER_SOURCES_SOURCE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "proto/faultline/v1/broker.pb.h"
+
+namespace faultline::broker {
+
+inline constexpr uint64_t kPageBytes = 4096;
+
+class PageSource {
+ public:
+  virtual ~PageSource() = default;
+
+  // Sets exactly one of `answer`'s page, zero, retry or error for the page at
+  // `offset` (page-aligned, inside the region: the caller checked).
+  virtual void Answer(uint64_t offset, v1::FaultAnswer* answer) const = 0;
+
+  // For people: "zero", "image /path@0x1000", "pattern seed=7", ...
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace faultline::broker
+
+#endif  // FAULTLINE_BROKER_SOURCES_SOURCE_H_
