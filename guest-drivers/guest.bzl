@@ -1,0 +1,80 @@
+"""Build rules for freestanding guest code: libraries and payload ELFs.
+
+Guest code runs with no OS, no libc and no SSE state: these flags come after
+the toolchain's own (which adds -fstack-protector and the like) and win.
+"""
+
+load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_library")
+load("//bazel:copts.bzl", "FAULTLINE_COPTS")
+
+GUEST_COPTS = FAULTLINE_COPTS + [
+    "-O2",
+    "-ffreestanding",
+    "-fno-exceptions",
+    "-fno-rtti",
+    "-fno-threadsafe-statics",
+    "-fno-asynchronous-unwind-tables",
+    "-mno-red-zone",
+    "-fno-pic",
+    "-fno-stack-protector",
+    "-mgeneral-regs-only",
+]
+
+# Non-PIC objects linked into a static, non-PIE image.
+GUEST_FEATURES = ["-pic", "-pie"]
+
+_LINKER_SCRIPT = "//guest-drivers/runtime:guest.ld"
+
+def guest_library(name, srcs = [], hdrs = [], portable_srcs = [], deps = [], guest_deps = [], alwayslink = False, visibility = None):
+    """A freestanding library plus, for host tests, its portable part.
+
+    `name` is built with GUEST_COPTS from `srcs + portable_srcs`.
+    `name + "_host"` (testonly) is built for the host from `portable_srcs`
+    only: code that needs neither the guest's entry, ports nor memcpy.
+    `guest_deps` are other guest_library targets (their _host variant is used
+    by the host library); `deps` are plain header libraries used by both.
+    """
+    cc_library(
+        name = name,
+        srcs = srcs + portable_srcs,
+        hdrs = hdrs,
+        copts = GUEST_COPTS,
+        features = GUEST_FEATURES,
+        deps = deps + guest_deps,
+        alwayslink = alwayslink,
+        # Only the archive: a shared library of non-PIC code cannot link.
+        linkstatic = True,
+        visibility = visibility,
+    )
+    cc_library(
+        name = name + "_host",
+        testonly = True,
+        srcs = portable_srcs,
+        hdrs = hdrs,
+        copts = FAULTLINE_COPTS,
+        deps = deps + [dep + "_host" for dep in guest_deps],
+        visibility = visibility,
+    )
+
+def guest_payload(name, srcs, deps = [], visibility = None):
+    """A payload ELF: static, no libc, linked at 1 MiB by the runtime's script."""
+    cc_binary(
+        name = name,
+        srcs = srcs,
+        copts = GUEST_COPTS,
+        features = GUEST_FEATURES,
+        linkstatic = True,
+        linkopts = [
+            # GNU ld: gold (the toolchain's choice) ignores parts of scripts.
+            "-fuse-ld=bfd",
+            "-nostdlib",
+            "-static",
+            "-no-pie",
+            "-Wl,--gc-sections",
+            "-Wl,--build-id=none",
+            "-Wl,-T,$(location %s)" % _LINKER_SCRIPT,
+        ],
+        additional_linker_inputs = [_LINKER_SCRIPT],
+        deps = deps + ["//guest-drivers/runtime"],
+        visibility = visibility,
+    )
