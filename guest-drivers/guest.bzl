@@ -31,7 +31,8 @@ def guest_library(name, srcs = [], hdrs = [], portable_srcs = [], deps = [], gue
     `name` is built with GUEST_COPTS from `srcs + portable_srcs`.
     `name + "_host"` (testonly) is built for the host from `portable_srcs`
     only: code that needs neither the guest's entry, ports nor memcpy.
-    `guest_deps` are other guest_library targets (their _host variant is used
+    `guest_deps` are other guest_library targets as full labels (their _host
+    variant is used
     by the host library); `deps` are plain header libraries used by both.
     """
     cc_library(

@@ -1,0 +1,36 @@
+// The PCI memory device's register block (BAR0, proto/guest_abi.h) and the
+// per-frame signature payloads write for the host to check.
+// Portable: built for the host in tests as well.
+#ifndef FAULTLINE_GUEST_DRIVERS_PCIMEM_REGISTERS_H_
+#define FAULTLINE_GUEST_DRIVERS_PCIMEM_REGISTERS_H_
+
+#include <stdint.h>
+
+#include "guest-drivers/runtime/format.h"
+
+namespace faultline::guest {
+
+struct PciMemRegisterValues {
+  uint32_t magic = 0;
+  uint32_t version = 0;
+  uint32_t frame_bytes = 0;
+  uint64_t frame_count = 0;
+};
+
+inline constexpr uint32_t kPciMemVersion = 1;
+
+// Checks magic, version and frame size, and that the frames fit the window.
+bool CheckRegisterValues(const PciMemRegisterValues& values,
+                         uint64_t window_bytes, ErrorMessage* error);
+
+// The guest's mark on a device frame: "GUEST" in the top five bytes and the
+// frame number below, written at the last word of the frame.
+inline constexpr uint64_t kFrameSignatureBase = 0x4755455354000000ull;
+inline constexpr uint64_t kFrameSignatureWord = 511;
+constexpr uint64_t FrameSignature(uint64_t frame) {
+  return kFrameSignatureBase | frame;
+}
+
+}  // namespace faultline::guest
+
+#endif  // FAULTLINE_GUEST_DRIVERS_PCIMEM_REGISTERS_H_
