@@ -42,9 +42,8 @@ absl::StatusOr<std::unique_ptr<Kvm>> Kvm::Open(const std::string& path) {
                    CheckSyscall(::ioctl(fd.get(), KVM_GET_API_VERSION, 0),
                                 "KVM_GET_API_VERSION"));
   if (version != KVM_API_VERSION) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, " speaks KVM API version ", version, ", need ",
-                     KVM_API_VERSION));
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " speaks KVM API version ", version, ", need ", KVM_API_VERSION));
   }
   for (const RequiredCapability& required : kRequiredCapabilities) {
     if (::ioctl(fd.get(), KVM_CHECK_EXTENSION, required.capability) <= 0) {
@@ -80,12 +79,11 @@ absl::StatusOr<std::vector<kvm_cpuid_entry2>> Kvm::SupportedCpuid() const {
 }
 
 absl::StatusOr<std::unique_ptr<VmFd>> Kvm::CreateVm() const {
-  ASSIGN_OR_RETURN(const int vm, CheckSyscall(RetryOnEintr([&] {
-                                                return ::ioctl(fd_.get(),
-                                                               KVM_CREATE_VM,
-                                                               0);
-                                              }),
-                                              "KVM_CREATE_VM"));
+  ASSIGN_OR_RETURN(const int vm,
+                   CheckSyscall(RetryOnEintr([&] {
+                                  return ::ioctl(fd_.get(), KVM_CREATE_VM, 0);
+                                }),
+                                "KVM_CREATE_VM"));
   return VmFd::Adopt(UniqueFd(vm), vcpu_mmap_size_);
 }
 

@@ -28,10 +28,11 @@ TEST(GuestMemoryTest, TranslatesBothWays) {
   ASSERT_EQ(page.region, ram);
   EXPECT_EQ(page.offset, 0x3000u);
 
-  auto window = (*memory)->HostAddress(abi::kPciMemWindowBarAddress + 0x2000,
-                                       0x1000);
+  auto window =
+      (*memory)->HostAddress(abi::kPciMemWindowBarAddress + 0x2000, 0x1000);
   ASSERT_TRUE(window.ok());
-  EXPECT_EQ((*memory)->FindHostPage(reinterpret_cast<uint64_t>(*window))
+  EXPECT_EQ((*memory)
+                ->FindHostPage(reinterpret_cast<uint64_t>(*window))
                 .region->spec.id,
             2u);
   EXPECT_FALSE((*memory)->HostAddress((1 << 20) - 4, 8).ok());

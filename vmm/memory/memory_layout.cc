@@ -30,9 +30,9 @@ absl::Status MemoryLayout::Add(const RegionSpec& region) {
   switch (region.kind) {
     case RegionKind::kRam:
       if (region.end() > abi::kMaxRamBytes) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "%s: RAM must end at or below the PCI hole at %#x",
-            Describe(region), abi::kMaxRamBytes));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("%s: RAM must end at or below the PCI hole at %#x",
+                            Describe(region), abi::kMaxRamBytes));
       }
       break;
     case RegionKind::kDeviceWindow:
@@ -48,14 +48,13 @@ absl::Status MemoryLayout::Add(const RegionSpec& region) {
   }
   for (const RegionSpec& other : regions_) {
     if (other.id == region.id) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("%s reuses the id of %s", Describe(region),
-                          Describe(other)));
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s reuses the id of %s", Describe(region), Describe(other)));
     }
     if (region.guest_physical_base < other.end() &&
         other.guest_physical_base < region.end()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s overlaps %s", Describe(region), Describe(other)));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s overlaps %s", Describe(region), Describe(other)));
     }
   }
   regions_.push_back(region);
