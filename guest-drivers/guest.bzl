@@ -23,6 +23,9 @@ GUEST_COPTS = FAULTLINE_COPTS + [
 # Non-PIC objects linked into a static, non-PIE image.
 GUEST_FEATURES = ["-pic", "-pie"]
 
+# GNU ld links payloads (see below) and lacks gold's --start-lib.
+_PAYLOAD_FEATURES = GUEST_FEATURES + ["-supports_start_end_lib"]
+
 _LINKER_SCRIPT = "//guest-drivers/runtime:guest.ld"
 
 def guest_library(name, srcs = [], hdrs = [], portable_srcs = [], deps = [], guest_deps = [], alwayslink = False, visibility = None):
@@ -63,7 +66,7 @@ def guest_payload(name, srcs, deps = [], visibility = None):
         name = name,
         srcs = srcs,
         copts = GUEST_COPTS,
-        features = GUEST_FEATURES,
+        features = _PAYLOAD_FEATURES,
         linkstatic = True,
         linkopts = [
             # GNU ld: gold (the toolchain's choice) ignores parts of scripts.
