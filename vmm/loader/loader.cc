@@ -1,0 +1,76 @@
+#include "vmm/loader/loader.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "proto/base/status_macros.h"
+#include "proto/guest_abi.h"
+#include "vmm/loader/boot_state.h"
+
+namespace faultline::vmm {
+namespace {
+
+namespace abi = ::faultline::guest_abi;
+
+uint64_t PageDown(uint64_t address) { return address & ~(abi::kPageBytes - 1); }
+uint64_t PageUp(uint64_t address) {
+  return PageDown(address + abi::kPageBytes - 1);
+}
+
+}  // namespace
+
+absl::StatusOr<LoadedPayload> LoadPayload(const ElfImage& image,
+                                          uint64_t ram_bytes,
+                                          uint32_t vcpu_count,
+                                          const std::string& args,
+                                          const PageSink& sink) {
+  RETURN_IF_ERROR(CheckFitsGuest(image, ram_bytes));
+  LoadedPayload loaded;
+  loaded.entry = image.entry;
+
+  // Pages with file bytes are composed first (segments may share a page);
+  // pages that are all .bss stay zero pages.
+  std::map<uint64_t, PageBytes> data_pages;
+  std::map<uint64_t, bool> all_pages;
+  for (const LoadSegment& segment : image.segments) {
+    const uint64_t end = segment.physical_address + segment.memory_bytes;
+    loaded.image_end = std::max(loaded.image_end, PageUp(end));
+    for (uint64_t page = PageDown(segment.physical_address); page < end;
+         page += abi::kPageBytes) {
+      all_pages[page] = true;
+    }
+    for (uint64_t done = 0; done < segment.file_bytes;) {
+      const uint64_t address = segment.physical_address + done;
+      const uint64_t page = PageDown(address);
+      const uint64_t in_page = address - page;
+      const uint64_t chunk =
+          std::min(segment.file_bytes - done, abi::kPageBytes - in_page);
+      auto [it, inserted] = data_pages.try_emplace(page);
+      if (inserted) it->second.fill(0);
+      std::memcpy(it->second.data() + in_page,
+                  image.bytes.data() + segment.file_offset + done, chunk);
+      done += chunk;
+    }
+  }
+  for (const auto& [page, unused] : all_pages) {
+    auto data = data_pages.find(page);
+    RETURN_IF_ERROR(
+        sink(page, data == data_pages.end() ? nullptr : data->second.data()));
+    ++loaded.pages_installed;
+  }
+
+  BootParameters parameters;
+  parameters.ram_bytes = ram_bytes;
+  parameters.vcpu_count = vcpu_count;
+  parameters.image_end = loaded.image_end;
+  parameters.args = args;
+  ASSIGN_OR_RETURN(auto boot_pages, BuildBootPages(parameters));
+  for (const auto& [address, page] : boot_pages) {
+    RETURN_IF_ERROR(sink(address, page.data()));
+    ++loaded.pages_installed;
+  }
+  return loaded;
+}
+
+}  // namespace faultline::vmm
