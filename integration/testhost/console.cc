@@ -25,14 +25,37 @@ absl::Status WriteAll(int fd, const char* data, size_t size) {
 
 absl::StatusOr<std::unique_ptr<ConsoleFollower>> ConsoleFollower::Create(
     const std::string& path, int output_fd) {
-  ASSIGN_OR_RETURN(int fd,
-                   CheckSyscall(::open(path.c_str(), O_RDONLY | O_CLOEXEC),
-                                absl::StrCat("opening console file ", path)));
-  return std::unique_ptr<ConsoleFollower>(
-      new ConsoleFollower(UniqueFd(fd), output_fd));
+  if (path.empty()) return absl::InvalidArgumentError("no console file");
+  return std::unique_ptr<ConsoleFollower>(new ConsoleFollower(path, output_fd));
+}
+
+absl::Status ConsoleFollower::Reopen() {
+  struct stat by_path;
+  if (::stat(path_.c_str(), &by_path) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();  // not created yet
+    return ErrnoError(absl::StrCat("checking console file ", path_));
+  }
+  if (input_ && by_path.st_ino == inode_) return absl::OkStatus();
+  // Whatever the old file gained before it was replaced has been copied by
+  // the previous Pump(); the new file starts over.
+  UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return ErrnoError(absl::StrCat("opening console file ", path_));
+  }
+  struct stat opened;
+  RETURN_IF_ERROR(
+      CheckSyscall(::fstat(fd.get(), &opened), "checking the console file")
+          .status());
+  input_ = std::move(fd);
+  inode_ = opened.st_ino;
+  offset_ = 0;
+  return absl::OkStatus();
 }
 
 absl::Status ConsoleFollower::Pump() {
+  RETURN_IF_ERROR(Reopen());
+  if (!input_) return absl::OkStatus();
   struct stat info;
   RETURN_IF_ERROR(
       CheckSyscall(::fstat(input_.get(), &info), "checking the console file")

@@ -17,8 +17,8 @@ namespace faultline::testhost {
 
 class ConsoleFollower {
  public:
-  // Follows `path`, which must exist. Writes to `output_fd`, which it does
-  // not own.
+  // Follows `path`, which may not exist yet. Writes to `output_fd`, which it
+  // does not own.
   static absl::StatusOr<std::unique_ptr<ConsoleFollower>> Create(
       const std::string& path, int output_fd);
 
@@ -26,14 +26,20 @@ class ConsoleFollower {
   ConsoleFollower& operator=(const ConsoleFollower&) = delete;
 
   // Copies everything written since the last call; never waits for more.
-  // A file that shrank (truncated by its writer) is followed from its start.
+  // A file that shrank (truncated by its writer) or was replaced by a new one
+  // (libvirt recreates it when QEMU starts) is followed from its start.
   absl::Status Pump();
 
  private:
-  ConsoleFollower(UniqueFd input, int output_fd)
-      : input_(std::move(input)), output_fd_(output_fd) {}
+  ConsoleFollower(std::string path, int output_fd)
+      : path_(std::move(path)), output_fd_(output_fd) {}
 
+  // Opens the file anew when the path names a different file than input_.
+  absl::Status Reopen();
+
+  std::string path_;
   UniqueFd input_;
+  ino_t inode_ = 0;
   int output_fd_;
   off_t offset_ = 0;
 };

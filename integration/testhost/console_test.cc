@@ -69,8 +69,28 @@ TEST_F(ConsoleFollowerTest, FollowsATruncatedFileFromItsStart) {
   EXPECT_EQ(Drain(), "new\n");
 }
 
-TEST_F(ConsoleFollowerTest, MissingFileIsAnError) {
-  EXPECT_FALSE(ConsoleFollower::Create(path_ + ".missing", pipe_[1]).ok());
+TEST_F(ConsoleFollowerTest, WaitsForAFileThatDoesNotExistYet) {
+  const std::string later = path_ + ".later";
+  absl::StatusOr<std::unique_ptr<ConsoleFollower>> console =
+      ConsoleFollower::Create(later, pipe_[1]);
+  ASSERT_TRUE(console.ok()) << console.status();
+  ASSERT_TRUE((*console)->Pump().ok());
+  std::ofstream(later) << "created\n";
+  ASSERT_TRUE((*console)->Pump().ok());
+  EXPECT_EQ(Drain(), "created\n");
+}
+
+TEST_F(ConsoleFollowerTest, FollowsAFileReplacedByANewOne) {
+  absl::StatusOr<std::unique_ptr<ConsoleFollower>> console =
+      ConsoleFollower::Create(path_, pipe_[1]);
+  ASSERT_TRUE(console.ok()) << console.status();
+  Append("a long first life\n");
+  ASSERT_TRUE((*console)->Pump().ok());
+  Drain();
+  ASSERT_EQ(unlink(path_.c_str()), 0);
+  std::ofstream(path_) << "second\n";
+  ASSERT_TRUE((*console)->Pump().ok());
+  EXPECT_EQ(Drain(), "second\n");
 }
 
 TEST_F(ConsoleFollowerTest, BrokenOutputIsAnError) {

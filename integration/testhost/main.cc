@@ -119,9 +119,8 @@ int Run(const std::vector<std::string>& command) {
   }
   if (!outcome.ok()) return Fail(outcome.status());
   if (outcome->ending == RunOutcome::Ending::kTimedOut) {
-    Report(absl::StrCat("the command did not finish within ",
-                        absl::FormatDuration(timeout), "; exit status ",
-                        kExitTimedOut));
+    Report(absl::StrCat("timed out after ", absl::FormatDuration(timeout),
+                        " (exit status ", kExitTimedOut, ")"));
   }
   return ExitStatusFor(*outcome);
 }

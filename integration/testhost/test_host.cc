@@ -145,7 +145,6 @@ absl::StatusOr<RunOutcome> RunInTestHost(const TestHostOptions& options,
   ASSIGN_OR_RETURN(std::unique_ptr<ResultsDir> results,
                    ResultsDir::Create(options.results_dir));
   RETURN_IF_ERROR(results->WriteFile(kRunScriptName, script));
-  RETURN_IF_ERROR(results->WriteFile(kConsoleLogName, ""));
   ASSIGN_OR_RETURN(UniqueFd console_output,
                    OpenConsoleOutput(options.console_path));
   ASSIGN_OR_RETURN(std::unique_ptr<ConsoleFollower> console,
