@@ -121,9 +121,11 @@ faultline_exception_common:
   hlt
 )");
 
+namespace faultline::guest {
+
+// Called by the stubs above with the frame they and the CPU pushed.
 extern "C" [[noreturn]] void faultline_exception_handler(
-    const faultline::guest::ExceptionFrame* frame) {
-  using namespace faultline::guest;
+    const ExceptionFrame* frame) {
   const uint64_t cr2 = ReadCr2();
   const uint32_t vector = static_cast<uint32_t>(frame->vector);
   ExitWithResult(
@@ -136,8 +138,6 @@ extern "C" [[noreturn]] void faultline_exception_handler(
       static_cast<unsigned long long>(frame->rip),
       static_cast<unsigned long long>(cr2));
 }
-
-namespace faultline::guest {
 
 void BuildExceptionTable() {
   const auto stubs = reinterpret_cast<uint64_t>(faultline_exception_stubs);

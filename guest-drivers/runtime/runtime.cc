@@ -91,11 +91,9 @@ void ExitWithResult(uint32_t status, const char* format, ...) {
   Exit(status);
 }
 
-}  // namespace faultline::guest
-
-extern "C" void faultline_runtime_enter(const faultline::guest::BootInfo* boot,
-                                        uint64_t vcpu_id) {
-  using namespace faultline::guest;
+// Called by _start on each vCPU's own stack.
+extern "C" [[noreturn]] void faultline_runtime_enter(const BootInfo* boot,
+                                                     uint64_t vcpu_id) {
   if (vcpu_id == 0) {
     InitConsole();
     BuildExceptionTable();
@@ -106,7 +104,7 @@ extern "C" void faultline_runtime_enter(const faultline::guest::BootInfo* boot,
     }
     g_vcpu_count = boot->vcpu_count;
     g_all_vcpus.Reset(g_vcpu_count);
-    AtomicStore(&g_started, 1);
+    AtomicStore(&g_started, 1);  // publishes the count and the barrier
   } else {
     while (AtomicLoad(&g_started) == 0) CpuRelax();
     if (vcpu_id >= g_vcpu_count) Park();
@@ -118,3 +116,5 @@ extern "C" void faultline_runtime_enter(const faultline::guest::BootInfo* boot,
   while (AtomicLoad(&g_returned) < g_vcpu_count) CpuRelax();
   Exit(static_cast<uint32_t>(status));
 }
+
+}  // namespace faultline::guest
