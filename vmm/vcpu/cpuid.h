@@ -1,0 +1,19 @@
+// Per-vCPU CPUID: KVM's supported entries with this vCPU's APIC id, so that
+// guests can tell vCPUs apart and KVM accepts long mode (it checks the LM
+// bit of the guest CPUID when EFER.LME is set). Pure.
+#ifndef FAULTLINE_VMM_VCPU_CPUID_H_
+#define FAULTLINE_VMM_VCPU_CPUID_H_
+
+#include <linux/kvm.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace faultline::vmm {
+
+std::vector<kvm_cpuid_entry2> CpuidForVcpu(
+    const std::vector<kvm_cpuid_entry2>& supported, uint32_t vcpu_id);
+
+}  // namespace faultline::vmm
+
+#endif  // FAULTLINE_VMM_VCPU_CPUID_H_
