@@ -78,8 +78,8 @@ absl::StatusOr<int> CollectExitStatus(ResultsDir& results,
                    results.ReadFile(kInitErrorName));
   if (init_error.has_value()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("the test host's init failed: ", *init_error,
-                     " (console: ", console_where, ")"));
+        absl::StrCat("the test host's init failed: ", *init_error, " (see ",
+                     console_where, ")"));
   }
   ASSIGN_OR_RETURN(std::optional<std::string> exit_status,
                    results.ReadFile(kExitStatusName));
@@ -87,7 +87,7 @@ absl::StatusOr<int> CollectExitStatus(ResultsDir& results,
     return absl::InternalError(absl::StrCat(
         "the test host stopped without recording the command's exit status "
         "(kernel panic, or init failed before mounting the results share); "
-        "see its console: ",
+        "see ",
         console_where));
   }
   return ParseExitStatus(*exit_status);
@@ -150,8 +150,9 @@ absl::StatusOr<RunOutcome> RunInTestHost(const TestHostOptions& options,
   ASSIGN_OR_RETURN(std::unique_ptr<ConsoleFollower> console,
                    ConsoleFollower::Create(results->PathOf(kConsoleLogName),
                                            console_output.get()));
-  const std::string console_where =
-      options.console_path.empty() ? "above" : options.console_path;
+  const std::string console_where = options.console_path.empty()
+                                        ? "the console output above"
+                                        : options.console_path;
 
   DomainConfig config;
   config.name = NewDomainName();
