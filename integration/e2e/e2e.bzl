@@ -1,0 +1,63 @@
+"""e2e_test(): one end-to-end case as a Bazel test.
+
+The case boots nothing itself: e2e_case.sh hands run_case.sh to
+//integration/testhost:testhost, which runs it where /dev/kvm exists (a nested
+test host here). run_case.sh starts //broker:broker, waits for its ready line,
+runs //vmm:vmm with the payload, and checks the outcome.
+"""
+
+def e2e_test(
+        name,
+        payload,
+        vmm_args = [],
+        broker_args = [],
+        expect_exit = 0,
+        expect_result = "pass",
+        vmm_timeout_seconds = 300,
+        testhost_timeout = "9m",
+        size = "large",
+        tags = [],
+        **kwargs):
+    """Declares an end-to-end case.
+
+    Args:
+      name: the test's name.
+      payload: label of a guest payload ELF, e.g. "//guest-drivers/payloads:ramtouch".
+      vmm_args: extra vmm flags, e.g. ["--memory=64M", "--ram_source=pattern:7"];
+        @WORK@ stands for the case's work folder.
+      broker_args: extra broker flags; @WORK@ as above.
+      expect_exit: the VMM's expected exit status (the guest's debug-exit value).
+      expect_result: "pass", "fail" or "any": the payload's last RESULT line.
+      vmm_timeout_seconds: how long the VMM may run inside the test host.
+      testhost_timeout: testhost's --timeout for boot, case and power off.
+      size: the Bazel test size; "large" allows 15 minutes.
+      tags: more tags; "exclusive" and "local" are always added (one nested
+        test host at a time, outside the sandbox so libvirtd can be started).
+      **kwargs: passed to sh_test.
+    """
+    native.sh_test(
+        name = name,
+        size = size,
+        srcs = ["//integration/e2e:e2e_case.sh"],
+        args = [
+            "$(rootpath //integration/testhost:testhost)",
+            testhost_timeout,
+            "$(rootpath //integration/e2e:run_case.sh)",
+            "--broker=$(rootpath //broker:broker)",
+            "--vmm=$(rootpath //vmm:vmm)",
+            "--payload=$(rootpath %s)" % payload,
+            "--expect_exit=%d" % expect_exit,
+            "--expect_result=" + expect_result,
+            "--vmm_timeout=%d" % vmm_timeout_seconds,
+        ] + ["--vmm_arg=" + arg for arg in vmm_args] +
+        ["--broker_arg=" + arg for arg in broker_args],
+        data = [
+            "//broker:broker",
+            "//integration/e2e:run_case.sh",
+            "//integration/testhost:testhost",
+            "//vmm:vmm",
+            payload,
+        ],
+        tags = ["exclusive", "local", "e2e"] + tags,
+        **kwargs
+    )

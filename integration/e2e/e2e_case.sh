@@ -1,0 +1,33 @@
+#!/bin/bash
+# The host side of one end-to-end case (the sh_test that e2e_test() declares):
+# runs run_case.sh through testhost, so it gets /dev/kvm (a nested test host
+# on machines without one). Paths become absolute first: the test host sees
+# this machine's root, not Bazel's runfiles-relative working directory.
+#
+# e2e_case.sh TESTHOST TESTHOST_TIMEOUT RUN_CASE [run_case.sh arguments...]
+set -uo pipefail
+
+[[ $# -ge 3 ]] || { echo "usage: e2e_case.sh TESTHOST TIMEOUT RUN_CASE ARGS..." >&2; exit 2; }
+testhost=$(realpath "$1") || exit 2
+testhost_timeout=$2
+run_case=$(realpath "$3") || exit 2
+shift 3
+
+args=()
+for arg in "$@"; do
+  case "$arg" in
+    --broker=* | --vmm=* | --payload=*)
+      path=$(realpath "${arg#*=}") || { echo "e2e_case: missing ${arg#*=}" >&2; exit 2; }
+      arg="${arg%%=*}=$path"
+      ;;
+  esac
+  args+=("$arg")
+done
+
+results=()
+if [[ -n "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ]]; then
+  # The console, serial output and logs end up in Bazel's test outputs.
+  results=(--results="$TEST_UNDECLARED_OUTPUTS_DIR/testhost")
+fi
+exec "$testhost" run --timeout="$testhost_timeout" "${results[@]}" -- \
+  "$run_case" "${args[@]}"

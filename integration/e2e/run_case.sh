@@ -1,0 +1,137 @@
+#!/bin/bash
+# Runs one end-to-end case where /dev/kvm exists (inside the test host): starts
+# the broker on a Unix socket in a fresh work folder, waits for its ready line,
+# runs the VMM with a guest payload against it, stops the broker, and checks
+# the VMM's exit status (the guest's) and the payload's RESULT line. On any
+# failure it prints the serial output, the broker's and the VMM's logs.
+#
+# run_case.sh --broker=BIN --vmm=BIN --payload=ELF [--expect_exit=N]
+#             [--expect_result=pass|fail|any] [--ready_timeout=SECONDS]
+#             [--vmm_timeout=SECONDS] [--broker_arg=ARG]... [--vmm_arg=ARG]...
+# In broker and VMM arguments, @WORK@ stands for the work folder (e.g.
+# --vmm_arg=--control=@WORK@/control.sock). Exit: 0 pass, 1 fail, 2 usage.
+set -uo pipefail
+
+broker="" vmm="" payload=""
+expect_exit=0 expect_result=pass ready_timeout=30 vmm_timeout=300
+broker_args=() vmm_args=()
+
+usage() { echo "run_case: $*" >&2; exit 2; }
+
+for arg in "$@"; do
+  case "$arg" in
+    --broker=*) broker=${arg#*=} ;;
+    --vmm=*) vmm=${arg#*=} ;;
+    --payload=*) payload=${arg#*=} ;;
+    --expect_exit=*) expect_exit=${arg#*=} ;;
+    --expect_result=*) expect_result=${arg#*=} ;;
+    --ready_timeout=*) ready_timeout=${arg#*=} ;;
+    --vmm_timeout=*) vmm_timeout=${arg#*=} ;;
+    --broker_arg=*) broker_args+=("${arg#*=}") ;;
+    --vmm_arg=*) vmm_args+=("${arg#*=}") ;;
+    *) usage "unknown argument: $arg" ;;
+  esac
+done
+for pair in "broker:$broker" "vmm:$vmm"; do
+  [[ -x "${pair#*:}" ]] || usage "--${pair%%:*} must name an executable, got '${pair#*:}'"
+done
+[[ -r "$payload" ]] || usage "--payload must name a readable ELF, got '$payload'"
+[[ "$expect_exit" =~ ^[0-9]+$ ]] || usage "--expect_exit must be a number"
+[[ "$expect_result" =~ ^(pass|fail|any)$ ]] || usage "--expect_result must be pass, fail or any"
+[[ "$ready_timeout" =~ ^[0-9]+$ && "$vmm_timeout" =~ ^[0-9]+$ ]] \
+  || usage "timeouts are whole seconds"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-XXXXXX") || usage "cannot create a work folder"
+socket="$work/broker.sock"
+mkdir -p "$work/device_memory"
+broker_args=("${broker_args[@]/@WORK@/$work}")
+vmm_args=("${vmm_args[@]/@WORK@/$work}")
+broker_pid=""
+
+show() {
+  echo "----- $1 ($2)"
+  if [[ -s "$2" ]]; then cat "$2"; else echo "(empty or missing)"; fi
+}
+
+# Stops the broker: SIGTERM, then SIGKILL if it lingers past 10 s.
+stop_broker() {
+  [[ -n "$broker_pid" ]] || return 0
+  kill -TERM "$broker_pid" 2>/dev/null
+  for _ in $(seq 100); do
+    kill -0 "$broker_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$broker_pid" 2>/dev/null; then
+    echo "run_case: broker ignored SIGTERM for 10 s; killing it" >&2
+    kill -KILL "$broker_pid" 2>/dev/null
+  fi
+  wait "$broker_pid" 2>/dev/null
+  broker_status=$?
+  broker_pid=""
+  return 0
+}
+
+# Keeps the logs where testhost's --results folder shows them, if any.
+save_logs() {
+  if [[ -n "${TESTHOST_RESULTS:-}" && -d "$TESTHOST_RESULTS" ]]; then
+    cp "$work"/*.log "$work"/*.json "$work"/broker.out "$TESTHOST_RESULTS"/ 2>/dev/null
+  fi
+}
+
+fail() {
+  echo "run_case: FAIL: $*" >&2
+  stop_broker
+  save_logs
+  {
+    show "guest serial" "$work/serial.log"
+    show "broker stdout" "$work/broker.out"
+    show "broker log" "$work/broker.log"
+    show "vmm log" "$work/vmm.log"
+  } >&2
+  rm -rf "$work"
+  exit 1
+}
+
+trap 'fail "interrupted"' INT TERM
+
+"$broker" --socket="$socket" --device_memory_dir="$work/device_memory" \
+  "${broker_args[@]}" >"$work/broker.out" 2>"$work/broker.log" &
+broker_pid=$!
+
+ready_line="broker: serving on unix:$socket"
+for _ in $(seq $((ready_timeout * 10))); do
+  grep -qxF "$ready_line" "$work/broker.out" && break
+  kill -0 "$broker_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if ! grep -qxF "$ready_line" "$work/broker.out"; then
+  if kill -0 "$broker_pid" 2>/dev/null; then
+    fail "the broker did not print '$ready_line' within ${ready_timeout}s"
+  fi
+  wait "$broker_pid"
+  status=$?
+  broker_pid=""
+  fail "the broker exited with status $status before it was ready"
+fi
+
+timeout --kill-after=5 "$vmm_timeout" "$vmm" --guest="$payload" \
+  --broker="unix:$socket" --serial="$work/serial.log" \
+  --stats_json="$work/stats.json" "${vmm_args[@]}" >"$work/vmm.log" 2>&1
+vmm_status=$?
+if [[ $vmm_status -eq 124 || $vmm_status -eq 137 ]]; then
+  fail "the VMM did not finish within ${vmm_timeout}s"
+fi
+
+result=$(grep -o 'RESULT: [a-z]*' "$work/serial.log" 2>/dev/null | tail -1)
+[[ $vmm_status -eq $expect_exit ]] \
+  || fail "the VMM exited with status $vmm_status, want $expect_exit"
+if [[ "$expect_result" != any && "$result" != "RESULT: $expect_result" ]]; then
+  fail "the payload's last result is '${result:-none}', want 'RESULT: $expect_result'"
+fi
+
+stop_broker
+[[ $broker_status -eq 0 ]] || fail "the broker exited with status $broker_status after SIGTERM, want 0"
+save_logs
+echo "run_case: PASS (vmm exit $vmm_status, ${result:-no RESULT line})"
+rm -rf "$work"
+exit 0

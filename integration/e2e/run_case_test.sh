@@ -1,0 +1,85 @@
+#!/bin/bash
+# Tests run_case.sh itself with stand-in broker and VMM programs written
+# below (no VM, no KVM): that it waits for the ready line, enforces its
+# deadlines, checks exit status and RESULT line, and reports logs on failure.
+set -uo pipefail
+
+readonly RUN_CASE="${TEST_SRCDIR:?}/faultline/integration/e2e/run_case.sh"
+readonly DIR="${TEST_TMPDIR:?}"
+export TMPDIR="$DIR"
+export STANDIN_ARGS_FILE="$DIR/vmm.args"
+failures=0
+
+# Stand-in broker: STANDIN_BROKER=ready|silent|die.
+cat >"$DIR/broker" <<'STANDIN'
+#!/bin/bash
+for arg; do case "$arg" in --socket=*) socket=${arg#*=} ;; esac; done
+echo "stand-in broker log line" >&2
+case "$STANDIN_BROKER" in
+  die) exit 3 ;;
+  ready) echo "broker: serving on unix:$socket" ;;
+esac
+trap 'exit 0' TERM
+while :; do sleep 0.1; done
+STANDIN
+# Stand-in VMM: STANDIN_VMM=pass|fail|hang.
+cat >"$DIR/vmm" <<'STANDIN'
+#!/bin/bash
+for arg; do case "$arg" in --serial=*) serial=${arg#*=} ;; esac; done
+echo "stand-in vmm args: $*"
+echo "$*" >"$STANDIN_ARGS_FILE"
+case "$STANDIN_VMM" in
+  pass) echo "RESULT: pass pages=4" >"$serial"; exit 0 ;;
+  fail) echo "RESULT: fail page 3 differs" >"$serial"; exit 1 ;;
+  hang) exec sleep 600 ;;
+esac
+STANDIN
+chmod +x "$DIR/broker" "$DIR/vmm"
+echo "not really an ELF" >"$DIR/payload"
+
+# expect NAME BROKER_MODE VMM_MODE WANT_STATUS WANT_TEXT [run_case args...]
+expect() {
+  local name=$1 broker_mode=$2 vmm_mode=$3 want_status=$4 want_text=$5
+  shift 5
+  local output status
+  output=$(STANDIN_BROKER=$broker_mode STANDIN_VMM=$vmm_mode "$RUN_CASE" \
+    --broker="$DIR/broker" --vmm="$DIR/vmm" --payload="$DIR/payload" \
+    --ready_timeout=2 --vmm_timeout=2 "$@" 2>&1)
+  status=$?
+  if [[ $status -ne $want_status ]] || ! grep -qF -- "$want_text" <<<"$output"; then
+    echo "FAIL $name: status $status (want $want_status), output:"
+    echo "$output"
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+
+expect passing ready pass 0 "run_case: PASS (vmm exit 0, RESULT: pass)"
+expect work_folder_substituted ready pass 0 "run_case: PASS" \
+  --vmm_arg=--control=@WORK@/control.sock
+if grep -q -- "--control=$DIR/e2e-[A-Za-z0-9]*/control.sock" "$STANDIN_ARGS_FILE"; then
+  echo "ok   work_folder_in_vmm_args"
+else
+  echo "FAIL work_folder_in_vmm_args: $(cat "$STANDIN_ARGS_FILE")"
+  failures=$((failures + 1))
+fi
+expect failing_guest ready fail 1 "RESULT: fail page 3 differs"
+expect failure_shows_broker_log ready fail 1 "stand-in broker log line"
+expect failure_shows_vmm_log ready fail 1 "stand-in vmm args:"
+expect expected_failure ready fail 0 "run_case: PASS (vmm exit 1" \
+  --expect_exit=1 --expect_result=fail
+expect silent_broker silent pass 1 "did not print 'broker: serving on unix:"
+expect dying_broker die pass 1 "broker exited with status 3 before it was ready"
+expect hanging_vmm ready hang 1 "the VMM did not finish within 2s"
+expect missing_payload ready pass 2 "--payload must name a readable ELF" \
+  --payload="$DIR/nothing-here"
+expect bad_flag ready pass 2 "unknown argument: --frobnicate" --frobnicate
+
+leftovers=$(find "$DIR" -maxdepth 1 -name 'e2e-*' | wc -l)
+if [[ $leftovers -ne 0 ]]; then
+  echo "FAIL: run_case.sh left $leftovers work folders behind"
+  failures=$((failures + 1))
+fi
+[[ $failures -eq 0 ]] || exit 1
+echo "PASS: run_case.sh"
