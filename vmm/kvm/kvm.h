@@ -38,6 +38,9 @@ class Kvm {
 
   absl::StatusOr<std::unique_ptr<VmFd>> CreateVm() const;
 
+  // Bytes of each vCPU's kvm_run mapping.
+  int vcpu_mmap_size() const { return vcpu_mmap_size_; }
+
  private:
   Kvm(UniqueFd fd, int vcpu_mmap_size)
       : fd_(std::move(fd)), vcpu_mmap_size_(vcpu_mmap_size) {}

@@ -1,0 +1,152 @@
+// vmm: a minimal KVM VMM whose guest memory is served, page by page, by a
+// faultline broker. See vmm/README.md for flags, exit codes and policies.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "vmm/config.h"
+#include "vmm/exit_codes.h"
+#include "vmm/vm_builder.h"
+
+ABSL_FLAG(std::string, guest, "", "Guest payload: a static ELF64 file.");
+ABSL_FLAG(std::string, memory, "64M", "Guest RAM size: 4096, 64K, 64M, 1G.");
+ABSL_FLAG(int64_t, vcpus, 1, "Number of vCPUs (1 to 16).");
+ABSL_FLAG(std::string, broker, "unix:/tmp/faultline/broker.sock",
+          "Broker address: unix:PATH or HOST:PORT.");
+ABSL_FLAG(std::string, vm_name, "",
+          "The VM's name at the broker (default vmm-<pid>).");
+ABSL_FLAG(std::string, vm_token, "", "Per-VM token for TCP brokers.");
+ABSL_FLAG(std::string, ram_source, "zero",
+          "What backs RAM: pattern:SEED, zero, image:PATH or store:NAME.");
+ABSL_FLAG(std::string, pcimem, "0",
+          "PCI memory device window size, a power of two (0: no device).");
+ABSL_FLAG(std::string, pcimem_pool, "pcimem", "The device's frame pool.");
+ABSL_FLAG(int64_t, pcimem_frames, 0,
+          "Frames in the pool (0: one per window page).");
+ABSL_FLAG(std::string, pcimem_policy, "identity", "identity or first_touch.");
+ABSL_FLAG(std::string, pcimem_sharing, "private", "private or shared.");
+ABSL_FLAG(std::string, guest_args, "",
+          "Space-separated key=value pairs passed in BootInfo.args.");
+ABSL_FLAG(std::string, serial, "-",
+          "Guest serial output: a file or - for "
+          "stdout.");
+ABSL_FLAG(std::string, control, "",
+          "Control socket path (commands: pause, resume, stop, status).");
+ABSL_FLAG(absl::Duration, fault_deadline, absl::Seconds(30),
+          "Longest a fault may wait (and the first attach may take).");
+ABSL_FLAG(int64_t, retry_budget, 64, "Re-asks per fault before the VM stops.");
+ABSL_FLAG(std::string, stats_json, "", "Write the exit summary as JSON here.");
+
+namespace faultline::vmm {
+namespace {
+
+VmmFlags ReadFlags() {
+  VmmFlags flags;
+  flags.guest = absl::GetFlag(FLAGS_guest);
+  flags.memory = absl::GetFlag(FLAGS_memory);
+  flags.vcpus = absl::GetFlag(FLAGS_vcpus);
+  flags.broker = absl::GetFlag(FLAGS_broker);
+  flags.vm_name = absl::GetFlag(FLAGS_vm_name);
+  if (flags.vm_name.empty()) flags.vm_name = absl::StrCat("vmm-", ::getpid());
+  flags.vm_token = absl::GetFlag(FLAGS_vm_token);
+  flags.ram_source = absl::GetFlag(FLAGS_ram_source);
+  flags.pcimem = absl::GetFlag(FLAGS_pcimem);
+  flags.pcimem_pool = absl::GetFlag(FLAGS_pcimem_pool);
+  flags.pcimem_frames = absl::GetFlag(FLAGS_pcimem_frames);
+  flags.pcimem_policy = absl::GetFlag(FLAGS_pcimem_policy);
+  flags.pcimem_sharing = absl::GetFlag(FLAGS_pcimem_sharing);
+  flags.guest_args = absl::GetFlag(FLAGS_guest_args);
+  flags.serial = absl::GetFlag(FLAGS_serial);
+  flags.control = absl::GetFlag(FLAGS_control);
+  flags.fault_deadline = absl::GetFlag(FLAGS_fault_deadline);
+  flags.retry_budget = absl::GetFlag(FLAGS_retry_budget);
+  flags.stats_json = absl::GetFlag(FLAGS_stats_json);
+  return flags;
+}
+
+int ExitCodeFor(BuildFailure failure) {
+  switch (failure) {
+    case BuildFailure::kKvmUnavailable:
+      return kExitKvmUnavailable;
+    case BuildFailure::kBadPayload:
+      return kExitBadPayload;
+    case BuildFailure::kBrokerUnreachable:
+      return kExitBrokerUnreachable;
+    case BuildFailure::kBrokerRefused:
+      return kExitBrokerRefused;
+    case BuildFailure::kVmmError:
+      return kExitVmmError;
+  }
+  return kExitVmmError;
+}
+
+void PrintSummary(const VmmConfig& config, const FaultCountersSnapshot& stats) {
+  std::fputs(FaultStats::Summary(stats).c_str(), stderr);
+  if (config.stats_json_path.empty()) return;
+  std::ofstream out(config.stats_json_path, std::ios::trunc);
+  out << FaultStats::Json(stats);
+  if (!out) {
+    std::fprintf(stderr, "vmm: cannot write --stats_json %s\n",
+                 config.stats_json_path.c_str());
+  }
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "vmm --guest=ELF --broker=unix:PATH [flags]: runs a KVM guest whose "
+      "memory a faultline broker serves");
+  absl::ParseCommandLine(argc, argv);
+  absl::StatusOr<VmmConfig> config = ParseConfig(ReadFlags());
+  if (!config.ok()) {
+    std::fprintf(stderr, "vmm: %s\n", config.status().message().data());
+    return kExitBadFlags;
+  }
+
+  // SIGTERM/SIGINT are taken by a waiting thread, not a handler: block them
+  // before any other thread exists so every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  BuildError error{BuildFailure::kVmmError, absl::OkStatus()};
+  std::unique_ptr<VirtualMachine> vm = VirtualMachine::Build(*config, &error);
+  if (vm == nullptr) {
+    std::fprintf(stderr, "vmm: %s\n", error.status.ToString().c_str());
+    return ExitCodeFor(error.failure);
+  }
+
+  std::atomic<bool> running{true};
+  std::thread signal_waiter([&] {
+    const timespec poll_interval = {0, 200'000'000};
+    while (running) {
+      const int signal = ::sigtimedwait(&stop_signals, nullptr, &poll_interval);
+      if (signal > 0) {
+        vm->RequestStop({StopKind::kControlStop, 0,
+                         absl::StrCat("stopped by signal ", signal)});
+      }
+    }
+  });
+  const StopReason reason = vm->Run();
+  running = false;
+  signal_waiter.join();
+
+  std::fprintf(stderr, "vmm: %s\n", reason.message.c_str());
+  PrintSummary(*config, vm->Stats());
+  return ExitCodeFor(reason);
+}
+
+}  // namespace
+}  // namespace faultline::vmm
+
+int main(int argc, char** argv) { return faultline::vmm::Main(argc, argv); }

@@ -1,0 +1,325 @@
+#include "vmm/vm_builder.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_format.h"
+#include "proto/base/errno_status.h"
+#include "proto/base/status_macros.h"
+#include "proto/guest_abi.h"
+#include "vmm/loader/boot_state.h"
+#include "vmm/loader/loader.h"
+#include "vmm/vcpu/cpuid.h"
+
+namespace faultline::vmm {
+namespace {
+
+namespace abi = ::faultline::guest_abi;
+
+constexpr uint32_t kRamRegionId = 1;
+constexpr uint32_t kPciMemRegionId = 2;
+constexpr uint32_t kRamSlot = 0;
+constexpr uint32_t kPciMemSlot = 1;
+// Intel's TSS area: three pages just below 4 GiB, clear of RAM and BARs.
+constexpr uint64_t kTssAddress = 0xFFFBD000;
+// RAM faults ask for this many following pages as prefetch.
+constexpr uint32_t kRamPrefetchPages = 7;
+
+StopKind StopKindFor(FatalKind kind) {
+  switch (kind) {
+    case FatalKind::kFaultDeadline:
+      return StopKind::kFaultDeadline;
+    case FatalKind::kBrokerUnreachable:
+      return StopKind::kBrokerUnreachable;
+    case FatalKind::kErrorAnswer:
+      return StopKind::kBrokerErrorAnswer;
+    case FatalKind::kInternal:
+      return StopKind::kVmmError;
+  }
+  return StopKind::kVmmError;
+}
+
+std::vector<v1::Region> BrokerRegions(const VmmConfig& config) {
+  std::vector<v1::Region> regions(1);
+  v1::Region& ram = regions[0];
+  ram.set_region_id(kRamRegionId);
+  ram.set_name("ram");
+  ram.set_kind(v1::REGION_KIND_RAM);
+  ram.set_guest_physical_base(0);
+  ram.set_size_bytes(config.ram_bytes);
+  ram.set_page_size(abi::kPageBytes);
+  *ram.mutable_source() = config.ram_source;
+  if (config.pcimem_bytes > 0) {
+    v1::Region& window = regions.emplace_back();
+    window.set_region_id(kPciMemRegionId);
+    window.set_name("pcimem");
+    window.set_kind(v1::REGION_KIND_DEVICE_MEMORY);
+    window.set_guest_physical_base(abi::kPciMemWindowBarAddress);
+    window.set_size_bytes(config.pcimem_bytes);
+    window.set_page_size(abi::kPageBytes);
+    *window.mutable_source()->mutable_device() = config.pcimem_source;
+  }
+  return regions;
+}
+
+BuildError Failed(BuildFailure failure, absl::Status status) {
+  return BuildError{failure, std::move(status)};
+}
+
+}  // namespace
+
+std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
+                                                      BuildError* error) {
+  std::unique_ptr<VirtualMachine> vm(new VirtualMachine(config));
+
+  // 1. KVM first: without it nothing else matters.
+  absl::StatusOr<std::unique_ptr<Kvm>> kvm = Kvm::Open();
+  if (!kvm.ok()) {
+    *error = Failed(BuildFailure::kKvmUnavailable, kvm.status());
+    return nullptr;
+  }
+  vm->kvm_ = *std::move(kvm);
+
+  // 2. The payload, checked before any memory or broker session exists.
+  absl::StatusOr<ElfImage> payload = ReadElfFile(config.guest_path);
+  absl::Status fits = payload.ok() ? CheckFitsGuest(*payload, config.ram_bytes)
+                                   : payload.status();
+  if (!fits.ok()) {
+    *error = Failed(BuildFailure::kBadPayload, fits);
+    return nullptr;
+  }
+
+  // 3. Guest memory: RAM and the device window, unpopulated.
+  MemoryLayout layout;
+  const std::vector<v1::Region> regions = BrokerRegions(config);
+  for (const v1::Region& region : regions) {
+    const RegionKind kind = region.kind() == v1::REGION_KIND_RAM
+                                ? RegionKind::kRam
+                                : RegionKind::kDeviceWindow;
+    absl::Status added =
+        layout.Add({region.region_id(), region.name(), kind,
+                    region.guest_physical_base(), region.size_bytes()});
+    if (!added.ok()) {
+      *error = Failed(BuildFailure::kVmmError, added);
+      return nullptr;
+    }
+  }
+  absl::StatusOr<std::unique_ptr<GuestMemory>> memory =
+      GuestMemory::Create(layout);
+  if (!memory.ok()) {
+    *error = Failed(BuildFailure::kVmmError, memory.status());
+    return nullptr;
+  }
+  vm->memory_ = *std::move(memory);
+  vm->control_ = std::make_unique<RunControl>(config.vcpu_count);
+
+  // 4. The fault engine: registers memory with userfaultfd and attaches.
+  FaultEngine::Options engine_options;
+  engine_options.transport.target = config.broker_target;
+  engine_options.transport.vm_name = config.vm_name;
+  engine_options.transport.vm_token = config.vm_token;
+  engine_options.transport.regions = regions;
+  engine_options.transport.vcpu_count = config.vcpu_count;
+  engine_options.transport.attach_deadline = config.fault_deadline;
+  engine_options.retry.budget = config.retry_budget;
+  engine_options.retry.deadline = config.fault_deadline;
+  engine_options.prefetch_hint = kRamPrefetchPages;
+  RunControl* control = vm->control_.get();
+  absl::StatusOr<std::unique_ptr<FaultEngine>> engine = FaultEngine::Create(
+      vm->memory_.get(), engine_options, [control](const FatalFault& fatal) {
+        control->Stop({StopKindFor(fatal.kind), 0, fatal.message});
+      });
+  if (!engine.ok()) {
+    const BuildFailure failure =
+        absl::IsUnavailable(engine.status()) ? BuildFailure::kBrokerUnreachable
+        : absl::IsInvalidArgument(engine.status()) ||
+                absl::IsPermissionDenied(engine.status()) ||
+                absl::IsAlreadyExists(engine.status()) ||
+                absl::IsUnauthenticated(engine.status())
+            ? BuildFailure::kBrokerRefused
+            : BuildFailure::kVmmError;
+    *error = Failed(failure, engine.status());
+    return nullptr;
+  }
+  vm->engine_ = *std::move(engine);
+
+  // 5. The loader installs the payload and boot state; the rest will fault.
+  FaultEngine* fault_engine = vm->engine_.get();
+  absl::StatusOr<LoadedPayload> loaded = LoadPayload(
+      *payload, config.ram_bytes, config.vcpu_count, config.guest_args,
+      [fault_engine](uint64_t address, const uint8_t* page) {
+        return fault_engine->LoadPage(address, page);
+      });
+  if (!loaded.ok()) {
+    *error = Failed(BuildFailure::kBadPayload, loaded.status());
+    return nullptr;
+  }
+
+  // 6. The KVM VM and its memory slots.
+  auto fail = [error](absl::Status status) {
+    *error = Failed(BuildFailure::kVmmError, std::move(status));
+    return nullptr;
+  };
+  absl::StatusOr<std::unique_ptr<VmFd>> vm_fd = vm->kvm_->CreateVm();
+  if (!vm_fd.ok()) return fail(vm_fd.status());
+  vm->vm_ = *std::move(vm_fd);
+  if (absl::Status tss = vm->vm_->SetTssAddress(kTssAddress); !tss.ok()) {
+    return fail(tss);
+  }
+  const uint32_t slots[] = {kRamSlot, kPciMemSlot};
+  for (const MappedRegion& region : vm->memory_->regions()) {
+    const uint32_t slot = slots[region.spec.id == kRamRegionId ? 0 : 1];
+    absl::Status mapped = vm->vm_->SetUserMemoryRegion(
+        slot, region.spec.guest_physical_base, region.spec.size_bytes,
+        region.host_base());
+    if (!mapped.ok()) return fail(mapped);
+  }
+
+  // 7. Devices: serial, debug exit, PCI (host bridge and memory device).
+  int serial_fd = STDOUT_FILENO;
+  if (config.serial_path != "-") {
+    vm->serial_file_.Reset(::open(config.serial_path.c_str(),
+                                  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                                  0644));
+    if (!vm->serial_file_.valid()) {
+      return fail(ErrnoError("open --serial file " + config.serial_path));
+    }
+    serial_fd = vm->serial_file_.get();
+  }
+  vm->port_bus_ = std::make_unique<IoBus>("port I/O");
+  vm->mmio_bus_ = std::make_unique<IoBus>("MMIO");
+  vm->serial_ = std::make_unique<Serial8250>(serial_fd);
+  vm->debug_exit_ = std::make_unique<DebugExit>([control](uint8_t status) {
+    control->Stop({StopKind::kGuestExit, status,
+                   absl::StrFormat("the guest exited with status %u", status)});
+  });
+  vm->pci_ = std::make_unique<PciConfigSpace>();
+  vm->host_bridge_ = std::make_unique<PciFunction>(MakeHostBridge());
+  absl::Status devices =
+      vm->port_bus_->Add(abi::kSerialPort, Serial8250::kRegisterCount,
+                         vm->serial_.get(), "serial");
+  if (devices.ok()) {
+    devices = vm->port_bus_->Add(abi::kDebugExitPort, DebugExit::kSize,
+                                 vm->debug_exit_.get(), "debug exit");
+  }
+  if (devices.ok()) {
+    devices = vm->port_bus_->Add(abi::kPciConfigAddressPort,
+                                 PciConfigSpace::kPortCount, vm->pci_.get(),
+                                 "PCI configuration");
+  }
+  if (devices.ok()) devices = vm->pci_->AddDevice(0, vm->host_bridge_.get());
+  if (devices.ok() && config.pcimem_bytes > 0) {
+    vm->pcimem_function_ =
+        std::make_unique<PciFunction>(MakePciMemFunction(config.pcimem_bytes));
+    vm->pcimem_registers_ = std::make_unique<PciMemRegisters>(
+        config.pcimem_bytes / abi::kPageBytes);
+    devices =
+        vm->pci_->AddDevice(abi::kPciMemDeviceSlot, vm->pcimem_function_.get());
+    if (devices.ok()) {
+      devices = vm->mmio_bus_->Add(
+          abi::kPciMemRegistersBarAddress, abi::kPciMemRegistersBarBytes,
+          vm->pcimem_registers_.get(), "PCI memory registers");
+    }
+  }
+  if (!devices.ok()) return fail(devices);
+
+  // 8. vCPUs in long mode at the entry point, each with its own thread.
+  absl::StatusOr<std::vector<kvm_cpuid_entry2>> cpuid =
+      vm->kvm_->SupportedCpuid();
+  if (!cpuid.ok()) return fail(cpuid.status());
+  if (absl::Status kick = InstallKickSignalHandler(); !kick.ok()) {
+    return fail(kick);
+  }
+  for (uint32_t id = 0; id < config.vcpu_count; ++id) {
+    absl::StatusOr<std::unique_ptr<VcpuFd>> vcpu = vm->vm_->CreateVcpu(id);
+    if (!vcpu.ok()) return fail(vcpu.status());
+    absl::Status set = (*vcpu)->SetCpuid(CpuidForVcpu(*cpuid, id));
+    absl::StatusOr<kvm_sregs> sregs = (*vcpu)->GetSpecialRegisters();
+    if (set.ok()) set = sregs.status();
+    if (set.ok()) {
+      SetLongModeSpecialRegisters(&*sregs);
+      set = (*vcpu)->SetSpecialRegisters(*sregs);
+    }
+    if (set.ok()) set = (*vcpu)->SetRegisters(BootRegisters(loaded->entry, id));
+    if (!set.ok()) return fail(set);
+    vm->vcpus_.push_back(std::make_unique<VcpuThread>(
+        id, *std::move(vcpu), vm->kvm_->vcpu_mmap_size(), vm->port_bus_.get(),
+        vm->mmio_bus_.get(), control,
+        [fault_engine](uint32_t thread_id, uint32_t vcpu_id) {
+          fault_engine->RegisterVcpuThread(thread_id, vcpu_id);
+        }));
+    VcpuThread* thread = vm->vcpus_.back().get();
+    control->AddKicker([thread] { thread->Kick(); });
+  }
+
+  // 9. The control socket, last: it may pause vCPUs that now exist.
+  if (!config.control_path.empty()) {
+    VirtualMachine* self = vm.get();
+    absl::StatusOr<std::unique_ptr<ControlServer>> server =
+        ControlServer::Create(config.control_path,
+                              [self](ControlCommand command) {
+                                return self->HandleControl(command);
+                              });
+    if (!server.ok()) return fail(server.status());
+    vm->control_server_ = *std::move(server);
+  }
+  return vm;
+}
+
+StopReason VirtualMachine::Run() {
+  for (auto& vcpu : vcpus_) vcpu->Start();
+  // Every way out (guest exit, control, signal, fault engine) calls Stop().
+  while (!control_->WaitForStop(absl::Seconds(1))) {
+  }
+  Teardown();
+  return control_->reason();
+}
+
+void VirtualMachine::Teardown() {
+  control_server_.reset();
+  // Stop() kicked every vCPU. Closing the userfaultfd (destroying the
+  // engine) releases a vCPU still blocked on a page, so every join ends.
+  if (engine_ != nullptr) {
+    final_stats_ = engine_->stats().Snapshot();
+    engine_.reset();
+  }
+  for (auto& vcpu : vcpus_) vcpu->Join();
+}
+
+VirtualMachine::~VirtualMachine() {
+  if (control_ != nullptr) {
+    control_->Stop({StopKind::kVmmError, 0, "the VM was destroyed"});
+  }
+  Teardown();
+}
+
+FaultCountersSnapshot VirtualMachine::Stats() const {
+  return engine_ != nullptr ? engine_->stats().Snapshot() : final_stats_;
+}
+
+std::string VirtualMachine::HandleControl(ControlCommand command) {
+  switch (command) {
+    case ControlCommand::kPause:
+      return control_->Pause() ? "ok paused" : "error: the VM is stopping";
+    case ControlCommand::kResume:
+      return control_->Resume() ? "ok running" : "error: the VM is stopping";
+    case ControlCommand::kStop:
+      control_->Stop(
+          {StopKind::kControlStop, 0, "stopped through the control socket"});
+      return "ok stopping";
+    case ControlCommand::kStatus: {
+      const FaultCountersSnapshot stats = engine_->stats().Snapshot();
+      return absl::StrFormat(
+          "%s vcpus=%u faults=%u in_flight=%u pages=%u zeros=%u frames=%u "
+          "retries=%u",
+          control_->Describe(), config_.vcpu_count, stats.faults,
+          engine_->faults_in_flight(), stats.pages, stats.zeros, stats.frames,
+          stats.retries);
+    }
+  }
+  return "error: unknown command";
+}
+
+}  // namespace faultline::vmm

@@ -1,0 +1,91 @@
+// Builds one VM from a checked configuration, in one place that reads top to
+// bottom (vm_builder.cc), runs it until it stops, and tears it down in order.
+//
+// Threading: Build() and Run() are called from main's thread. During Run()
+// the vCPU threads, the fault engine's threads and the control socket's
+// thread run; RequestStop() may be called from any thread (signals).
+#ifndef FAULTLINE_VMM_VM_BUILDER_H_
+#define FAULTLINE_VMM_VM_BUILDER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "proto/base/unique_fd.h"
+#include "vmm/config.h"
+#include "vmm/control/control_server.h"
+#include "vmm/devices/debug_exit.h"
+#include "vmm/devices/io_bus.h"
+#include "vmm/devices/pci.h"
+#include "vmm/devices/pcimem_device.h"
+#include "vmm/devices/serial.h"
+#include "vmm/fault/fault_engine.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/memory/guest_memory.h"
+#include "vmm/vcpu/run_control.h"
+#include "vmm/vcpu/vcpu_thread.h"
+
+namespace faultline::vmm {
+
+// Why Build() failed, for the exit status.
+enum class BuildFailure {
+  kKvmUnavailable,
+  kBadPayload,
+  kBrokerUnreachable,
+  kBrokerRefused,
+  kVmmError,
+};
+
+struct BuildError {
+  BuildFailure failure;
+  absl::Status status;
+};
+
+class VirtualMachine {
+ public:
+  // Builds everything; nothing runs guest code until Run().
+  static std::unique_ptr<VirtualMachine> Build(const VmmConfig& config,
+                                               BuildError* error);
+  ~VirtualMachine();
+
+  VirtualMachine(const VirtualMachine&) = delete;
+  VirtualMachine& operator=(const VirtualMachine&) = delete;
+
+  // Starts the vCPUs and returns why the VM stopped, after every thread of
+  // the VM has ended.
+  StopReason Run();
+
+  void RequestStop(StopReason reason) { control_->Stop(std::move(reason)); }
+
+  // Fault statistics, valid before and after Run().
+  FaultCountersSnapshot Stats() const;
+
+ private:
+  explicit VirtualMachine(const VmmConfig& config) : config_(config) {}
+  std::string HandleControl(ControlCommand command);
+  void Teardown();
+
+  const VmmConfig config_;
+  std::unique_ptr<Kvm> kvm_;
+  std::unique_ptr<GuestMemory> memory_;
+  std::unique_ptr<RunControl> control_;
+  std::unique_ptr<FaultEngine> engine_;
+  FaultCountersSnapshot final_stats_;
+  std::unique_ptr<VmFd> vm_;
+  UniqueFd serial_file_;
+  std::unique_ptr<IoBus> port_bus_;
+  std::unique_ptr<IoBus> mmio_bus_;
+  std::unique_ptr<Serial8250> serial_;
+  std::unique_ptr<DebugExit> debug_exit_;
+  std::unique_ptr<PciConfigSpace> pci_;
+  std::unique_ptr<PciFunction> host_bridge_;
+  std::unique_ptr<PciFunction> pcimem_function_;
+  std::unique_ptr<PciMemRegisters> pcimem_registers_;
+  std::vector<std::unique_ptr<VcpuThread>> vcpus_;
+  std::unique_ptr<ControlServer> control_server_;
+};
+
+}  // namespace faultline::vmm
+
+#endif  // FAULTLINE_VMM_VM_BUILDER_H_
