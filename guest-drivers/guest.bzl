@@ -60,8 +60,8 @@ def guest_library(name, srcs = [], hdrs = [], portable_srcs = [], deps = [], gue
         visibility = visibility,
     )
 
-def guest_payload(name, srcs, deps = [], visibility = None):
-    """A payload ELF: static, no libc, linked at 1 MiB by the runtime's script."""
+def guest_image(name, srcs, linker_script, deps = [], linkopts = [], testonly = False, visibility = None):
+    """A static, non-PIE, libc-free ELF laid out by `linker_script`."""
     cc_binary(
         name = name,
         srcs = srcs,
@@ -76,9 +76,21 @@ def guest_payload(name, srcs, deps = [], visibility = None):
             "-no-pie",
             "-Wl,--gc-sections",
             "-Wl,--build-id=none",
-            "-Wl,-T,$(location %s)" % _LINKER_SCRIPT,
-        ],
-        additional_linker_inputs = [_LINKER_SCRIPT],
-        deps = deps + ["//guest-drivers/runtime"],
+            "-Wl,-T,$(location %s)" % linker_script,
+        ] + linkopts,
+        additional_linker_inputs = [linker_script],
+        deps = deps,
+        testonly = testonly,
+        visibility = visibility,
+    )
+
+def guest_payload(name, srcs, deps = [], testonly = False, visibility = None):
+    """A payload ELF: linked at 1 MiB by the runtime's script, entry first."""
+    guest_image(
+        name = name,
+        srcs = srcs,
+        linker_script = _LINKER_SCRIPT,
+        deps = deps + ["//guest-drivers/runtime:runtime"],
+        testonly = testonly,
         visibility = visibility,
     )
