@@ -16,25 +16,37 @@ constexpr uint16_t kLineControl = guest_abi::kSerialPort + 3;
 constexpr uint16_t kLineStatus = guest_abi::kSerialPort + 5;
 constexpr uint8_t kTransmitterEmpty = 0x20;
 // A UART that never reports "empty" is written to blindly after this many
-// polls, so a VMM with a minimal UART costs one slow character, not a hang.
+// polls, so a VMM with a minimal UART costs one slow wait, not a hang.
 constexpr int kMaxPolls = 10000;
+
+// A 16550's transmit FIFO: once it reports empty, this many bytes fit, so
+// the status register (a VM exit per read) is polled once per 16 bytes.
+constexpr int kFifoBytes = 16;
 
 Spinlock g_console_lock;
 bool g_uart_reports_ready = true;  // guarded by g_console_lock
+int g_fifo_room = 0;               // guarded by g_console_lock
 
 class SerialSink final : public Sink {
  public:
   void Put(char c) override {
-    if (g_uart_reports_ready) {
-      int polls = 0;
-      while ((InByte(kLineStatus) & kTransmitterEmpty) == 0) {
-        if (++polls == kMaxPolls) {
-          g_uart_reports_ready = false;
-          break;
-        }
-      }
+    if (g_fifo_room == 0) {
+      WaitForEmptyFifo();
+      g_fifo_room = kFifoBytes;
     }
     OutByte(kData, static_cast<uint8_t>(c));
+    --g_fifo_room;
+  }
+
+ private:
+  static void WaitForEmptyFifo() {
+    if (!g_uart_reports_ready) return;
+    for (int polls = 0; (InByte(kLineStatus) & kTransmitterEmpty) == 0;) {
+      if (++polls == kMaxPolls) {
+        g_uart_reports_ready = false;
+        return;
+      }
+    }
   }
 };
 
