@@ -23,7 +23,8 @@ GUEST_COPTS = FAULTLINE_COPTS + [
 # Non-PIC objects linked into a static, non-PIE image.
 GUEST_FEATURES = ["-pic", "-pie"]
 
-# GNU ld links payloads (see below) and lacks gold's --start-lib.
+# Images are linked by GNU ld (see guest_image), which lacks gold's
+# --start-lib.
 _PAYLOAD_FEATURES = GUEST_FEATURES + ["-supports_start_end_lib"]
 
 _LINKER_SCRIPT = "//guest-drivers/runtime:guest.ld"
@@ -34,9 +35,9 @@ def guest_library(name, srcs = [], hdrs = [], portable_srcs = [], deps = [], gue
     `name` is built with GUEST_COPTS from `srcs + portable_srcs`.
     `name + "_host"` (testonly) is built for the host from `portable_srcs`
     only: code that needs neither the guest's entry, ports nor memcpy.
-    `guest_deps` are other guest_library targets as full labels (their _host
-    variant is used
-    by the host library); `deps` are plain header libraries used by both.
+    `guest_deps` are other guest_library targets, as full labels (the host
+    library uses their _host variants); `deps` are header-only libraries
+    both use.
     """
     cc_library(
         name = name,
