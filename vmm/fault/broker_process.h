@@ -1,0 +1,50 @@
+// Test support: runs the real broker binary (//broker:broker) as a child
+// process on a Unix socket, waits for its ready line with a deadline, and
+// stops, kills or restarts it.
+#ifndef FAULTLINE_VMM_FAULT_BROKER_PROCESS_H_
+#define FAULTLINE_VMM_FAULT_BROKER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace faultline::vmm {
+
+class BrokerProcess {
+ public:
+  // `directory`: a short path (socket paths are limited to 108 bytes) that
+  // holds the socket and the device memory files.
+  explicit BrokerProcess(std::string directory);
+  ~BrokerProcess();
+
+  BrokerProcess(const BrokerProcess&) = delete;
+  BrokerProcess& operator=(const BrokerProcess&) = delete;
+
+  // Starts the broker and waits up to `deadline` for "broker: serving on".
+  absl::Status Start(absl::Duration deadline = absl::Seconds(20));
+  // SIGKILL, as a crash would.
+  void Kill();
+  // SIGTERM, then SIGKILL if it has not exited within a few seconds.
+  void Stop();
+
+  std::string socket_path() const { return directory_ + "/broker.sock"; }
+  std::string target() const { return "unix:" + socket_path(); }
+  std::string device_memory_dir() const { return directory_ + "/devmem"; }
+
+ private:
+  void Reap(absl::Duration deadline);
+
+  const std::string directory_;
+  pid_t pid_ = -1;
+};
+
+// A fresh short temporary directory under /tmp.
+std::string MakeShortTempDir();
+
+}  // namespace faultline::vmm
+
+#endif  // FAULTLINE_VMM_FAULT_BROKER_PROCESS_H_

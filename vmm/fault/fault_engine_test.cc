@@ -1,0 +1,378 @@
+// The fault engine end to end against the real broker binary on a Unix
+// socket, with plain host threads touching registered memory in place of
+// vCPUs. Every wait is bounded; a thread left blocked on a page is released
+// when its engine is destroyed (the userfaultfd closes).
+#include "vmm/fault/fault_engine.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/faultline/v1/broker.grpc.pb.h"
+#include "proto/guest_abi.h"
+#include "proto/pattern.h"
+#include "vmm/fault/broker_process.h"
+#include "vmm/memory/guest_memory.h"
+
+namespace faultline::vmm {
+namespace {
+
+using ::testing::HasSubstr;
+namespace abi = ::faultline::guest_abi;
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kRamBase = 0x200000;
+constexpr uint32_t kRamId = 1;
+constexpr uint32_t kDeviceId = 2;
+
+v1::Region RamRegion(uint64_t pages, const v1::Source& source) {
+  v1::Region region;
+  region.set_region_id(kRamId);
+  region.set_name("ram");
+  region.set_kind(v1::REGION_KIND_RAM);
+  region.set_guest_physical_base(kRamBase);
+  region.set_size_bytes(pages * kPage);
+  region.set_page_size(kPage);
+  *region.mutable_source() = source;
+  return region;
+}
+
+v1::Source Pattern(uint64_t seed) {
+  v1::Source source;
+  source.mutable_pattern()->set_seed(seed);
+  return source;
+}
+
+class FaultEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    broker_ = std::make_unique<BrokerProcess>(MakeShortTempDir());
+    ASSERT_TRUE(broker_->Start().ok());
+    admin_ = v1::BrokerAdmin::NewStub(grpc::CreateChannel(
+        broker_->target(), grpc::InsecureChannelCredentials()));
+  }
+
+  void TearDown() override {
+    engine_.reset();  // releases any thread still blocked on a page
+    for (std::thread& thread : threads_) thread.join();
+  }
+
+  absl::Status StartEngine(std::vector<v1::Region> regions,
+                           RetryOptions retry = RetryOptions(),
+                           uint32_t prefetch = 0) {
+    MemoryLayout layout;
+    for (const v1::Region& region : regions) {
+      absl::Status added = layout.Add(
+          {region.region_id(), region.name(),
+           region.kind() == v1::REGION_KIND_RAM ? RegionKind::kRam
+                                                : RegionKind::kDeviceWindow,
+           region.guest_physical_base(), region.size_bytes()});
+      if (!added.ok()) return added;
+    }
+    auto memory = GuestMemory::Create(layout);
+    if (!memory.ok()) return memory.status();
+    memory_ = *std::move(memory);
+    FaultEngine::Options options;
+    options.transport.target = broker_->target();
+    options.transport.vm_name =
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    options.transport.regions = std::move(regions);
+    options.transport.attach_deadline = absl::Seconds(10);
+    options.retry = retry;
+    options.prefetch_hint = prefetch;
+    auto engine = FaultEngine::Create(memory_.get(), options,
+                                      [this](const FatalFault& f) {
+                                        absl::MutexLock lock(&fatal_mutex_);
+                                        fatal_ = f;
+                                        fatal_seen_.Notify();
+                                      });
+    if (!engine.ok()) return engine.status();
+    engine_ = *std::move(engine);
+    return absl::OkStatus();
+  }
+
+  uint8_t* Host(uint32_t region_id) {
+    return memory_->FindRegion(region_id)->host_base();
+  }
+
+  // Reads the first byte of pages [first, first + count) from `threads`
+  // threads, each taking every threads-th page.
+  void TouchInBackground(uint32_t region_id, uint64_t first, uint64_t count,
+                         int threads) {
+    uint8_t* base = Host(region_id);
+    for (int t = 0; t < threads; ++t) {
+      threads_.emplace_back([=] {
+        for (uint64_t page = first + t; page < first + count; page += threads) {
+          (void)*static_cast<volatile uint8_t*>(base + page * kPage);
+        }
+      });
+    }
+  }
+  void JoinTouchers() {
+    for (std::thread& thread : threads_) thread.join();
+    threads_.clear();
+  }
+
+  std::string SessionId() {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
+    v1::ListSessionsResponse sessions;
+    EXPECT_TRUE(
+        admin_->ListSessions(&context, v1::ListSessionsRequest(), &sessions)
+            .ok());
+    for (const v1::SessionInfo& session : sessions.sessions()) {
+      return session.session_id();
+    }
+    return "";
+  }
+
+  void Inject(v1::InjectionRule rule) {
+    rule.set_session_id(SessionId());
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
+    v1::SetInjectionResponse response;
+    grpc::Status status = admin_->SetInjection(&context, rule, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  std::optional<FatalFault> WaitForFatal(absl::Duration timeout) {
+    if (!fatal_seen_.WaitForNotificationWithTimeout(timeout)) {
+      return std::nullopt;
+    }
+    absl::MutexLock lock(&fatal_mutex_);
+    return fatal_;
+  }
+
+  uint64_t PatternMismatches(uint64_t seed, uint64_t first, uint64_t count) {
+    uint64_t mismatches = 0;
+    for (uint64_t page = first; page < first + count; ++page) {
+      const auto* words =
+          reinterpret_cast<const uint64_t*>(Host(kRamId) + page * kPage);
+      mismatches += pattern::CountMismatches(
+          seed, (kRamBase + page * kPage) / kPage, words);
+    }
+    return mismatches;
+  }
+
+  std::unique_ptr<BrokerProcess> broker_;
+  std::unique_ptr<v1::BrokerAdmin::Stub> admin_;
+  std::unique_ptr<GuestMemory> memory_;
+  std::unique_ptr<FaultEngine> engine_;
+  std::vector<std::thread> threads_;
+  absl::Mutex fatal_mutex_;
+  std::optional<FatalFault> fatal_ ABSL_GUARDED_BY(fatal_mutex_);
+  absl::Notification fatal_seen_;
+};
+
+TEST_F(FaultEngineTest, PatternPagesArriveVerified) {
+  ASSERT_TRUE(StartEngine({RamRegion(256, Pattern(7))}).ok());
+  TouchInBackground(kRamId, 0, 256, 4);
+  JoinTouchers();
+  EXPECT_EQ(PatternMismatches(7, 0, 256), 0u);
+  const FaultCountersSnapshot stats = engine_->stats().Snapshot();
+  EXPECT_EQ(stats.pages + stats.extra_pages, 256u);
+  EXPECT_EQ(stats.rejected_answers, 0u);
+  EXPECT_EQ(engine_->faults_in_flight(), 0u);
+  EXPECT_FALSE(WaitForFatal(absl::ZeroDuration()).has_value());
+}
+
+TEST_F(FaultEngineTest, ZeroPagesAreZeroAndWritable) {
+  v1::Source zero;
+  zero.mutable_zero();
+  ASSERT_TRUE(StartEngine({RamRegion(16, zero)}).ok());
+  uint8_t* base = Host(kRamId);
+  threads_.emplace_back([base] {
+    for (int page = 0; page < 16; ++page) base[page * kPage + 100] = 0xEE;
+  });
+  JoinTouchers();
+  for (int page = 0; page < 16; ++page) {
+    EXPECT_EQ(base[page * kPage], 0);
+    EXPECT_EQ(base[page * kPage + 100], 0xEE);
+  }
+  EXPECT_EQ(engine_->stats().Snapshot().zeros, 16u);
+}
+
+TEST_F(FaultEngineTest, PrefetchInstallsFollowingPagesWithoutFaults) {
+  ASSERT_TRUE(
+      StartEngine({RamRegion(64, Pattern(11))}, RetryOptions(), 7).ok());
+  TouchInBackground(kRamId, 0, 1, 1);
+  JoinTouchers();
+  const FaultCountersSnapshot after_first = engine_->stats().Snapshot();
+  TouchInBackground(kRamId, 1, 7, 1);
+  JoinTouchers();
+  const FaultCountersSnapshot stats = engine_->stats().Snapshot();
+  EXPECT_EQ(PatternMismatches(11, 0, 8), 0u);
+  // Whatever the broker prefetched did not fault again.
+  EXPECT_EQ(stats.faults, 1 + (7 - after_first.extra_pages));
+  std::printf("prefetch: %lu extra pages with the first answer\n",
+              static_cast<unsigned long>(after_first.extra_pages));
+}
+
+TEST_F(FaultEngineTest, RetryAnswersAreAskedAgain) {
+  ASSERT_TRUE(StartEngine({RamRegion(8, Pattern(3))}).ok());
+  v1::InjectionRule rule;
+  rule.set_region_id(kRamId);
+  rule.set_count(3);
+  rule.mutable_retry()->set_reason(v1::RETRY_REASON_BUSY);
+  rule.mutable_retry()->set_delay_hint_us(1000);
+  Inject(rule);
+  TouchInBackground(kRamId, 2, 1, 1);
+  JoinTouchers();
+  EXPECT_EQ(PatternMismatches(3, 2, 1), 0u);
+  const FaultCountersSnapshot stats = engine_->stats().Snapshot();
+  EXPECT_EQ(stats.retries, 3u);
+  EXPECT_EQ(stats.retries_by_reason.at("busy"), 3u);
+  EXPECT_FALSE(WaitForFatal(absl::ZeroDuration()).has_value());
+}
+
+TEST_F(FaultEngineTest, RetryBudgetStopsWithTheReason) {
+  RetryOptions retry;
+  retry.budget = 3;
+  ASSERT_TRUE(StartEngine({RamRegion(8, Pattern(3))}, retry).ok());
+  v1::InjectionRule rule;
+  rule.set_region_id(kRamId);
+  rule.mutable_retry()->set_reason(v1::RETRY_REASON_OVER_QUOTA);
+  rule.mutable_retry()->set_delay_hint_us(100);
+  Inject(rule);
+  TouchInBackground(kRamId, 5, 1, 1);
+  std::optional<FatalFault> fatal = WaitForFatal(absl::Seconds(20));
+  ASSERT_TRUE(fatal.has_value());
+  EXPECT_EQ(fatal->kind, FatalKind::kFaultDeadline);
+  EXPECT_THAT(fatal->message, HasSubstr("retry budget of 3"));
+  EXPECT_THAT(fatal->message, HasSubstr("over quota"));
+  EXPECT_THAT(fatal->message, HasSubstr("guest-physical page 0x205000"));
+}
+
+TEST_F(FaultEngineTest, ErrorAnswerStopsNamingPageAndKind) {
+  ASSERT_TRUE(StartEngine({RamRegion(8, Pattern(3))}).ok());
+  v1::InjectionRule rule;
+  rule.set_region_id(kRamId);
+  rule.mutable_error()->set_kind(v1::ERROR_KIND_BUS_ERROR);
+  rule.mutable_error()->set_message("disk on fire");
+  Inject(rule);
+  TouchInBackground(kRamId, 1, 1, 1);
+  std::optional<FatalFault> fatal = WaitForFatal(absl::Seconds(20));
+  ASSERT_TRUE(fatal.has_value());
+  EXPECT_EQ(fatal->kind, FatalKind::kErrorAnswer);
+  EXPECT_THAT(fatal->message, HasSubstr("bus error: disk on fire"));
+  EXPECT_THAT(fatal->message, HasSubstr("guest-physical page 0x201000"));
+  EXPECT_THAT(fatal->message, HasSubstr("region 'ram'"));
+  EXPECT_EQ(engine_->stats().Snapshot().errors, 1u);
+}
+
+TEST_F(FaultEngineTest, DeadlineStopsASlowFault) {
+  RetryOptions retry;
+  retry.deadline = absl::Seconds(1);
+  ASSERT_TRUE(StartEngine({RamRegion(8, Pattern(3))}, retry).ok());
+  v1::InjectionRule rule;
+  rule.set_region_id(kRamId);
+  rule.set_delay_us(20'000'000);
+  Inject(rule);
+  TouchInBackground(kRamId, 0, 1, 1);
+  std::optional<FatalFault> fatal = WaitForFatal(absl::Seconds(20));
+  ASSERT_TRUE(fatal.has_value());
+  EXPECT_EQ(fatal->kind, FatalKind::kFaultDeadline);
+  EXPECT_THAT(fatal->message, HasSubstr("fault deadline of 1s exceeded"));
+  EXPECT_THAT(fatal->message, HasSubstr("guest-physical page 0x200000"));
+}
+
+TEST_F(FaultEngineTest, FramesAreMappedSharedWithTheDevice) {
+  v1::Region window;
+  window.set_region_id(kDeviceId);
+  window.set_name("pcimem");
+  window.set_kind(v1::REGION_KIND_DEVICE_MEMORY);
+  window.set_guest_physical_base(abi::kPciMemWindowBarAddress);
+  window.set_size_bytes(16 * kPage);
+  window.set_page_size(kPage);
+  v1::DeviceSource* device = window.mutable_source()->mutable_device();
+  device->set_pool("enginetest");
+  device->set_frame_count(8);
+  device->set_policy(v1::FRAME_POLICY_IDENTITY);
+  device->set_sharing(v1::SHARING_SHARED);
+  ASSERT_TRUE(StartEngine({window}).ok());
+
+  v1::WriteFramesRequest write;
+  write.set_pool("enginetest");
+  write.set_first_frame(3);
+  write.set_data(std::string(kPage, '\x77'));
+  {
+    grpc::ClientContext context;
+    v1::WriteFramesResponse response;
+    ASSERT_TRUE(admin_->WriteFrames(&context, write, &response).ok());
+  }
+  uint8_t* bar = Host(kDeviceId);
+  threads_.emplace_back([bar] {
+    (void)*static_cast<volatile uint8_t*>(bar + 3 * kPage);
+    bar[11 * kPage + 5] = 0x42;  // page 11 is frame 3 again (identity mod 8)
+  });
+  JoinTouchers();
+  EXPECT_EQ(bar[3 * kPage], 0x77);
+  EXPECT_EQ(bar[3 * kPage + 5], 0x42);  // one frame behind both pages
+
+  v1::ReadFramesRequest read;
+  read.set_pool("enginetest");
+  read.set_first_frame(3);
+  read.set_frame_count(1);
+  grpc::ClientContext context;
+  v1::ReadFramesResponse frames;
+  ASSERT_TRUE(admin_->ReadFrames(&context, read, &frames).ok());
+  ASSERT_EQ(frames.data().size(), kPage);
+  EXPECT_EQ(static_cast<uint8_t>(frames.data()[5]), 0x42);
+  EXPECT_EQ(engine_->stats().Snapshot().frames, 2u);
+}
+
+TEST_F(FaultEngineTest, BrokerRestartLosesNothing) {
+  constexpr uint64_t kPages = 128;
+  ASSERT_TRUE(StartEngine({RamRegion(kPages, Pattern(99))}).ok());
+  v1::InjectionRule slow;
+  slow.set_region_id(kRamId);
+  slow.set_delay_us(2'000'000);  // keep faults in flight across the kill
+  Inject(slow);
+  TouchInBackground(kRamId, 0, kPages, 4);
+  for (int i = 0; i < 500 && engine_->faults_in_flight() < 4; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_GE(engine_->faults_in_flight(), 4u);
+  broker_->Kill();
+  ASSERT_TRUE(broker_->Start().ok());  // a fresh broker: no injection
+  JoinTouchers();
+  EXPECT_EQ(PatternMismatches(99, 0, kPages), 0u);
+  const FaultCountersSnapshot stats = engine_->stats().Snapshot();
+  EXPECT_GE(stats.reconnects, 1u);
+  EXPECT_GE(stats.resent, 4u);
+  EXPECT_EQ(stats.pages + stats.extra_pages, kPages);
+  EXPECT_EQ(engine_->faults_in_flight(), 0u);
+  EXPECT_FALSE(WaitForFatal(absl::ZeroDuration()).has_value());
+}
+
+TEST(FaultEngineNoBrokerTest, UnreachableBrokerFailsAttachInTime) {
+  MemoryLayout layout;
+  ASSERT_TRUE(
+      layout.Add({kRamId, "ram", RegionKind::kRam, kRamBase, kPage}).ok());
+  auto memory = GuestMemory::Create(layout);
+  ASSERT_TRUE(memory.ok());
+  FaultEngine::Options options;
+  options.transport.target = "unix:/tmp/fl-vmm-nonexistent/broker.sock";
+  options.transport.vm_name = "lonely";
+  options.transport.regions = {RamRegion(1, Pattern(1))};
+  options.transport.attach_deadline = absl::Milliseconds(500);
+  auto engine = FaultEngine::Create(memory->get(), options, nullptr);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_TRUE(absl::IsUnavailable(engine.status())) << engine.status();
+  EXPECT_THAT(std::string(engine.status().message()), HasSubstr("unreachable"));
+}
+
+}  // namespace
+}  // namespace faultline::vmm
