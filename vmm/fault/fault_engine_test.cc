@@ -5,6 +5,8 @@
 #include "vmm/fault/fault_engine.h"
 
 #include <grpcpp/grpcpp.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <atomic>
 #include <cstring>
@@ -355,6 +357,37 @@ TEST_F(FaultEngineTest, BrokerRestartLosesNothing) {
   EXPECT_EQ(stats.pages + stats.extra_pages, kPages);
   EXPECT_EQ(engine_->faults_in_flight(), 0u);
   EXPECT_FALSE(WaitForFatal(absl::ZeroDuration()).has_value());
+}
+
+std::atomic<int> interruptions{0};
+void CountInterruption(int) { ++interruptions; }
+
+// A thread blocked on a page is interrupted by a signal (as a vCPU is kicked
+// out of KVM_RUN): it runs the handler, touches the page again, and the one
+// fault in flight still resolves it.
+TEST_F(FaultEngineTest, InterruptedWaiterRetriesTheAccess) {
+  ASSERT_TRUE(StartEngine({RamRegion(8, Pattern(5))}).ok());
+  v1::InjectionRule slow;
+  slow.set_region_id(kRamId);
+  slow.set_count(1);
+  slow.set_delay_us(500'000);
+  Inject(slow);
+  struct sigaction action = {};
+  action.sa_handler = CountInterruption;
+  sigemptyset(&action.sa_mask);
+  ASSERT_EQ(::sigaction(SIGUSR2, &action, nullptr), 0);  // no SA_RESTART
+  TouchInBackground(kRamId, 4, 1, 1);
+  for (int i = 0; i < 500 && engine_->faults_in_flight() == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(engine_->faults_in_flight(), 1u);
+  ::pthread_kill(threads_[0].native_handle(), SIGUSR2);
+  JoinTouchers();
+  EXPECT_EQ(interruptions.load(), 1);
+  EXPECT_EQ(PatternMismatches(5, 4, 1), 0u);
+  const FaultCountersSnapshot stats = engine_->stats().Snapshot();
+  EXPECT_EQ(stats.pages, 1u);
+  EXPECT_EQ(engine_->faults_in_flight(), 0u);
 }
 
 TEST(FaultEngineNoBrokerTest, UnreachableBrokerFailsAttachInTime) {
