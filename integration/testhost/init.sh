@@ -40,7 +40,7 @@ done
 mkdir -p /results /hostroot
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 results /results \
   || fail "mount the results share (9p tag results)"
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288 hostroot /hostroot \
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=524288 hostroot /hostroot \
   || fail "mount the host root (9p tag hostroot)"
 [ -e /dev/kvm ] || fail "no /dev/kvm after loading kvm-amd (does the CPU model offer SVM?)"
 
