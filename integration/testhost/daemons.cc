@@ -28,6 +28,9 @@ namespace {
 
 constexpr absl::Duration kToolTimeout = absl::Seconds(30);
 constexpr absl::Duration kDaemonStartTimeout = absl::Seconds(60);
+// How long a daemon that failed to start is given to show up anyway, started
+// by a parallel launcher.
+constexpr absl::Duration kRaceGrace = absl::Seconds(5);
 
 // QEMU runs as root with no cgroups, namespaces or security driver: there is
 // no systemd to provide them, and the shares must be readable as root.
@@ -61,17 +64,33 @@ absl::Status RunTool(const std::vector<std::string>& argv) {
   return absl::OkStatus();
 }
 
-absl::Status WaitForSocket(const std::string& path, absl::string_view daemon) {
-  const absl::Time deadline = absl::Now() + kDaemonStartTimeout;
+absl::Status WaitForSocket(const std::string& path, absl::string_view daemon,
+                           absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
   while (!SocketAccepts(path)) {
     if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           daemon, " started but its socket ", path, " did not answer within ",
-          absl::FormatDuration(kDaemonStartTimeout),
-          "; see /var/log/libvirt and try `", daemon, " --verbose`"));
+          absl::FormatDuration(timeout), "; see /var/log/libvirt and try `",
+          daemon, " --verbose`"));
     }
     absl::SleepFor(absl::Milliseconds(100));
   }
+  return absl::OkStatus();
+}
+
+// Starts `daemon` --daemon, waits for its socket and says so. A start that
+// fails while the socket comes up anyway means a parallel launcher won the
+// race.
+absl::Status StartDaemon(const std::string& daemon, const std::string& socket,
+                         const std::function<void(absl::string_view)>& report) {
+  absl::Status started = RunTool({daemon, "--daemon"});
+  absl::Status answered = WaitForSocket(
+      socket, daemon, started.ok() ? kDaemonStartTimeout : kRaceGrace);
+  if (!answered.ok()) return started.ok() ? answered : started;
+  report(started.ok()
+             ? absl::StrCat("started ", daemon)
+             : absl::StrCat(daemon, " was started by another launcher"));
   return absl::OkStatus();
 }
 
@@ -79,12 +98,15 @@ absl::Status EnsureUsersAndGroups(
     const std::function<void(absl::string_view)>& report) {
   for (const char* group : {"kvm", "libvirt-qemu"}) {
     if (getgrnam(group) != nullptr) continue;
-    RETURN_IF_ERROR(RunTool({"groupadd", "-r", group}));
+    absl::Status added = RunTool({"groupadd", "-r", group});
+    // A launcher running in parallel may have added it first.
+    if (!added.ok() && getgrnam(group) == nullptr) return added;
     report(absl::StrCat("created system group ", group));
   }
   if (getpwnam("libvirt-qemu") == nullptr) {
-    RETURN_IF_ERROR(RunTool(
-        {"useradd", "-r", "-g", "libvirt-qemu", "-G", "kvm", "libvirt-qemu"}));
+    absl::Status added = RunTool(
+        {"useradd", "-r", "-g", "libvirt-qemu", "-G", "kvm", "libvirt-qemu"});
+    if (!added.ok() && getpwnam("libvirt-qemu") == nullptr) return added;
     report("created system user libvirt-qemu");
   }
   return absl::OkStatus();
@@ -213,13 +235,9 @@ absl::Status EnsureLibvirtDaemons(
   RETURN_IF_ERROR(EnsureDirectory("/var/run/libvirt", report));
   RETURN_IF_ERROR(EnsureQemuConf(report));
   if (!SocketAccepts(kVirtlogdSocket)) {
-    RETURN_IF_ERROR(RunTool({"virtlogd", "--daemon"}));
-    RETURN_IF_ERROR(WaitForSocket(kVirtlogdSocket, "virtlogd"));
-    report("started virtlogd");
+    RETURN_IF_ERROR(StartDaemon("virtlogd", kVirtlogdSocket, report));
   }
-  RETURN_IF_ERROR(RunTool({"libvirtd", "--daemon"}));
-  RETURN_IF_ERROR(WaitForSocket(kLibvirtdSocket, "libvirtd"));
-  report("started libvirtd");
+  RETURN_IF_ERROR(StartDaemon("libvirtd", kLibvirtdSocket, report));
   return absl::OkStatus();
 }
 
