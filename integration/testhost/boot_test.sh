@@ -36,7 +36,7 @@ case "${1:-}" in
     [[ $status -eq 124 ]] || fail "a command past --timeout exited $status, want 124"
     grep -q "timed out after 20s" "$LOG" || fail "no timeout message"
     if [[ -e /dev/kvm ]]; then exit 0; fi  # ran directly, there is no domain
-    domain=$(sed -n 's/^testhost: started domain \(faultline-testhost-[0-9a-f-]*\)$/\1/p' "$LOG")
+    domain=$(sed -n 's/^testhost: started domain \(faultline-testhost-[0-9a-f-]*\) in .*$/\1/p' "$LOG")
     [[ -n "$domain" ]] || fail "testhost did not name its domain"
     domains=$(virsh -c qemu:///system list --all --name) || fail "virsh list failed"
     if grep -qx "$domain" <<<"$domains"; then
@@ -60,7 +60,7 @@ case "${1:-}" in
     cat "$LOG" >&2
     [[ $status -eq 143 ]] || fail "after SIGTERM testhost exited $status, want 143"
     if [[ -e /dev/kvm ]]; then exit 0; fi
-    domain=$(sed -n 's/^testhost: started domain \(faultline-testhost-[0-9a-f-]*\)$/\1/p' "$LOG")
+    domain=$(sed -n 's/^testhost: started domain \(faultline-testhost-[0-9a-f-]*\) in .*$/\1/p' "$LOG")
     [[ -n "$domain" ]] || fail "testhost did not name its domain"
     if virsh -c qemu:///system list --all --name | grep -qx "$domain"; then
       fail "domain $domain still exists after SIGTERM"

@@ -167,10 +167,14 @@ absl::StatusOr<RunOutcome> RunInTestHost(const TestHostOptions& options,
   config.results_dir = results->path();
   ASSIGN_OR_RETURN(std::string xml, BuildDomainXml(config));
 
-  const absl::Time deadline = absl::Now() + options.timeout;
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + options.timeout;
   ASSIGN_OR_RETURN(std::unique_ptr<Domain> domain,
                    connection->CreateTransientDomain(xml));
-  options.report(absl::StrCat("started domain ", domain->name()));
+  options.report(
+      absl::StrCat("started domain ", domain->name(), " in ",
+                   absl::FormatDuration(absl::Trunc(absl::Now() - start,
+                                                    absl::Milliseconds(100)))));
 
   bool following_console = true;
   auto pump_console = [&] {
@@ -208,6 +212,10 @@ absl::StatusOr<RunOutcome> RunInTestHost(const TestHostOptions& options,
     absl::SleepFor(kPollInterval);
   }
   pump_console();
+  options.report(
+      absl::StrCat("domain ", domain->name(), " powered off after ",
+                   absl::FormatDuration(absl::Trunc(absl::Now() - start,
+                                                    absl::Milliseconds(100)))));
   ASSIGN_OR_RETURN(outcome.exit_status,
                    CollectExitStatus(*results, console_where));
   return outcome;
