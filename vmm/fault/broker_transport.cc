@@ -131,8 +131,11 @@ void BrokerTransport::StreamLoop() {
       ended = AttachUntil(absl::Now() + absl::Seconds(2));
     }
     if (ended.ok()) {
-      ended = RunStream();
-      if (ended.ok()) backoff = options_.initial_backoff;
+      bool answered = false;
+      ended = RunStream(&answered);
+      // A stream that carried answers proves the session was good; the next
+      // one starts without a long backoff.
+      if (answered) backoff = options_.initial_backoff;
     }
     {
       absl::MutexLock lock(&mutex_);
@@ -145,7 +148,7 @@ void BrokerTransport::StreamLoop() {
   }
 }
 
-absl::Status BrokerTransport::RunStream() {
+absl::Status BrokerTransport::RunStream(bool* answered) {
   grpc::ClientContext context;
   v1::FaultStreamRequest open;
   {
@@ -166,12 +169,11 @@ absl::Status BrokerTransport::RunStream() {
       generation = ++generation_;
     }
   }
-  bool answered = false;
   if (generation != 0) {
     listener_->OnStreamOpen(generation);
     v1::FaultStreamResponse response;
     while (stream->Read(&response)) {
-      answered = true;
+      *answered = true;
       switch (response.message_case()) {
         case v1::FaultStreamResponse::kAnswer:
           listener_->OnAnswer(response.answer());
@@ -195,9 +197,7 @@ absl::Status BrokerTransport::RunStream() {
   if (status.ok()) {
     status = absl::UnavailableError("the broker ended the fault stream");
   }
-  // A stream that carried answers proves the session was good; the next
-  // stream starts without a long backoff.
-  return answered && !SessionGone(status.code()) ? absl::OkStatus() : status;
+  return status;
 }
 
 uint64_t BrokerTransport::Send(const v1::FaultStreamRequest& request) {

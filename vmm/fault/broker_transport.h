@@ -76,8 +76,9 @@ class BrokerTransport {
   absl::StatusOr<v1::AttachResponse> AttachOnce(absl::Duration timeout);
   absl::Status AttachUntil(absl::Time deadline);
   void StreamLoop();
-  // Runs one stream until it ends; returns how it ended.
-  absl::Status RunStream();
+  // Runs one stream until it ends; returns how it ended (never OK) and
+  // whether any answer arrived on it.
+  absl::Status RunStream(bool* answered);
   bool SleepUnlessShutdown(absl::Duration delay);
 
   const Options options_;
