@@ -2,6 +2,8 @@
 
 #include <libvirt/virterror.h>
 
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 
 namespace faultline::testhost {
@@ -68,10 +70,8 @@ absl::StatusOr<std::unique_ptr<Domain>>
 LibvirtConnection::CreateTransientDomain(const std::string& xml) {
   virDomainPtr handle = virDomainCreateXML(connection_, xml.c_str(), 0);
   if (handle == nullptr) return LastLibvirtError("starting the domain");
-  auto domain = std::make_unique<Domain>(handle);
   const char* name = virDomainGetName(handle);
-  domain->name_ = name != nullptr ? name : "";
-  return domain;
+  return std::make_unique<Domain>(handle, name != nullptr ? name : "");
 }
 
 absl::StatusOr<std::vector<std::string>> LibvirtConnection::ListDomainNames() {
@@ -94,8 +94,7 @@ absl::Status LibvirtConnection::DestroyDomainByName(const std::string& name) {
     if (LastErrorMeansDomainGone()) return absl::OkStatus();
     return LastLibvirtError(absl::StrCat("looking up domain ", name));
   }
-  Domain domain(handle);
-  domain.name_ = name;
+  Domain domain(handle, name);
   return domain.Destroy();
 }
 

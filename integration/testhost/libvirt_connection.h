@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -28,7 +29,8 @@ absl::Status LastLibvirtError(absl::string_view what);
 class Domain {
  public:
   // Takes ownership of `domain`.
-  explicit Domain(virDomainPtr domain) : domain_(domain) {}
+  Domain(virDomainPtr domain, std::string name)
+      : domain_(domain), name_(std::move(name)) {}
   ~Domain();
 
   Domain(const Domain&) = delete;
@@ -44,7 +46,6 @@ class Domain {
   absl::Status Destroy();
 
  private:
-  friend class LibvirtConnection;
   virDomainPtr domain_;
   std::string name_;
 };

@@ -93,6 +93,48 @@ absl::StatusOr<int> CollectExitStatus(ResultsDir& results,
   return ParseExitStatus(*exit_status);
 }
 
+// Follows the console until the domain ends by itself, the deadline passes
+// or a signal arrives; in the last two cases destroys the domain. The exit
+// status of a domain that ended by itself is for the caller to collect.
+absl::StatusOr<RunOutcome> SuperviseDomain(Domain& domain,
+                                           ConsoleFollower& console,
+                                           absl::Time deadline,
+                                           const TestHostOptions& options) {
+  bool following_console = true;
+  auto pump_console = [&] {
+    if (!following_console) return;
+    if (absl::Status status = console.Pump(); !status.ok()) {
+      options.report(
+          absl::StrCat("stopped following the console: ", status.message()));
+      following_console = false;
+    }
+  };
+  RunOutcome outcome;
+  while (true) {
+    pump_console();
+    ASSIGN_OR_RETURN(bool running, domain.IsRunning());
+    if (!running) break;
+    if (int signal_number = PendingInterrupt(); signal_number != 0) {
+      RETURN_IF_ERROR(domain.Destroy());
+      options.report(absl::StrCat("interrupted by signal ", signal_number,
+                                  "; destroyed domain ", domain.name()));
+      outcome.ending = RunOutcome::Ending::kInterrupted;
+      outcome.signal = signal_number;
+      break;
+    }
+    if (absl::Now() >= deadline) {
+      RETURN_IF_ERROR(domain.Destroy());
+      options.report(
+          absl::StrCat("deadline passed; destroyed domain ", domain.name()));
+      outcome.ending = RunOutcome::Ending::kTimedOut;
+      break;
+    }
+    absl::SleepFor(kPollInterval);
+  }
+  pump_console();
+  return outcome;
+}
+
 }  // namespace
 
 absl::StatusOr<CommandSpec> DescribeCommand(
@@ -167,6 +209,12 @@ absl::StatusOr<RunOutcome> RunInTestHost(const TestHostOptions& options,
   config.results_dir = results->path();
   ASSIGN_OR_RETURN(std::string xml, BuildDomainXml(config));
 
+  if (int signal_number = PendingInterrupt(); signal_number != 0) {
+    RunOutcome interrupted;
+    interrupted.ending = RunOutcome::Ending::kInterrupted;
+    interrupted.signal = signal_number;
+    return interrupted;
+  }
   const absl::Time start = absl::Now();
   const absl::Time deadline = start + options.timeout;
   ASSIGN_OR_RETURN(std::unique_ptr<Domain> domain,
@@ -176,46 +224,13 @@ absl::StatusOr<RunOutcome> RunInTestHost(const TestHostOptions& options,
                    absl::FormatDuration(absl::Trunc(absl::Now() - start,
                                                     absl::Milliseconds(100)))));
 
-  bool following_console = true;
-  auto pump_console = [&] {
-    if (!following_console) return;
-    if (absl::Status status = console->Pump(); !status.ok()) {
-      options.report(
-          absl::StrCat("stopped following the console: ", status.message()));
-      following_console = false;
-    }
-  };
-
-  RunOutcome outcome;
-  while (true) {
-    pump_console();
-    ASSIGN_OR_RETURN(bool running, domain->IsRunning());
-    if (!running) break;
-    if (int signal_number = PendingInterrupt(); signal_number != 0) {
-      RETURN_IF_ERROR(domain->Destroy());
-      pump_console();
-      options.report(absl::StrCat("interrupted by signal ", signal_number,
-                                  "; destroyed domain ", domain->name()));
-      outcome.ending = RunOutcome::Ending::kInterrupted;
-      outcome.signal = signal_number;
-      return outcome;
-    }
-    if (absl::Now() >= deadline) {
-      RETURN_IF_ERROR(domain->Destroy());
-      pump_console();
-      options.report(absl::StrCat("timed out after ",
-                                  absl::FormatDuration(options.timeout),
-                                  "; destroyed domain ", domain->name()));
-      outcome.ending = RunOutcome::Ending::kTimedOut;
-      return outcome;
-    }
-    absl::SleepFor(kPollInterval);
-  }
-  pump_console();
+  ASSIGN_OR_RETURN(RunOutcome outcome,
+                   SuperviseDomain(*domain, *console, deadline, options));
   options.report(
-      absl::StrCat("domain ", domain->name(), " powered off after ",
+      absl::StrCat("domain ", domain->name(), " ended after ",
                    absl::FormatDuration(absl::Trunc(absl::Now() - start,
                                                     absl::Milliseconds(100)))));
+  if (outcome.ending != RunOutcome::Ending::kExited) return outcome;
   ASSIGN_OR_RETURN(outcome.exit_status,
                    CollectExitStatus(*results, console_where));
   return outcome;
