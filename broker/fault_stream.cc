@@ -1,0 +1,283 @@
+#include "broker/fault_stream.h"
+
+#include <deque>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/base/grpc_status.h"
+
+namespace faultline::broker {
+namespace {
+
+using Reactor =
+    grpc::ServerBidiReactor<v1::FaultStreamRequest, v1::FaultStreamResponse>;
+
+// The writing half, shared with workers that deliver answers. It outlives
+// the reactor; once Finish is called it never touches the reactor again.
+class StreamSink : public FaultStreamSink {
+ public:
+  explicit StreamSink(Reactor* reactor) : reactor_(reactor) {}
+
+  bool Send(v1::FaultStreamResponse response) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (finish_started_ || broken_) return false;
+      queue_.push_back(std::move(response));
+    }
+    Pump();
+    return true;
+  }
+
+  // Ends the stream once queued messages are written.
+  void Close(const absl::Status& status) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (final_status_.ok()) final_status_ = status;
+      closing_ = true;
+    }
+    Pump();
+  }
+
+  // Ends the stream now, dropping what is queued.
+  void Fail(const absl::Status& status) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (final_status_.ok()) final_status_ = status;
+      broken_ = true;
+    }
+    Pump();
+  }
+
+  void FaultStarted() {
+    absl::MutexLock lock(&mu_);
+    ++faults_in_flight_;
+  }
+  void FaultAnswered() {
+    {
+      absl::MutexLock lock(&mu_);
+      --faults_in_flight_;
+    }
+    Pump();
+  }
+  void ReadsDone() {
+    {
+      absl::MutexLock lock(&mu_);
+      reads_done_ = true;
+    }
+    Pump();
+  }
+  void WriteDone(bool ok) {
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      queue_.pop_front();
+      if (!ok) broken_ = true;
+    }
+    Pump();
+  }
+
+  // True when the caller may start the next read; it must then call
+  // ReadStarted() once StartRead returned.
+  bool BeginRead() {
+    absl::MutexLock lock(&mu_);
+    if (finish_started_ || broken_ || closing_) return false;
+    ++ops_starting_;
+    return true;
+  }
+  void ReadStarted() {
+    {
+      absl::MutexLock lock(&mu_);
+      --ops_starting_;
+    }
+    Pump();
+  }
+
+ private:
+  void Pump() {
+    enum { kNothing, kWrite, kFinish } action = kNothing;
+    const v1::FaultStreamResponse* next = nullptr;
+    grpc::Status status;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finish_started_ || writing_ || ops_starting_ > 0) return;
+      if (broken_) {
+        queue_.clear();
+      }
+      if (!queue_.empty()) {
+        writing_ = true;
+        next = &queue_.front();
+        action = kWrite;
+      } else if (broken_ || closing_ ||
+                 (reads_done_ && faults_in_flight_ == 0)) {
+        finish_started_ = true;
+        status = ToGrpcStatus(final_status_);
+        action = kFinish;
+      }
+    }
+    // Messages in a deque keep their address while others are appended.
+    if (action == kWrite) reactor_->StartWrite(next);
+    if (action == kFinish) reactor_->Finish(status);
+  }
+
+  Reactor* const reactor_;
+  absl::Mutex mu_;
+  std::deque<v1::FaultStreamResponse> queue_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_started_ ABSL_GUARDED_BY(mu_) = false;
+  int ops_starting_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t faults_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status final_status_ ABSL_GUARDED_BY(mu_);
+};
+
+class FaultStream : public Reactor {
+ public:
+  FaultStream(grpc::CallbackServerContext* context, SessionRegistry& registry,
+              FaultProcessor& processor)
+      : context_(context),
+        registry_(registry),
+        processor_(processor),
+        sink_(std::make_shared<StreamSink>(this)) {
+    ContinueReading();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      sink_->ReadsDone();
+      return;
+    }
+    absl::Status status = Handle(request_);
+    if (!status.ok()) {
+      sink_->Fail(status);
+      return;
+    }
+    ContinueReading();
+  }
+
+  void OnWriteDone(bool ok) override { sink_->WriteDone(ok); }
+
+  void OnCancel() override { sink_->Fail(absl::CancelledError("cancelled")); }
+
+  void OnDone() override {
+    if (session_ != nullptr) session_->ClearStream(sink_.get());
+    delete this;
+  }
+
+ private:
+  void ContinueReading() {
+    if (!sink_->BeginRead()) return;
+    request_.Clear();
+    StartRead(&request_);
+    sink_->ReadStarted();
+  }
+
+  absl::Status Handle(const v1::FaultStreamRequest& request) {
+    switch (request.message_case()) {
+      case v1::FaultStreamRequest::kOpen:
+        return Open(request.open());
+      case v1::FaultStreamRequest::kFault:
+        if (session_ == nullptr) {
+          return absl::FailedPreconditionError(
+              "the first message of a Faults stream must be StreamOpen");
+        }
+        StartFault(request.fault());
+        return absl::OkStatus();
+      case v1::FaultStreamRequest::kRevocationDone:
+        if (session_ == nullptr) {
+          return absl::FailedPreconditionError(
+              "the first message of a Faults stream must be StreamOpen");
+        }
+        RevocationDone(request.revocation_done().revocation_id());
+        return absl::OkStatus();
+      case v1::FaultStreamRequest::MESSAGE_NOT_SET:
+        // Staging slots alone are fine (no staging is granted: ignored).
+        if (request.released_staging_slots_size() > 0) return absl::OkStatus();
+        return absl::InvalidArgumentError(
+            "FaultStreamRequest has none of open, fault, revocation_done set");
+    }
+    return absl::InvalidArgumentError("unknown FaultStreamRequest message");
+  }
+
+  absl::Status Open(const v1::StreamOpen& open) {
+    if (session_ != nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("StreamOpen sent twice on one stream (session ",
+                       session_->id(), ")"));
+    }
+    absl::StatusOr<std::shared_ptr<Session>> session =
+        AuthorizeSession(*context_, registry_, open.session_id());
+    if (!session.ok()) return session.status();
+    session_ = *std::move(session);
+    session_->SetStream(sink_);
+    return absl::OkStatus();
+  }
+
+  void StartFault(const v1::FaultRequest& fault) {
+    sink_->FaultStarted();
+    std::shared_ptr<StreamSink> sink = sink_;
+    processor_.Process(session_, fault, [sink](v1::FaultAnswer answer) {
+      v1::FaultStreamResponse response;
+      *response.mutable_answer() = std::move(answer);
+      sink->Send(std::move(response));
+      sink->FaultAnswered();
+    });
+  }
+
+  void RevocationDone(uint64_t revocation_id) {
+    // Unknown ids are ignored: a VMM that reconnected may confirm twice.
+    std::optional<Session::Revocation> revocation =
+        session_->TakeRevocation(revocation_id);
+    if (!revocation.has_value()) return;
+    SessionRegion* region = session_->FindRegion(revocation->region_id);
+    if (region != nullptr && region->pool != nullptr) {
+      region->pool->ReleaseRevoked(revocation->frame);
+    }
+  }
+
+  grpc::CallbackServerContext* const context_;
+  SessionRegistry& registry_;
+  FaultProcessor& processor_;
+  const std::shared_ptr<StreamSink> sink_;
+  // Set by the first message; read only by reactions, which gRPC runs one
+  // at a time for reads.
+  std::shared_ptr<Session> session_;
+  v1::FaultStreamRequest request_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<Session>> AuthorizeSession(
+    const grpc::CallbackServerContext& context, const SessionRegistry& registry,
+    const std::string& session_id) {
+  std::shared_ptr<Session> session = registry.Find(session_id);
+  if (session == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no session \"",
+                                            absl::CEscape(session_id),
+                                            "\" (detached, or the "
+                                            "broker restarted: attach again)"));
+  }
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(kSessionTokenKey);
+  if (it == metadata.end()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "session-scoped call without \"", kSessionTokenKey, "\" metadata"));
+  }
+  if (!session->TokenMatches(
+          absl::string_view(it->second.data(), it->second.size()))) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the \"", kSessionTokenKey,
+                     "\" does not belong to session ", session_id));
+  }
+  return session;
+}
+
+Reactor* NewFaultStream(grpc::CallbackServerContext* context,
+                        SessionRegistry& registry, FaultProcessor& processor) {
+  return new FaultStream(context, registry, processor);
+}
+
+}  // namespace faultline::broker

@@ -1,0 +1,39 @@
+// The Faults stream of one VMM (gRPC callback API): reads stream messages,
+// hands faults to the FaultProcessor (many in flight, answered in any
+// order), writes answers and frame revocations one at a time from a queue.
+//
+// Threading: gRPC runs the reactions; answers arrive from worker threads
+// through the stream's sink. All decisions to start a write, start a read
+// or finish are made under the sink's lock and the operation is started
+// outside it, with a flag that keeps Finish from overtaking a starting op.
+#ifndef FAULTLINE_BROKER_FAULT_STREAM_H_
+#define FAULTLINE_BROKER_FAULT_STREAM_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+
+#include "broker/fault_processor.h"
+#include "broker/session_registry.h"
+#include "proto/faultline/v1/broker.grpc.pb.h"
+
+namespace faultline::broker {
+
+// The metadata key that carries a session's secret.
+inline constexpr char kSessionTokenKey[] = "faultline-session-token";
+
+// The session `session_id` names, if the call's metadata carries its token.
+// NOT_FOUND for an unknown session, UNAUTHENTICATED without a token,
+// PERMISSION_DENIED for a wrong one.
+absl::StatusOr<std::shared_ptr<Session>> AuthorizeSession(
+    const grpc::CallbackServerContext& context, const SessionRegistry& registry,
+    const std::string& session_id);
+
+// Creates the reactor for one Faults call; it deletes itself when done.
+grpc::ServerBidiReactor<v1::FaultStreamRequest, v1::FaultStreamResponse>*
+NewFaultStream(grpc::CallbackServerContext* context, SessionRegistry& registry,
+               FaultProcessor& processor);
+
+}  // namespace faultline::broker
+
+#endif  // FAULTLINE_BROKER_FAULT_STREAM_H_

@@ -1,0 +1,128 @@
+// broker: the faultline fault broker daemon. Parses flags, starts the
+// server, prints the ready line, and shuts down cleanly on SIGTERM/SIGINT.
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "broker/server.h"
+
+ABSL_FLAG(std::string, socket, "/tmp/faultline/broker.sock",
+          "Unix socket to serve on; its parent directory is created.");
+ABSL_FLAG(std::string, tcp, "",
+          "HOST:PORT to also serve on over TCP (off unless given). TCP "
+          "attaches need a --vm_token for their VM.");
+ABSL_FLAG(std::string, device_memory_dir, "/dev/shm",
+          "Directory of device frame pool files faultline-<pool>.");
+ABSL_FLAG(std::string, vm_token, "",
+          "NAME=TOKEN: the token VM NAME must present to attach over TCP. "
+          "Repeat the flag for more VMs.");
+ABSL_FLAG(uint32_t, max_faults_in_flight, 256,
+          "Per-session faults worked on at once; more answer retry "
+          "OVER_QUOTA (0 = no limit).");
+ABSL_FLAG(uint32_t, max_faults_per_second, 0,
+          "Per-session sustained fault rate (token bucket); 0 = no limit.");
+ABSL_FLAG(std::string, metrics, "",
+          "HOST:PORT for a Prometheus text endpoint (off unless given).");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate for TLS on the TCP port (with --tls_key).");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM private key for TLS on the TCP port (with --tls_cert).");
+ABSL_FLAG(int32_t, worker_threads, 4,
+          "Threads that compute answers, shared fairly across sessions.");
+
+namespace {
+
+// absl keeps only the last value of a repeated flag, so the --vm_token
+// occurrences are collected from argv before absl parses it.
+bool CollectVmTokens(int argc, char** argv,
+                     std::map<std::string, std::string>* tokens) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    if (absl::StartsWith(arg, "--vm_token=")) {
+      value = arg.substr(strlen("--vm_token="));
+    } else if ((arg == "--vm_token" || arg == "-vm_token") && i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      continue;
+    }
+    const size_t equals = value.find('=');
+    if (equals == std::string::npos || equals == 0 ||
+        equals + 1 == value.size()) {
+      std::cerr << "broker: --vm_token=\"" << value
+                << "\" must be NAME=TOKEN with both parts non-empty\n";
+      return false;
+    }
+    (*tokens)[value.substr(0, equals)] = value.substr(equals + 1);
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "faultline fault broker: answers guest memory faults for VMMs.\n"
+      "  broker [--socket=PATH] [--tcp=HOST:PORT --vm_token=NAME=TOKEN ...]\n"
+      "         [--device_memory_dir=DIR] [--max_faults_in_flight=N]\n"
+      "         [--max_faults_per_second=N] [--metrics=HOST:PORT]\n"
+      "         [--tls_cert=PEM --tls_key=PEM]\n"
+      "Prints \"broker: serving on unix:PATH[ tcp:HOST:PORT]\" when ready; "
+      "SIGTERM or SIGINT stops it cleanly.");
+  std::map<std::string, std::string> vm_tokens;
+  if (!CollectVmTokens(argc, argv, &vm_tokens)) return 2;
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    std::cerr << "broker: unexpected argument \"" << positional[1]
+              << "\"; see --help\n";
+    return 2;
+  }
+
+  // Blocked before any thread starts, so every thread inherits the mask and
+  // the signals are only ever taken by sigwait below: no handler runs.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  faultline::broker::BrokerOptions options;
+  options.socket_path = absl::GetFlag(FLAGS_socket);
+  options.tcp_address = absl::GetFlag(FLAGS_tcp);
+  options.device_memory_dir = absl::GetFlag(FLAGS_device_memory_dir);
+  options.vm_tokens = std::move(vm_tokens);
+  options.max_faults_in_flight = absl::GetFlag(FLAGS_max_faults_in_flight);
+  options.max_faults_per_second = absl::GetFlag(FLAGS_max_faults_per_second);
+  options.metrics_address = absl::GetFlag(FLAGS_metrics);
+  options.tls_cert_path = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key_path = absl::GetFlag(FLAGS_tls_key);
+  options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
+
+  auto server = faultline::broker::BrokerServer::Start(std::move(options));
+  if (!server.ok()) {
+    std::cerr << "broker: " << server.status().message() << "\n";
+    return 1;
+  }
+  std::cout << (*server)->ReadyLine() << std::endl;
+  if (!(*server)->metrics_address().empty()) {
+    std::cerr << "broker: metrics on http://" << (*server)->metrics_address()
+              << "/metrics\n";
+  }
+
+  int signal_number = 0;
+  while (sigwait(&stop_signals, &signal_number) != 0) {
+  }
+  std::cerr << "broker: " << strsignal(signal_number) << ", shutting down\n";
+  (*server)->Shutdown();
+  return 0;
+}

@@ -1,0 +1,183 @@
+#include "broker/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "proto/base/errno_status.h"
+#include "proto/base/status_macros.h"
+
+namespace faultline::broker {
+namespace {
+
+absl::Status MakeDirectories(const std::string& dir) {
+  std::string partial;
+  for (absl::string_view part : absl::StrSplit(dir, '/', absl::SkipEmpty())) {
+    absl::StrAppend(&partial, "/", part);
+    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+      return ErrnoError(absl::StrCat("create directory ", partial));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+// Makes room for the socket: a stale socket of an earlier broker goes, but
+// nothing that is not a socket is ever removed.
+absl::Status PrepareSocketPath(const std::string& path) {
+  if (path.empty() || path.size() >= 108) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--socket path \"", path, "\" must be 1-107 characters"));
+  }
+  const size_t slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    RETURN_IF_ERROR(MakeDirectories(path.substr(0, slash)));
+  }
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, " exists and is not a socket; refusing to replace it"));
+    }
+    if (::unlink(path.c_str()) != 0) {
+      return ErrnoError(absl::StrCat("remove stale socket ", path));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+BrokerServer::BrokerServer(BrokerOptions options)
+    : options_(std::move(options)),
+      pools_(options_.device_memory_dir),
+      registry_(
+          pools_, stores_,
+          [&] {
+            v1::Limits limits;
+            limits.set_max_faults_in_flight(options_.max_faults_in_flight);
+            limits.set_max_faults_per_second(options_.max_faults_per_second);
+            return limits;
+          }()),
+      scheduler_(options_.worker_threads),
+      processor_(scheduler_, injections_, watchers_, registry_.total()),
+      fault_service_(registry_, processor_, injections_, options_.vm_tokens),
+      admin_service_(registry_, pools_, stores_, injections_, watchers_) {}
+
+absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
+    BrokerOptions options) {
+  if (options.tls_cert_path.empty() != options.tls_key_path.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_cert and --tls_key go together: give both or neither");
+  }
+  if (options.worker_threads < 1) {
+    return absl::InvalidArgumentError("worker_threads must be at least 1");
+  }
+  RETURN_IF_ERROR(MakeDirectories(options.device_memory_dir));
+  std::unique_ptr<BrokerServer> server(new BrokerServer(std::move(options)));
+  RETURN_IF_ERROR(server->Build());
+  return server;
+}
+
+absl::Status BrokerServer::Build() {
+  RETURN_IF_ERROR(PrepareSocketPath(options_.socket_path));
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + options_.socket_path,
+                           grpc::InsecureServerCredentials());
+  int tcp_port = 0;
+  if (!options_.tcp_address.empty()) {
+    std::shared_ptr<grpc::ServerCredentials> credentials =
+        grpc::InsecureServerCredentials();
+    if (!options_.tls_cert_path.empty()) {
+      ASSIGN_OR_RETURN(std::string cert, ReadWholeFile(options_.tls_cert_path));
+      ASSIGN_OR_RETURN(std::string key, ReadWholeFile(options_.tls_key_path));
+      grpc::SslServerCredentialsOptions ssl;
+      ssl.pem_key_cert_pairs.push_back({key, cert});
+      credentials = grpc::SslServerCredentials(ssl);
+    }
+    builder.AddListeningPort(options_.tcp_address, credentials, &tcp_port);
+  }
+  builder.RegisterService(&fault_service_);
+  builder.RegisterService(&admin_service_);
+  // Page answers are 4 KiB plus prefetch; PutPages and WriteFrames carry
+  // up to 64 MiB.
+  builder.SetMaxReceiveMessageSize(80 << 20);
+  builder.SetMaxSendMessageSize(80 << 20);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat(
+        "could not serve on unix:", options_.socket_path,
+        options_.tcp_address.empty() ? "" : " and tcp:", options_.tcp_address,
+        " (address in use or not allowed?)"));
+  }
+  // Only the broker's user and group may connect to the Unix socket.
+  ::chmod(options_.socket_path.c_str(), 0660);
+  if (!options_.tcp_address.empty()) {
+    if (tcp_port == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("could not listen on tcp:", options_.tcp_address));
+    }
+    const size_t colon = options_.tcp_address.rfind(':');
+    bound_tcp_address_ =
+        absl::StrCat(options_.tcp_address.substr(0, colon), ":", tcp_port);
+  }
+  if (!options_.metrics_address.empty()) {
+    ASSIGN_OR_RETURN(metrics_,
+                     MetricsHttpServer::Start(options_.metrics_address, [this] {
+                       return admin_service_.Metrics();
+                     }));
+  }
+  return absl::OkStatus();
+}
+
+const std::string& BrokerServer::metrics_address() const {
+  static const std::string* const kEmpty = new std::string;
+  return metrics_ != nullptr ? metrics_->address() : *kEmpty;
+}
+
+std::string BrokerServer::ReadyLine() const {
+  std::string line =
+      absl::StrCat("broker: serving on unix:", options_.socket_path);
+  if (!bound_tcp_address_.empty()) {
+    absl::StrAppend(&line, " tcp:", bound_tcp_address_);
+  }
+  return line;
+}
+
+void BrokerServer::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (metrics_ != nullptr) metrics_->Stop();
+  // Work still queued is answered retry INTERRUPTED on its stream, then the
+  // streams and watchers end; idle calls are cancelled at the deadline.
+  scheduler_.Stop();
+  for (const auto& session : registry_.List()) {
+    if (auto stream = session->stream()) {
+      stream->Close(absl::UnavailableError("broker is shutting down"));
+    }
+  }
+  admin_service_.CloseWatchers();
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::seconds(3));
+  }
+  ::unlink(options_.socket_path.c_str());
+}
+
+BrokerServer::~BrokerServer() { Shutdown(); }
+
+}  // namespace faultline::broker

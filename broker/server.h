@@ -1,0 +1,88 @@
+// The broker, top to bottom: registries, scheduler, services, the gRPC
+// server on a Unix socket (and TCP when asked), health and reflection, and
+// the metrics endpoint.
+//
+// Threading: Start() and Shutdown() from one controlling thread; the server
+// serves on gRPC's threads, the scheduler's workers and the metrics thread.
+#ifndef FAULTLINE_BROKER_SERVER_H_
+#define FAULTLINE_BROKER_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "broker/admin_service.h"
+#include "broker/fault_processor.h"
+#include "broker/fault_service.h"
+#include "broker/frame_pool_registry.h"
+#include "broker/injection.h"
+#include "broker/metrics_http.h"
+#include "broker/scheduler.h"
+#include "broker/session_registry.h"
+#include "broker/sources/page_store.h"
+#include "broker/watch_hub.h"
+
+namespace faultline::broker {
+
+struct BrokerOptions {
+  std::string socket_path = "/tmp/faultline/broker.sock";
+  // "HOST:PORT"; empty: no TCP. Port 0 picks a free port.
+  std::string tcp_address;
+  std::string device_memory_dir = "/dev/shm";
+  // VM name -> token for TCP attaches.
+  std::map<std::string, std::string> vm_tokens;
+  uint32_t max_faults_in_flight = 256;
+  uint32_t max_faults_per_second = 0;
+  // "HOST:PORT"; empty: no metrics endpoint. Port 0 picks a free port.
+  std::string metrics_address;
+  // PEM files; both or neither. TLS applies to TCP only.
+  std::string tls_cert_path;
+  std::string tls_key_path;
+  int worker_threads = 4;
+};
+
+class BrokerServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<BrokerServer>> Start(
+      BrokerOptions options);
+  ~BrokerServer();
+
+  BrokerServer(const BrokerServer&) = delete;
+  BrokerServer& operator=(const BrokerServer&) = delete;
+
+  // "broker: serving on unix:PATH[ tcp:HOST:PORT]".
+  std::string ReadyLine() const;
+  // The bound TCP and metrics addresses (resolved port), or empty.
+  const std::string& tcp_address() const { return bound_tcp_address_; }
+  const std::string& metrics_address() const;
+
+  // Answers faults in flight with retry INTERRUPTED, ends every stream and
+  // stops serving within a few seconds. Idempotent.
+  void Shutdown();
+
+ private:
+  explicit BrokerServer(BrokerOptions options);
+  absl::Status Build();
+
+  const BrokerOptions options_;
+  FramePoolRegistry pools_;
+  PageStoreRegistry stores_;
+  InjectionTable injections_;
+  WatchHub watchers_;
+  SessionRegistry registry_;
+  FairScheduler scheduler_;
+  FaultProcessor processor_;
+  FaultService fault_service_;
+  AdminService admin_service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<MetricsHttpServer> metrics_;
+  std::string bound_tcp_address_;
+  bool shut_down_ = false;
+};
+
+}  // namespace faultline::broker
+
+#endif  // FAULTLINE_BROKER_SERVER_H_
