@@ -2,8 +2,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
-#include "broker/sources/source.h"
 #include "absl/strings/str_cat.h"
+#include "broker/sources/source.h"
 #include "proto/base/status_macros.h"
 
 namespace faultline::broker {

@@ -1,0 +1,529 @@
+// Service tests over a real gRPC channel on a Unix socket: the broker runs
+// in-process through BrokerServer.
+#include "broker/server.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "broker/test_client.h"
+#include "gtest/gtest.h"
+#include "proto/pattern.h"
+
+namespace faultline::broker {
+namespace {
+
+using testing::ConnectUnix;
+using testing::DeviceRegion;
+using testing::FaultStreamClient;
+using testing::PatternRegion;
+using testing::SetDeadline;
+
+constexpr absl::Duration kWait = absl::Seconds(30);
+
+// Unix socket paths are limited to 107 bytes, which TEST_TMPDIR can exceed:
+// a short directory under /tmp instead.
+std::string FreshDir() {
+  char dir[] = "/tmp/faultline-broker-test-XXXXXX";
+  EXPECT_NE(::mkdtemp(dir), nullptr);
+  return dir;
+}
+
+class BrokerServerTest : public ::testing::Test {
+ protected:
+  void StartBroker(const std::string& dir, uint32_t max_in_flight = 2048) {
+    BrokerOptions options;
+    options.socket_path = dir + "/broker.sock";
+    options.device_memory_dir = dir + "/pools";
+    options.max_faults_in_flight = max_in_flight;
+    options.metrics_address = "127.0.0.1:0";
+    options.worker_threads = 2;
+    auto server = BrokerServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    channel_ = ConnectUnix(options.socket_path);
+    broker_ = v1::FaultBroker::NewStub(channel_);
+    admin_ = v1::BrokerAdmin::NewStub(channel_);
+  }
+
+  void SetUp() override {
+    dir_ = FreshDir();
+    StartBroker(dir_);
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  grpc::Status Attach(const std::string& vm_name,
+                      const std::vector<v1::Region>& regions,
+                      v1::AttachResponse* response) {
+    v1::AttachRequest request;
+    request.set_protocol_version(1);
+    request.set_vm_name(vm_name);
+    for (const auto& region : regions) *request.add_regions() = region;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    return broker_->Attach(&context, request, response);
+  }
+
+  v1::AttachResponse MustAttach(const std::string& vm_name,
+                                const std::vector<v1::Region>& regions) {
+    v1::AttachResponse response;
+    grpc::Status status = Attach(vm_name, regions, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  std::unique_ptr<FaultStreamClient> OpenStream(
+      const v1::AttachResponse& attached) {
+    auto stream = FaultStreamClient::Open(channel_, attached.session_id(),
+                                          attached.session_token());
+    EXPECT_TRUE(stream.ok()) << stream.status();
+    return stream.ok() ? *std::move(stream) : nullptr;
+  }
+
+  grpc::Status Resolve(const v1::AttachResponse& attached, uint32_t region_id,
+                       uint64_t offset, v1::FaultAnswer* answer,
+                       const std::string& token_override = "") {
+    v1::ResolveFaultRequest request;
+    request.set_session_id(attached.session_id());
+    request.mutable_fault()->set_fault_id(1);
+    request.mutable_fault()->set_region_id(region_id);
+    request.mutable_fault()->set_offset(offset);
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata(
+        "faultline-session-token",
+        token_override.empty() ? attached.session_token() : token_override);
+    return broker_->ResolveFault(&context, request, answer);
+  }
+
+  std::string dir_;
+  std::unique_ptr<BrokerServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::FaultBroker::Stub> broker_;
+  std::unique_ptr<v1::BrokerAdmin::Stub> admin_;
+};
+
+bool PatternMatches(const std::string& data, uint64_t seed,
+                    uint64_t guest_frame) {
+  if (data.size() != pattern::kPageBytes) return false;
+  uint64_t words[pattern::kWordsPerPage];
+  std::memcpy(words, data.data(), sizeof(words));
+  return pattern::CountMismatches(seed, guest_frame, words) == 0;
+}
+
+TEST_F(BrokerServerTest, ThousandFaultsInFlightAcrossFourSessions) {
+  constexpr int kSessions = 4;
+  constexpr uint64_t kPages = 300;  // 1200 faults in flight in total.
+  constexpr uint64_t kBase = 0x200000;
+  std::vector<v1::AttachResponse> attached;
+  std::vector<std::unique_ptr<FaultStreamClient>> streams;
+  for (int s = 0; s < kSessions; ++s) {
+    attached.push_back(MustAttach(absl::StrCat("vm", s),
+                                  {PatternRegion(1, kBase, kPages, 100 + s)}));
+    streams.push_back(OpenStream(attached.back()));
+    ASSERT_NE(streams.back(), nullptr);
+  }
+  // Every fault is sent before any answer is awaited, interleaved across
+  // sessions, in an order that is not the region's.
+  for (uint64_t i = 0; i < kPages; ++i) {
+    const uint64_t page = (i * 7) % kPages;
+    for (int s = 0; s < kSessions; ++s) {
+      ASSERT_TRUE(streams[s]->SendFault(1000 + page, 1, page * 4096));
+    }
+  }
+  for (int s = 0; s < kSessions; ++s) {
+    for (uint64_t page = 0; page < kPages; ++page) {
+      auto answer = streams[s]->WaitAnswer(1000 + page, kWait);
+      ASSERT_TRUE(answer.has_value()) << "session " << s << " page " << page;
+      ASSERT_TRUE(answer->has_page()) << answer->DebugString();
+      EXPECT_EQ(answer->offset(), page * 4096);
+      EXPECT_EQ(answer->region_id(), 1u);
+      EXPECT_TRUE(
+          PatternMatches(answer->page().data(), 100 + s, kBase / 4096 + page))
+          << "session " << s << " page " << page;
+    }
+  }
+  for (auto& stream : streams) EXPECT_TRUE(stream->Finish().ok());
+
+  v1::GetStatsRequest request;
+  v1::GetStatsResponse stats;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  ASSERT_TRUE(admin_->GetStats(&context, request, &stats).ok());
+  EXPECT_EQ(stats.total().pages(), kSessions * kPages);
+  EXPECT_EQ(stats.total().bytes_served(), kSessions * kPages * 4096);
+  EXPECT_EQ(stats.sessions_size(), kSessions);
+}
+
+TEST_F(BrokerServerTest, PrefetchStopsAtRegionEnd) {
+  auto attached = MustAttach("vm", {PatternRegion(1, 0, 4, 9)});
+  auto stream = OpenStream(attached);
+  ASSERT_TRUE(stream->SendFault(1, 1, 2 * 4096, /*prefetch_hint=*/8));
+  auto answer = stream->WaitAnswer(1, kWait);
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_TRUE(answer->has_page());
+  ASSERT_EQ(answer->extra_pages_size(), 1);
+  EXPECT_EQ(answer->extra_pages(0).offset(), 3 * 4096u);
+  EXPECT_TRUE(PatternMatches(answer->extra_pages(0).data(), 9, 3));
+}
+
+TEST_F(BrokerServerTest, InvalidAttachesAreRefusedWithTheValue) {
+  struct Case {
+    std::string what;
+    v1::Region region;
+    std::string expected_text;
+  };
+  std::vector<Case> cases;
+  v1::Region base = PatternRegion(1, 0x1000, 4, 1);
+  Case unaligned{"unaligned base", base, "0x1001"};
+  unaligned.region.set_guest_physical_base(0x1001);
+  cases.push_back(unaligned);
+  Case page_size{"page size", base, "page_size 8192"};
+  page_size.region.set_page_size(8192);
+  cases.push_back(page_size);
+  Case empty{"empty", base, "size_bytes 0"};
+  empty.region.set_size_bytes(0);
+  cases.push_back(empty);
+  Case device_source{"device source on RAM", base, "device source"};
+  device_source.region.mutable_source()->mutable_device()->set_pool("p");
+  cases.push_back(device_source);
+  Case no_source{"no source", base, "no kind"};
+  no_source.region.clear_source();
+  cases.push_back(no_source);
+  Case bad_pool{"bad pool",
+                DeviceRegion(1, 0, 4, "../x", 4, v1::FRAME_POLICY_IDENTITY,
+                             v1::SHARING_SHARED),
+                "pool name"};
+  cases.push_back(bad_pool);
+  for (const Case& c : cases) {
+    v1::AttachResponse response;
+    grpc::Status status = Attach("vm", {c.region}, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.what;
+    EXPECT_NE(status.error_message().find(c.expected_text), std::string::npos)
+        << c.what << ": " << status.error_message();
+  }
+  v1::AttachResponse response;
+  grpc::Status overlap =
+      Attach("vm", {PatternRegion(1, 0, 4, 1), PatternRegion(2, 0x2000, 4, 1)},
+             &response);
+  EXPECT_EQ(overlap.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(overlap.error_message().find("overlap"), std::string::npos);
+  grpc::Status duplicate =
+      Attach("vm", {PatternRegion(1, 0, 4, 1), PatternRegion(1, 0x8000, 4, 1)},
+             &response);
+  EXPECT_EQ(duplicate.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(duplicate.error_message().find("twice"), std::string::npos);
+  v1::Region image = PatternRegion(1, 0, 4, 1);
+  image.mutable_source()->mutable_image()->set_path("/no/such/image");
+  grpc::Status missing = Attach("vm", {image}, &response);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(missing.error_message().find("/no/such/image"), std::string::npos);
+
+  // Nothing was left behind, and the broker still serves.
+  auto attached = MustAttach("vm", {PatternRegion(1, 0, 4, 1)});
+  v1::FaultAnswer answer;
+  EXPECT_TRUE(Resolve(attached, 1, 0, &answer).ok());
+  EXPECT_TRUE(answer.has_page());
+}
+
+TEST_F(BrokerServerTest, InvalidFaultsAreRefusedAndOthersStillServed) {
+  auto quiet = MustAttach("quiet", {PatternRegion(1, 0, 8, 5)});
+  auto bad = MustAttach("bad", {PatternRegion(1, 0, 8, 6)});
+  auto stream = OpenStream(bad);
+  ASSERT_TRUE(stream->SendFault(1, 7, 0));         // Undeclared region.
+  ASSERT_TRUE(stream->SendFault(2, 1, 100));       // Unaligned.
+  ASSERT_TRUE(stream->SendFault(3, 1, 8 * 4096));  // Past the end.
+  ASSERT_TRUE(stream->SendFault(4, 1, 4096));      // Fine.
+  const std::pair<uint64_t, std::string> refused[] = {
+      {1, "region_id 7"}, {2, "offset 100"}, {3, "offset 32768"}};
+  for (const auto& [id, text] : refused) {
+    auto answer = stream->WaitAnswer(id, kWait);
+    ASSERT_TRUE(answer.has_value());
+    ASSERT_TRUE(answer->has_error());
+    EXPECT_EQ(answer->error().kind(), v1::ERROR_KIND_DENIED);
+    EXPECT_NE(answer->error().message().find(text), std::string::npos)
+        << answer->error().message();
+  }
+  auto good = stream->WaitAnswer(4, kWait);
+  ASSERT_TRUE(good.has_value());
+  EXPECT_TRUE(PatternMatches(good->page().data(), 6, 1));
+
+  v1::FaultAnswer answer;
+  grpc::Status status = Resolve(bad, 1, 12345, &answer);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("12345"), std::string::npos);
+
+  // A message with nothing set ends only that stream, with a clear error.
+  v1::FaultStreamRequest empty;
+  ASSERT_TRUE(stream->Send(empty));
+  grpc::Status ended = stream->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  EXPECT_TRUE(Resolve(quiet, 1, 0, &answer).ok());
+  EXPECT_TRUE(PatternMatches(answer.page().data(), 5, 0));
+}
+
+TEST_F(BrokerServerTest, SessionCannotUseAnotherSessionsToken) {
+  auto a = MustAttach("a", {PatternRegion(1, 0, 8, 5)});
+  auto b = MustAttach("b", {PatternRegion(1, 0, 8, 6)});
+  v1::FaultAnswer answer;
+  grpc::Status status = Resolve(a, 1, 0, &answer, b.session_token());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(status.error_message().find(a.session_id()), std::string::npos);
+
+  auto stream =
+      FaultStreamClient::Open(channel_, a.session_id(), b.session_token());
+  ASSERT_TRUE(stream.ok());
+  EXPECT_EQ((*stream)->Finish().error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  v1::DetachRequest detach;
+  detach.set_session_id(a.session_id());
+  v1::DetachResponse detached;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  context.AddMetadata("faultline-session-token", b.session_token());
+  EXPECT_EQ(broker_->Detach(&context, detach, &detached).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(Resolve(a, 1, 0, &answer).ok());
+}
+
+TEST_F(BrokerServerTest, InjectedRetriesErrorsAndDelays) {
+  auto attached = MustAttach("vm", {PatternRegion(1, 0, 16, 3)});
+  auto inject = [&](v1::InjectionRule rule) {
+    rule.set_session_id(attached.session_id());
+    rule.set_region_id(1);
+    v1::SetInjectionResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    grpc::Status status = admin_->SetInjection(&context, rule, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.rule_id();
+  };
+  v1::InjectionRule retry;
+  retry.set_first_offset(0);
+  retry.set_last_offset(4096);
+  retry.set_count(2);
+  retry.mutable_retry()->set_reason(v1::RETRY_REASON_BUSY);
+  retry.mutable_retry()->set_delay_hint_us(77);
+  inject(retry);
+  v1::InjectionRule error;
+  error.set_first_offset(8 * 4096);
+  error.set_last_offset(8 * 4096);
+  error.set_count(1);
+  error.mutable_error()->set_kind(v1::ERROR_KIND_BUS_ERROR);
+  error.mutable_error()->set_message("injected");
+  inject(error);
+
+  v1::FaultAnswer answer;
+  ASSERT_TRUE(Resolve(attached, 1, 4096, &answer).ok());
+  EXPECT_EQ(answer.retry().reason(), v1::RETRY_REASON_BUSY);
+  EXPECT_EQ(answer.retry().delay_hint_us(), 77u);
+  ASSERT_TRUE(Resolve(attached, 1, 0, &answer).ok());
+  EXPECT_TRUE(answer.has_retry());
+  ASSERT_TRUE(Resolve(attached, 1, 0, &answer).ok());
+  EXPECT_TRUE(answer.has_page()) << "count of 2 is used up";
+  ASSERT_TRUE(Resolve(attached, 1, 8 * 4096, &answer).ok());
+  EXPECT_EQ(answer.error().kind(), v1::ERROR_KIND_BUS_ERROR);
+  EXPECT_EQ(answer.error().message(), "injected");
+  ASSERT_TRUE(Resolve(attached, 1, 8 * 4096, &answer).ok());
+  EXPECT_TRUE(answer.has_page());
+
+  // A delayed fault of one session does not hold up another session.
+  auto other = MustAttach("other", {PatternRegion(1, 0, 16, 4)});
+  v1::InjectionRule delay;
+  delay.set_count(1);
+  delay.set_delay_us(2'000'000);
+  inject(delay);
+  auto stream = OpenStream(attached);
+  ASSERT_TRUE(stream->SendFault(1, 1, 0));
+  ASSERT_TRUE(Resolve(other, 1, 0, &answer).ok());
+  EXPECT_TRUE(answer.has_page());
+  EXPECT_FALSE(stream->WaitAnswer(1, absl::ZeroDuration()).has_value())
+      << "the delayed answer came before the other session's";
+  auto delayed = stream->WaitAnswer(1, kWait);
+  ASSERT_TRUE(delayed.has_value());
+  EXPECT_TRUE(delayed->has_page());
+
+  v1::ClearInjectionRequest clear;
+  v1::ClearInjectionResponse cleared;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  ASSERT_TRUE(admin_->ClearInjection(&context, clear, &cleared).ok());
+}
+
+TEST_F(BrokerServerTest, FirstTouchPoolRevocationAndExhaustion) {
+  auto attached = MustAttach(
+      "vm", {DeviceRegion(1, 0x100000000, 8, "gpu", 2,
+                          v1::FRAME_POLICY_FIRST_TOUCH, v1::SHARING_PRIVATE)});
+  ASSERT_EQ(attached.regions_size(), 1);
+  EXPECT_NE(attached.regions(0).device_memory_path().find("faultline-gpu-"),
+            std::string::npos);
+  auto stream = OpenStream(attached);
+  ASSERT_TRUE(stream->SendFault(1, 1, 0));
+  ASSERT_TRUE(stream->SendFault(2, 1, 4096));
+  auto first = stream->WaitAnswer(1, kWait);
+  auto second = stream->WaitAnswer(2, kWait);
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  ASSERT_TRUE(first->has_frame() && second->has_frame());
+  EXPECT_NE(first->frame().frame(), second->frame().frame());
+
+  ASSERT_TRUE(stream->SendFault(3, 1, 2 * 4096));
+  auto exhausted = stream->WaitAnswer(3, kWait);
+  ASSERT_TRUE(exhausted.has_value());
+  ASSERT_TRUE(exhausted->has_error());
+  EXPECT_EQ(exhausted->error().kind(), v1::ERROR_KIND_OUT_OF_MEMORY);
+  EXPECT_NE(exhausted->error().message().find("all 2 frames"),
+            std::string::npos);
+
+  v1::RevokeFrameRequest revoke;
+  revoke.set_session_id(attached.session_id());
+  revoke.set_region_id(1);
+  revoke.set_offset(0);
+  v1::RevokeFrameResponse revoked;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    ASSERT_TRUE(admin_->RevokeFrame(&context, revoke, &revoked).ok());
+  }
+  auto revocation = stream->WaitRevocation(kWait);
+  ASSERT_TRUE(revocation.has_value());
+  EXPECT_EQ(revocation->revocation_id(), revoked.revocation_id());
+  EXPECT_EQ(revocation->frame(), first->frame().frame());
+  // Until the VMM confirms, the frame is not handed out again.
+  ASSERT_TRUE(stream->SendFault(4, 1, 2 * 4096));
+  auto still_out = stream->WaitAnswer(4, kWait);
+  ASSERT_TRUE(still_out.has_value());
+  EXPECT_TRUE(still_out->has_error());
+  v1::FaultStreamRequest done;
+  done.mutable_revocation_done()->set_revocation_id(revoked.revocation_id());
+  ASSERT_TRUE(stream->Send(done));
+  // Confirmation and the next fault travel the same stream, in order.
+  ASSERT_TRUE(stream->SendFault(5, 1, 2 * 4096));
+  auto reused = stream->WaitAnswer(5, kWait);
+  ASSERT_TRUE(reused.has_value());
+  ASSERT_TRUE(reused->has_frame()) << reused->DebugString();
+  EXPECT_EQ(reused->frame().frame(), first->frame().frame());
+
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    revoke.set_offset(5 * 4096);  // Never touched.
+    EXPECT_EQ(admin_->RevokeFrame(&context, revoke, &revoked).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+}
+
+TEST_F(BrokerServerTest, IdentityPoolWrapsAndSharedPoolsMustAgree) {
+  auto a = MustAttach(
+      "a", {DeviceRegion(1, 0, 8, "shared", 3, v1::FRAME_POLICY_IDENTITY,
+                         v1::SHARING_SHARED)});
+  v1::FaultAnswer answer;
+  ASSERT_TRUE(Resolve(a, 1, 7 * 4096, &answer).ok());
+  ASSERT_TRUE(answer.has_frame());
+  EXPECT_EQ(answer.frame().frame(), 7u % 3u);
+  auto b = MustAttach(
+      "b", {DeviceRegion(1, 0, 8, "shared", 3, v1::FRAME_POLICY_IDENTITY,
+                         v1::SHARING_SHARED)});
+  EXPECT_EQ(a.regions(0).device_memory_path(),
+            b.regions(0).device_memory_path());
+  v1::AttachResponse refused;
+  grpc::Status status =
+      Attach("c",
+             {DeviceRegion(1, 0, 8, "shared", 5, v1::FRAME_POLICY_IDENTITY,
+                           v1::SHARING_SHARED)},
+             &refused);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(status.error_message().find("3 frames"), std::string::npos);
+}
+
+TEST_F(BrokerServerTest, RestartedBrokerKeepsPoolContent) {
+  const std::string dir = dir_;
+  MustAttach("vm", {DeviceRegion(1, 0, 4, "keep", 4, v1::FRAME_POLICY_IDENTITY,
+                                 v1::SHARING_SHARED)});
+  v1::WriteFramesRequest write;
+  write.set_pool("keep");
+  write.set_first_frame(2);
+  write.set_data(std::string(4096, 'k'));
+  v1::WriteFramesResponse written;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    ASSERT_TRUE(admin_->WriteFrames(&context, write, &written).ok());
+  }
+  server_->Shutdown();
+  server_.reset();
+  StartBroker(dir);
+  MustAttach("vm", {DeviceRegion(1, 0, 4, "keep", 4, v1::FRAME_POLICY_IDENTITY,
+                                 v1::SHARING_SHARED)});
+  v1::ReadFramesRequest read;
+  read.set_pool("keep");
+  read.set_first_frame(2);
+  read.set_frame_count(1);
+  v1::ReadFramesResponse frames;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  ASSERT_TRUE(admin_->ReadFrames(&context, read, &frames).ok());
+  EXPECT_EQ(frames.data(), std::string(4096, 'k'));
+}
+
+TEST_F(BrokerServerTest, StorePagesBusyMissingAndPut) {
+  v1::Region region = PatternRegion(1, 0, 4, 0);
+  region.mutable_source()->mutable_store()->set_store("disk");
+  auto attached = MustAttach("vm", {region});
+  v1::FaultAnswer answer;
+  ASSERT_TRUE(Resolve(attached, 1, 4096, &answer).ok());
+  EXPECT_EQ(answer.retry().reason(), v1::RETRY_REASON_NOT_YET_AVAILABLE);
+
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::PutPagesResponse put;
+  auto writer = admin_->PutPages(&context, &put);
+  v1::PutPagesRequest request;
+  request.set_store("disk");
+  request.set_offset(4096);
+  request.set_data(std::string(4096, 's'));
+  ASSERT_TRUE(writer->Write(request));
+  writer->WritesDone();
+  ASSERT_TRUE(writer->Finish().ok());
+  EXPECT_EQ(put.pages_written(), 1u);
+  ASSERT_TRUE(Resolve(attached, 1, 4096, &answer).ok());
+  EXPECT_EQ(answer.page().data(), std::string(4096, 's'));
+}
+
+TEST_F(BrokerServerTest, WatchSeesAnsweredFaults) {
+  auto attached = MustAttach("vm", {PatternRegion(1, 0, 4, 1)});
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::WatchFaultsRequest request;
+  auto reader = admin_->WatchFaults(&context, request);
+  // Headers arrive once the watch is subscribed.
+  reader->WaitForInitialMetadata();
+  v1::FaultAnswer answer;
+  ASSERT_TRUE(Resolve(attached, 1, 4096, &answer).ok());
+  v1::FaultEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.session_id(), attached.session_id());
+  EXPECT_EQ(event.answer_kind(), "page");
+  EXPECT_EQ(event.fault().offset(), 4096u);
+  context.TryCancel();
+  reader->Finish();
+}
+
+TEST_F(BrokerServerTest, ShutdownEndsOpenStreams) {
+  auto attached = MustAttach("vm", {PatternRegion(1, 0, 4, 1)});
+  auto stream = OpenStream(attached);
+  ASSERT_TRUE(stream->SendFault(1, 1, 0));
+  ASSERT_TRUE(stream->WaitAnswer(1, kWait).has_value());
+  server_->Shutdown();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+}  // namespace
+}  // namespace faultline::broker
