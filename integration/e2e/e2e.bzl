@@ -14,6 +14,9 @@ def e2e_test(
         expect_exit = 0,
         expect_result = "pass",
         vmm_timeout_seconds = 300,
+        before_vmm = "",
+        after_vmm = "",
+        data = [],
         testhost_timeout = "9m",
         size = "large",
         tags = [],
@@ -29,6 +32,12 @@ def e2e_test(
       expect_exit: the VMM's expected exit status (the guest's debug-exit value).
       expect_result: "pass", "fail" or "any": the payload's last RESULT line.
       vmm_timeout_seconds: how long the VMM may run inside the test host.
+      before_vmm: a sh -c command run once the broker is ready, with BROKER
+        and WORK set, e.g. "$(rootpath //broker:brokerctl) --broker=$$BROKER
+        frames write ..." (Bazel expands $(...) and needs $$ for a shell $;
+        name the tool in data). Empty: none.
+      after_vmm: the same after the VMM ended, with $VMM_STATUS too.
+      data: more runfiles, e.g. tools the hooks use.
       testhost_timeout: testhost's --timeout for boot, case and power off.
       size: the Bazel test size; "large" allows 15 minutes.
       tags: more tags; "exclusive" and "local" are always added (one nested
@@ -50,14 +59,16 @@ def e2e_test(
             "--expect_result=" + expect_result,
             "--vmm_timeout=%d" % vmm_timeout_seconds,
         ] + ["--vmm_arg=" + arg for arg in vmm_args] +
-        ["--broker_arg=" + arg for arg in broker_args],
+        ["--broker_arg=" + arg for arg in broker_args] +
+        (["--before_vmm=" + before_vmm] if before_vmm else []) +
+        (["--after_vmm=" + after_vmm] if after_vmm else []),
         data = [
             "//broker:broker",
             "//integration/e2e:run_case.sh",
             "//integration/testhost:testhost",
             "//vmm:vmm",
             payload,
-        ],
+        ] + data,
         tags = ["exclusive", "local", "e2e"] + tags,
         **kwargs
     )

@@ -8,13 +8,20 @@
 # run_case.sh --broker=BIN --vmm=BIN --payload=ELF [--expect_exit=N]
 #             [--expect_result=pass|fail|any] [--ready_timeout=SECONDS]
 #             [--vmm_timeout=SECONDS] [--broker_arg=ARG]... [--vmm_arg=ARG]...
+#             [--before_vmm=SHELL] [--after_vmm=SHELL]
 # In broker and VMM arguments, @WORK@ stands for the work folder (e.g.
-# --vmm_arg=--control=@WORK@/control.sock). Exit: 0 pass, 1 fail, 2 usage.
+# --vmm_arg=--control=@WORK@/control.sock). The hooks are sh -c commands run
+# once the broker is ready and after the VMM ended (for brokerctl steps such
+# as filling or checking a frame pool), within 120 s each, with BROKER
+# (unix:SOCKET) and WORK set, and VMM_STATUS for the second; a hook that
+# fails fails the case. Exit: 0 pass, 1 fail, 2 usage.
 set -uo pipefail
 
 broker="" vmm="" payload=""
 expect_exit=0 expect_result=pass ready_timeout=30 vmm_timeout=300
 broker_args=() vmm_args=()
+before_vmm="" after_vmm=""
+readonly HOOK_TIMEOUT=120
 
 usage() { echo "run_case: $*" >&2; exit 2; }
 
@@ -29,6 +36,8 @@ for arg in "$@"; do
     --vmm_timeout=*) vmm_timeout=${arg#*=} ;;
     --broker_arg=*) broker_args+=("${arg#*=}") ;;
     --vmm_arg=*) vmm_args+=("${arg#*=}") ;;
+    --before_vmm=*) before_vmm=${arg#*=} ;;
+    --after_vmm=*) after_vmm=${arg#*=} ;;
     *) usage "unknown argument: $arg" ;;
   esac
 done
@@ -87,9 +96,21 @@ fail() {
     show "broker stdout" "$work/broker.out"
     show "broker log" "$work/broker.log"
     show "vmm log" "$work/vmm.log"
+    [[ -e "$work/hooks.log" ]] && show "hooks" "$work/hooks.log"
   } >&2
   rm -rf "$work"
   exit 1
+}
+
+# Runs hook $2 (named $1) with the case's environment; fails the case if it
+# fails or outlives HOOK_TIMEOUT.
+run_hook() {
+  [[ -n "$2" ]] || return 0
+  echo "+ $1: $2" >>"$work/hooks.log"
+  BROKER="unix:$socket" WORK="$work" VMM_STATUS="${vmm_status:-}" \
+    timeout --kill-after=5 "$HOOK_TIMEOUT" sh -c "$2" >>"$work/hooks.log" 2>&1
+  local status=$?
+  [[ $status -eq 0 ]] || fail "the $1 hook exited with status $status"
 }
 
 trap 'fail "interrupted"' INT TERM
@@ -114,6 +135,7 @@ if ! grep -qxF "$ready_line" "$work/broker.out"; then
   fail "the broker exited with status $status before it was ready"
 fi
 
+run_hook before_vmm "$before_vmm"
 timeout --kill-after=5 "$vmm_timeout" "$vmm" --guest="$payload" \
   --broker="unix:$socket" --serial="$work/serial.log" \
   --stats_json="$work/stats.json" "${vmm_args[@]}" >"$work/vmm.log" 2>&1
@@ -122,6 +144,7 @@ if [[ $vmm_status -eq 124 || $vmm_status -eq 137 ]]; then
   fail "the VMM did not finish within ${vmm_timeout}s"
 fi
 
+run_hook after_vmm "$after_vmm"
 result=$(grep -o 'RESULT: [a-z]*' "$work/serial.log" 2>/dev/null | tail -1)
 [[ $vmm_status -eq $expect_exit ]] \
   || fail "the VMM exited with status $vmm_status, want $expect_exit"

@@ -74,6 +74,22 @@ expect dying_broker die pass 1 "broker exited with status 3 before it was ready"
 expect hanging_vmm ready hang 1 "the VMM did not finish within 2s"
 expect missing_payload ready pass 2 "--payload must name a readable ELF" \
   --payload="$DIR/nothing-here"
+expect hooks_see_the_broker ready pass 0 "run_case: PASS" \
+  --before_vmm='echo "$BROKER" >"$WORK/../before.txt"' \
+  --after_vmm='echo "vmm=$VMM_STATUS" >"$WORK/../after.txt"'
+if grep -q "^unix:$DIR/e2e-.*/broker.sock$" "$DIR/before.txt" \
+    && grep -qx "vmm=0" "$DIR/after.txt"; then
+  echo "ok   hooks_environment"
+else
+  echo "FAIL hooks_environment: $(cat "$DIR/before.txt" "$DIR/after.txt")"
+  failures=$((failures + 1))
+fi
+expect failing_before_hook ready pass 1 "the before_vmm hook exited with status 3" \
+  --before_vmm='echo hook output; exit 3'
+expect failing_hook_output_shown ready pass 1 "hook output" \
+  --before_vmm='echo hook output; exit 3'
+expect failing_after_hook ready pass 1 "the after_vmm hook exited with status 4" \
+  --after_vmm='exit 4'
 expect bad_flag ready pass 2 "unknown argument: --frobnicate" --frobnicate
 
 leftovers=$(find "$DIR" -maxdepth 1 -name 'e2e-*' | wc -l)
