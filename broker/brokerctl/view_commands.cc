@@ -1,0 +1,136 @@
+// sessions, stats and pools: tables of what the broker holds.
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "broker/brokerctl/commands.h"
+#include "broker/brokerctl/output.h"
+
+namespace faultline::brokerctl {
+
+absl::Status ExpectArgs(const Command& command, size_t min, size_t max,
+                        const char* usage) {
+  if (command.args.size() < min || command.args.size() > max) {
+    return absl::InvalidArgumentError(absl::StrCat("usage: brokerctl ", usage));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> ParseNumber(const std::string& what,
+                                     const std::string& text) {
+  uint64_t value = 0;
+  bool ok = false;
+  if (text.size() > 2 && (text[1] == 'x' || text[1] == 'X') && text[0] == '0') {
+    ok = absl::SimpleHexAtoi(text.substr(2), &value);
+  } else {
+    ok = absl::SimpleAtoi(text, &value);
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " \"", text, "\" is not a non-negative number"));
+  }
+  return value;
+}
+
+absl::Status RunSessions(const Command& command) {
+  if (auto s = ExpectArgs(command, 0, 0, "sessions"); !s.ok()) return s;
+  v1::ListSessionsResponse response;
+  grpc::Status status = command.client.admin().ListSessions(
+      command.client.NewContext().get(), v1::ListSessionsRequest(), &response);
+  if (!status.ok()) return CallError(command.client, status);
+  if (command.options.json) {
+    command.out << ToJson(response) << "\n";
+    return absl::OkStatus();
+  }
+  Table table(
+      {"SESSION", "VM", "PEER", "REGIONS", "IN-FLIGHT", "STREAM", "ATTACHED"});
+  for (const v1::SessionInfo& s : response.sessions()) {
+    std::vector<std::string> regions;
+    for (const v1::Region& r : s.regions()) {
+      regions.push_back(absl::StrCat(r.region_id(), ":", r.name()));
+    }
+    table.AddRow({s.session_id(), s.vm_name(), s.peer(),
+                  absl::StrJoin(regions, ","),
+                  absl::StrCat(s.faults_in_flight()),
+                  s.stream_connected() ? "connected" : "-",
+                  absl::FormatTime("%H:%M:%S",
+                                   absl::FromUnixMillis(s.attached_unix_ms()),
+                                   absl::UTCTimeZone())});
+  }
+  table.Print(command.out);
+  if (response.sessions().empty()) command.out << "(no sessions)\n";
+  return absl::OkStatus();
+}
+
+namespace {
+
+std::vector<std::string> CounterCells(const std::string& session,
+                                      const std::string& name,
+                                      const v1::FaultCounters& c) {
+  return {session,
+          name,
+          absl::StrCat(c.faults()),
+          absl::StrCat(c.pages()),
+          absl::StrCat(c.zeros()),
+          absl::StrCat(c.frames()),
+          absl::StrCat(c.retries()),
+          absl::StrCat(c.errors()),
+          HumanBytes(c.bytes_served()),
+          absl::StrCat(c.latency().p50_us()),
+          absl::StrCat(c.latency().p99_us()),
+          absl::StrCat(c.latency().p999_us())};
+}
+
+}  // namespace
+
+absl::Status RunStats(const Command& command) {
+  if (auto s = ExpectArgs(command, 0, 1, "stats [SESSION]"); !s.ok()) return s;
+  v1::GetStatsRequest request;
+  if (!command.args.empty()) request.set_session_id(command.args[0]);
+  v1::GetStatsResponse response;
+  grpc::Status status = command.client.admin().GetStats(
+      command.client.NewContext().get(), request, &response);
+  if (!status.ok()) return CallError(command.client, status);
+  if (command.options.json) {
+    command.out << ToJson(response) << "\n";
+    return absl::OkStatus();
+  }
+  Table table({"SESSION", "VM/REGION", "FAULTS", "PAGES", "ZEROS", "FRAMES",
+               "RETRIES", "ERRORS", "SERVED", "P50us", "P99us", "P99.9us"});
+  for (const v1::SessionStats& s : response.sessions()) {
+    table.AddRow(CounterCells(s.session_id(), s.vm_name(), s.counters()));
+    for (const v1::RegionStats& r : s.regions()) {
+      table.AddRow(CounterCells(
+          "", absl::StrCat("  ", r.region_id(), ":", r.name()), r.counters()));
+    }
+  }
+  if (request.session_id().empty()) {
+    table.AddRow(CounterCells("total", "(since start)", response.total()));
+  }
+  table.Print(command.out);
+  return absl::OkStatus();
+}
+
+absl::Status RunPools(const Command& command) {
+  if (auto s = ExpectArgs(command, 0, 0, "pools"); !s.ok()) return s;
+  v1::ListPoolsResponse response;
+  grpc::Status status = command.client.admin().ListPools(
+      command.client.NewContext().get(), v1::ListPoolsRequest(), &response);
+  if (!status.ok()) return CallError(command.client, status);
+  if (command.options.json) {
+    command.out << ToJson(response) << "\n";
+    return absl::OkStatus();
+  }
+  Table table({"POOL", "FRAMES", "IN-USE", "SHARING", "SESSIONS", "PATH"});
+  for (const v1::PoolInfo& p : response.pools()) {
+    table.AddRow({p.pool(), absl::StrCat(p.frame_count()),
+                  absl::StrCat(p.frames_in_use()),
+                  p.sharing() == v1::SHARING_SHARED ? "shared" : "private",
+                  absl::StrJoin(p.session_ids(), ","), p.path()});
+  }
+  table.Print(command.out);
+  if (response.pools().empty()) command.out << "(no live pools)\n";
+  return absl::OkStatus();
+}
+
+}  // namespace faultline::brokerctl
