@@ -38,9 +38,10 @@ for module in irqbypass kvm ccp kvm-amd netfs 9pnet 9pnet_virtio 9p; do
 done
 
 mkdir -p /results /hostroot
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 results /results \
+# 512000 is the most virtio transport takes (more is clamped with a warning).
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results /results \
   || fail "mount the results share (9p tag results)"
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=524288 hostroot /hostroot \
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 hostroot /hostroot \
   || fail "mount the host root (9p tag hostroot)"
 [ -e /dev/kvm ] || fail "no /dev/kvm after loading kvm-amd (does the CPU model offer SVM?)"
 
