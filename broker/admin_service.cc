@@ -1,5 +1,7 @@
 #include "broker/admin_service.h"
 
+#include <unistd.h>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "broker/prometheus_text.h"
@@ -22,12 +24,40 @@ absl::Status UnknownSession(const std::string& session_id) {
       absl::StrCat("no session \"", absl::CEscape(session_id), "\""));
 }
 
+// A streaming call refused before it starts.
+template <typename Reactor>
+class RefusedStream : public Reactor {
+ public:
+  explicit RefusedStream(const absl::Status& status) {
+    this->Finish(ToGrpcStatus(status));
+  }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace
+
+absl::Status AdminService::AuthorizeAdmin(
+    const grpc::CallbackServerContext& context) const {
+  const PeerIdentity caller = peers_.Lookup(context.peer());
+  if (caller.transport != PeerIdentity::Transport::kUnix) {
+    return absl::OkStatus();
+  }
+  if (caller.has_credentials &&
+      (caller.uid == 0 || caller.uid == ::geteuid())) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat("admin calls on the Unix socket are for root and uid ",
+                   ::geteuid(), "; the caller is ", caller.description));
+}
 
 grpc::ServerUnaryReactor* AdminService::ListSessions(
     grpc::CallbackServerContext* context,
     const v1::ListSessionsRequest* /*request*/,
     v1::ListSessionsResponse* response) {
+  if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
+    return FinishNow(context, allowed);
+  }
   for (const auto& session : registry_.List()) {
     *response->add_sessions() = session->Info();
   }
@@ -63,12 +93,18 @@ absl::Status AdminService::FillStats(const std::string& session_id,
 grpc::ServerUnaryReactor* AdminService::GetStats(
     grpc::CallbackServerContext* context, const v1::GetStatsRequest* request,
     v1::GetStatsResponse* response) {
+  if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
+    return FinishNow(context, allowed);
+  }
   return FinishNow(context, FillStats(request->session_id(), response));
 }
 
 grpc::ServerWriteReactor<v1::FaultEvent>* AdminService::WatchFaults(
-    grpc::CallbackServerContext* /*context*/,
+    grpc::CallbackServerContext* context,
     const v1::WatchFaultsRequest* request) {
+  if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
+    return new RefusedStream<grpc::ServerWriteReactor<v1::FaultEvent>>(allowed);
+  }
   // An unknown session filter simply sees no events: the session may
   // attach later.
   return NewWatchStream(
@@ -93,13 +129,20 @@ void AdminService::CloseWatchers() {
 }
 
 grpc::ServerReadReactor<v1::PutPagesRequest>* AdminService::PutPages(
-    grpc::CallbackServerContext* /*context*/, v1::PutPagesResponse* response) {
+    grpc::CallbackServerContext* context, v1::PutPagesResponse* response) {
+  if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
+    return new RefusedStream<grpc::ServerReadReactor<v1::PutPagesRequest>>(
+        allowed);
+  }
   return NewPutPagesStream(stores_, response);
 }
 
 grpc::ServerUnaryReactor* AdminService::SetInjection(
     grpc::CallbackServerContext* context, const v1::InjectionRule* request,
     v1::SetInjectionResponse* response) {
+  if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
+    return FinishNow(context, allowed);
+  }
   std::shared_ptr<Session> session = registry_.Find(request->session_id());
   if (session == nullptr) {
     return FinishNow(context, UnknownSession(request->session_id()));
@@ -119,6 +162,9 @@ grpc::ServerUnaryReactor* AdminService::ClearInjection(
     grpc::CallbackServerContext* context,
     const v1::ClearInjectionRequest* request,
     v1::ClearInjectionResponse* response) {
+  if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
+    return FinishNow(context, allowed);
+  }
   response->set_rules_cleared(injections_.Clear(request->rule_id()));
   if (request->rule_id() != 0 && response->rules_cleared() == 0) {
     return FinishNow(context, absl::NotFoundError(absl::StrCat(
@@ -130,6 +176,9 @@ grpc::ServerUnaryReactor* AdminService::ClearInjection(
 grpc::ServerUnaryReactor* AdminService::ListPools(
     grpc::CallbackServerContext* context,
     const v1::ListPoolsRequest* /*request*/, v1::ListPoolsResponse* response) {
+  if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
+    return FinishNow(context, allowed);
+  }
   for (v1::PoolInfo& info : pools_.List()) {
     *response->add_pools() = std::move(info);
   }
@@ -139,6 +188,9 @@ grpc::ServerUnaryReactor* AdminService::ListPools(
 grpc::ServerUnaryReactor* AdminService::ReadFrames(
     grpc::CallbackServerContext* context, const v1::ReadFramesRequest* request,
     v1::ReadFramesResponse* response) {
+  if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
+    return FinishNow(context, allowed);
+  }
   absl::StatusOr<std::string> data = pools_.ReadFrames(
       request->pool(), request->first_frame(), request->frame_count());
   if (data.ok()) response->set_data(*std::move(data));
@@ -148,6 +200,9 @@ grpc::ServerUnaryReactor* AdminService::ReadFrames(
 grpc::ServerUnaryReactor* AdminService::WriteFrames(
     grpc::CallbackServerContext* context, const v1::WriteFramesRequest* request,
     v1::WriteFramesResponse* /*response*/) {
+  if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
+    return FinishNow(context, allowed);
+  }
   return FinishNow(context,
                    pools_.WriteFrames(request->pool(), request->first_frame(),
                                       request->data()));
@@ -196,6 +251,9 @@ absl::StatusOr<uint64_t> AdminService::Revoke(
 grpc::ServerUnaryReactor* AdminService::RevokeFrame(
     grpc::CallbackServerContext* context, const v1::RevokeFrameRequest* request,
     v1::RevokeFrameResponse* response) {
+  if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
+    return FinishNow(context, allowed);
+  }
   absl::StatusOr<uint64_t> revocation_id = Revoke(*request);
   if (revocation_id.ok()) response->set_revocation_id(*revocation_id);
   return FinishNow(context, revocation_id.status());

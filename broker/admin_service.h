@@ -2,8 +2,8 @@
 // live fault feed, page stores, fault injection, device pools and frame
 // revocation. Also renders the Prometheus text for the metrics endpoint.
 //
-// Admin calls are allowed to whoever can reach the broker: the Unix socket
-// (mode 0660) or the TCP port, which should be firewalled or use TLS.
+// Admin calls on the Unix socket are allowed to root and the broker's own
+// user; on TCP to whoever reaches the port (firewall it, or use TLS).
 //
 // Threading: gRPC calls the handlers on its own threads, concurrently.
 #ifndef FAULTLINE_BROKER_ADMIN_SERVICE_H_
@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/frame_pool_registry.h"
 #include "broker/injection.h"
+#include "broker/peer_credentials.h"
 #include "broker/session_registry.h"
 #include "broker/sources/page_store.h"
 #include "broker/watch_hub.h"
@@ -29,12 +30,13 @@ class AdminService final : public v1::BrokerAdmin::CallbackService {
  public:
   AdminService(SessionRegistry& registry, FramePoolRegistry& pools,
                PageStoreRegistry& stores, InjectionTable& injections,
-               WatchHub& watchers)
+               WatchHub& watchers, const PeerTable& peers)
       : registry_(registry),
         pools_(pools),
         stores_(stores),
         injections_(injections),
-        watchers_(watchers) {}
+        watchers_(watchers),
+        peers_(peers) {}
 
   grpc::ServerUnaryReactor* ListSessions(
       grpc::CallbackServerContext* context,
@@ -82,12 +84,15 @@ class AdminService final : public v1::BrokerAdmin::CallbackService {
 
  private:
   absl::StatusOr<uint64_t> Revoke(const v1::RevokeFrameRequest& request);
+  // Unix-socket callers must be root or the broker's own user.
+  absl::Status AuthorizeAdmin(const grpc::CallbackServerContext& context) const;
 
   SessionRegistry& registry_;
   FramePoolRegistry& pools_;
   PageStoreRegistry& stores_;
   InjectionTable& injections_;
   WatchHub& watchers_;
+  const PeerTable& peers_;
 
   absl::Mutex mu_;
   std::map<const WatchHandle*, std::shared_ptr<WatchHandle>> watches_

@@ -42,7 +42,7 @@ absl::Status FaultService::CheckTcpToken(
 grpc::ServerUnaryReactor* FaultService::Attach(
     grpc::CallbackServerContext* context, const v1::AttachRequest* request,
     v1::AttachResponse* response) {
-  PeerIdentity peer = PeerFromGrpcPeer(context->peer());
+  PeerIdentity peer = peers_.Lookup(context->peer());
   if (peer.transport != PeerIdentity::Transport::kUnix) {
     if (absl::Status status = CheckTcpToken(*request); !status.ok()) {
       return FinishNow(context, status);
@@ -69,7 +69,7 @@ grpc::ServerUnaryReactor* FaultService::Detach(
     grpc::CallbackServerContext* context, const v1::DetachRequest* request,
     v1::DetachResponse* /*response*/) {
   absl::StatusOr<std::shared_ptr<Session>> session =
-      AuthorizeSession(*context, registry_, request->session_id());
+      AuthorizeSession(*context, registry_, peers_, request->session_id());
   if (!session.ok()) return FinishNow(context, session.status());
   return FinishNow(context, EndSession(request->session_id()));
 }
@@ -78,7 +78,7 @@ grpc::ServerUnaryReactor* FaultService::ResolveFault(
     grpc::CallbackServerContext* context,
     const v1::ResolveFaultRequest* request, v1::FaultAnswer* response) {
   absl::StatusOr<std::shared_ptr<Session>> session =
-      AuthorizeSession(*context, registry_, request->session_id());
+      AuthorizeSession(*context, registry_, peers_, request->session_id());
   if (!session.ok()) return FinishNow(context, session.status());
   if (!request->has_fault()) {
     return FinishNow(context, absl::InvalidArgumentError(
@@ -100,7 +100,7 @@ grpc::ServerUnaryReactor* FaultService::ResolveFault(
 
 grpc::ServerBidiReactor<v1::FaultStreamRequest, v1::FaultStreamResponse>*
 FaultService::Faults(grpc::CallbackServerContext* context) {
-  return NewFaultStream(context, registry_, processor_);
+  return NewFaultStream(context, registry_, peers_, processor_);
 }
 
 }  // namespace faultline::broker

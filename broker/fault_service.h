@@ -11,6 +11,7 @@
 
 #include "broker/fault_processor.h"
 #include "broker/injection.h"
+#include "broker/peer_credentials.h"
 #include "broker/session_registry.h"
 #include "proto/faultline/v1/broker.grpc.pb.h"
 
@@ -21,11 +22,12 @@ class FaultService final : public v1::FaultBroker::CallbackService {
   // `vm_tokens`: VM name -> token that TCP attaches must present. With no
   // entry for a VM, TCP attaches of that VM are refused.
   FaultService(SessionRegistry& registry, FaultProcessor& processor,
-               InjectionTable& injections,
+               InjectionTable& injections, const PeerTable& peers,
                std::map<std::string, std::string> vm_tokens)
       : registry_(registry),
         processor_(processor),
         injections_(injections),
+        peers_(peers),
         vm_tokens_(std::move(vm_tokens)) {}
 
   grpc::ServerUnaryReactor* Attach(grpc::CallbackServerContext* context,
@@ -49,6 +51,7 @@ class FaultService final : public v1::FaultBroker::CallbackService {
   SessionRegistry& registry_;
   FaultProcessor& processor_;
   InjectionTable& injections_;
+  const PeerTable& peers_;
   const std::map<std::string, std::string> vm_tokens_;
 };
 

@@ -137,9 +137,10 @@ class StreamSink : public FaultStreamSink {
 class FaultStream : public Reactor {
  public:
   FaultStream(grpc::CallbackServerContext* context, SessionRegistry& registry,
-              FaultProcessor& processor)
+              const PeerTable& peers, FaultProcessor& processor)
       : context_(context),
         registry_(registry),
+        peers_(peers),
         processor_(processor),
         sink_(std::make_shared<StreamSink>(this)) {
     ContinueReading();
@@ -209,7 +210,7 @@ class FaultStream : public Reactor {
                        session_->id(), ")"));
     }
     absl::StatusOr<std::shared_ptr<Session>> session =
-        AuthorizeSession(*context_, registry_, open.session_id());
+        AuthorizeSession(*context_, registry_, peers_, open.session_id());
     if (!session.ok()) return session.status();
     session_ = *std::move(session);
     session_->SetStream(sink_);
@@ -240,6 +241,7 @@ class FaultStream : public Reactor {
 
   grpc::CallbackServerContext* const context_;
   SessionRegistry& registry_;
+  const PeerTable& peers_;
   FaultProcessor& processor_;
   const std::shared_ptr<StreamSink> sink_;
   // Set by the first message; read only by reactions, which gRPC runs one
@@ -252,7 +254,7 @@ class FaultStream : public Reactor {
 
 absl::StatusOr<std::shared_ptr<Session>> AuthorizeSession(
     const grpc::CallbackServerContext& context, const SessionRegistry& registry,
-    const std::string& session_id) {
+    const PeerTable& peers, const std::string& session_id) {
   std::shared_ptr<Session> session = registry.Find(session_id);
   if (session == nullptr) {
     return absl::NotFoundError(absl::StrCat("no session \"",
@@ -272,12 +274,19 @@ absl::StatusOr<std::shared_ptr<Session>> AuthorizeSession(
         absl::StrCat("the \"", kSessionTokenKey,
                      "\" does not belong to session ", session_id));
   }
+  const PeerIdentity caller = peers.Lookup(context.peer());
+  if (!SameOwnerOrRoot(session->peer(), caller)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "session ", session_id, " belongs to ", session->peer().description,
+        ", not to the caller (", caller.description, ")"));
+  }
   return session;
 }
 
 Reactor* NewFaultStream(grpc::CallbackServerContext* context,
-                        SessionRegistry& registry, FaultProcessor& processor) {
-  return new FaultStream(context, registry, processor);
+                        SessionRegistry& registry, const PeerTable& peers,
+                        FaultProcessor& processor) {
+  return new FaultStream(context, registry, peers, processor);
 }
 
 }  // namespace faultline::broker

@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "broker/fault_processor.h"
+#include "broker/peer_credentials.h"
 #include "broker/session_registry.h"
 #include "proto/faultline/v1/broker.grpc.pb.h"
 
@@ -24,15 +25,16 @@ inline constexpr char kSessionTokenKey[] = "faultline-session-token";
 
 // The session `session_id` names, if the call's metadata carries its token.
 // NOT_FOUND for an unknown session, UNAUTHENTICATED without a token,
-// PERMISSION_DENIED for a wrong one.
+// PERMISSION_DENIED for a wrong one or a Unix-socket caller whose uid is
+// neither the session owner's nor root.
 absl::StatusOr<std::shared_ptr<Session>> AuthorizeSession(
     const grpc::CallbackServerContext& context, const SessionRegistry& registry,
-    const std::string& session_id);
+    const PeerTable& peers, const std::string& session_id);
 
 // Creates the reactor for one Faults call; it deletes itself when done.
 grpc::ServerBidiReactor<v1::FaultStreamRequest, v1::FaultStreamResponse>*
 NewFaultStream(grpc::CallbackServerContext* context, SessionRegistry& registry,
-               FaultProcessor& processor);
+               const PeerTable& peers, FaultProcessor& processor);
 
 }  // namespace faultline::broker
 

@@ -73,8 +73,10 @@ BrokerServer::BrokerServer(BrokerOptions options)
           }()),
       scheduler_(options_.worker_threads),
       processor_(scheduler_, injections_, watchers_, registry_.total()),
-      fault_service_(registry_, processor_, injections_, options_.vm_tokens),
-      admin_service_(registry_, pools_, stores_, injections_, watchers_) {}
+      fault_service_(registry_, processor_, injections_, peers_,
+                     options_.vm_tokens),
+      admin_service_(registry_, pools_, stores_, injections_, watchers_,
+                     peers_) {}
 
 absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
     BrokerOptions options) {
@@ -96,8 +98,6 @@ absl::Status BrokerServer::Build() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + options_.socket_path,
-                           grpc::InsecureServerCredentials());
   int tcp_port = 0;
   if (!options_.tcp_address.empty()) {
     std::shared_ptr<grpc::ServerCredentials> credentials =
@@ -120,12 +120,15 @@ absl::Status BrokerServer::Build() {
   server_ = builder.BuildAndStart();
   if (server_ == nullptr) {
     return absl::UnavailableError(absl::StrCat(
-        "could not serve on unix:", options_.socket_path,
-        options_.tcp_address.empty() ? "" : " and tcp:", options_.tcp_address,
+        "could not start the gRPC server",
+        options_.tcp_address.empty() ? "" : " on tcp:", options_.tcp_address,
         " (address in use or not allowed?)"));
   }
-  // Only the broker's user and group may connect to the Unix socket.
-  ::chmod(options_.socket_path.c_str(), 0660);
+  // The Unix socket is accepted here, not by gRPC, to learn each peer's
+  // credentials (peer_credentials.h).
+  ASSIGN_OR_RETURN(
+      unix_listener_,
+      UnixSocketListener::Start(options_.socket_path, server_.get(), &peers_));
   if (!options_.tcp_address.empty()) {
     if (tcp_port == 0) {
       return absl::UnavailableError(
@@ -162,6 +165,7 @@ void BrokerServer::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   if (metrics_ != nullptr) metrics_->Stop();
+  if (unix_listener_ != nullptr) unix_listener_->Stop();
   // Work still queued is answered retry INTERRUPTED on its stream, then the
   // streams and watchers end; idle calls are cancelled at the deadline.
   scheduler_.Stop();

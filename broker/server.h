@@ -20,6 +20,7 @@
 #include "broker/frame_pool_registry.h"
 #include "broker/injection.h"
 #include "broker/metrics_http.h"
+#include "broker/peer_credentials.h"
 #include "broker/scheduler.h"
 #include "broker/session_registry.h"
 #include "broker/sources/page_store.h"
@@ -70,6 +71,7 @@ class BrokerServer {
   const BrokerOptions options_;
   FramePoolRegistry pools_;
   PageStoreRegistry stores_;
+  PeerTable peers_;
   InjectionTable injections_;
   WatchHub watchers_;
   SessionRegistry registry_;
@@ -78,6 +80,7 @@ class BrokerServer {
   FaultService fault_service_;
   AdminService admin_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<UnixSocketListener> unix_listener_;
   std::unique_ptr<MetricsHttpServer> metrics_;
   std::string bound_tcp_address_;
   bool shut_down_ = false;

@@ -2,6 +2,8 @@
 // in-process through BrokerServer.
 #include "broker/server.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -158,6 +160,19 @@ TEST_F(BrokerServerTest, ThousandFaultsInFlightAcrossFourSessions) {
   EXPECT_EQ(stats.total().pages(), kSessions * kPages);
   EXPECT_EQ(stats.total().bytes_served(), kSessions * kPages * 4096);
   EXPECT_EQ(stats.sessions_size(), kSessions);
+}
+
+TEST_F(BrokerServerTest, UnixPeersAreIdentifiedByCredentials) {
+  auto attached = MustAttach("vm", {PatternRegion(1, 0, 4, 1)});
+  v1::ListSessionsResponse sessions;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  ASSERT_TRUE(
+      admin_->ListSessions(&context, v1::ListSessionsRequest(), &sessions)
+          .ok());
+  ASSERT_EQ(sessions.sessions_size(), 1);
+  EXPECT_EQ(sessions.sessions(0).peer(),
+            absl::StrCat("uid=", ::getuid(), " pid=", ::getpid()));
 }
 
 TEST_F(BrokerServerTest, PrefetchStopsAtRegionEnd) {

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -272,6 +273,29 @@ TEST_F(BrokerctlTest, PutFillsAStore) {
             std::string(10, 'p') + std::string(4086, '\0'));
   Result unaligned = Brokerctl("put blocks " + file + " --offset=100");
   EXPECT_EQ(unaligned.exit_code, 2);
+}
+
+TEST_F(BrokerctlTest, OtherUsersAreRefusedAdminCalls) {
+  // Bazel's sandbox may run tests in a user namespace without uid 65534.
+  if (::getuid() != 0 ||
+      std::system("setpriv --reuid=65534 --regid=0 --clear-groups true "
+                  ">/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "needs root and setpriv able to switch to uid 65534";
+  }
+  // Group root keeps the socket (mode 0660) reachable; the uid differs.
+  ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+  const std::string command =
+      absl::StrCat("timeout 60 setpriv --reuid=65534 --regid=0 --clear-groups ",
+                   Runfile("broker/brokerctl/brokerctl"),
+                   " --broker=unix:", socket_, " sessions 2>&1");
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buffer[1024] = {};
+  size_t n = std::fread(buffer, 1, sizeof(buffer) - 1, pipe);
+  const int status = ::pclose(pipe);
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_NE(std::string(buffer, n).find("uid=65534"), std::string::npos)
+      << std::string(buffer, n);
 }
 
 TEST(BrokerctlUnreachableTest, ReportsAddressAndExits3) {
