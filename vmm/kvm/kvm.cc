@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "proto/base/errno_status.h"
 #include "proto/base/status_macros.h"
+#include "vmm/kvm/cpuid_buffer.h"
 
 namespace faultline::vmm {
 namespace {
@@ -64,14 +65,10 @@ int Kvm::CheckExtension(int capability) const {
 
 absl::StatusOr<std::vector<kvm_cpuid_entry2>> Kvm::SupportedCpuid() const {
   // Grows the buffer until KVM stops answering E2BIG.
-  for (size_t capacity = 64; capacity <= 4096; capacity *= 2) {
-    std::vector<unsigned char> buffer(sizeof(kvm_cpuid2) +
-                                      capacity * sizeof(kvm_cpuid_entry2));
-    auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buffer.data());
-    cpuid->nent = capacity;
-    if (::ioctl(fd_.get(), KVM_GET_SUPPORTED_CPUID, cpuid) == 0) {
-      return std::vector<kvm_cpuid_entry2>(cpuid->entries,
-                                           cpuid->entries + cpuid->nent);
+  for (uint32_t capacity = 64; capacity <= 4096; capacity *= 2) {
+    CpuidBuffer buffer(capacity);
+    if (::ioctl(fd_.get(), kKvmGetSupportedCpuid, buffer.data()) == 0) {
+      return buffer.Entries();
     }
     if (errno != E2BIG) return ErrnoError("KVM_GET_SUPPORTED_CPUID");
   }

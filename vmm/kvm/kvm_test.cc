@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <cstring>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "vmm/kvm/cpuid_buffer.h"
 
 namespace faultline::vmm {
 namespace {
@@ -22,6 +25,21 @@ TEST(KvmTest, NotAKvmDeviceIsRefused) {
   EXPECT_FALSE(kvm.ok());
 }
 
+TEST(CpuidBufferTest, UsesTheCLayout) {
+  EXPECT_EQ(_IOC_SIZE(kKvmGetSupportedCpuid), 8u);
+  EXPECT_EQ(_IOC_NR(kKvmGetSupportedCpuid), 0x05u);
+  EXPECT_EQ(_IOC_SIZE(kKvmSetCpuid2), 8u);
+  std::vector<kvm_cpuid_entry2> entries(2);
+  entries[1].function = 7;
+  CpuidBuffer buffer(entries);
+  EXPECT_EQ(buffer.entry_count(), 2u);
+  auto* raw = static_cast<uint8_t*>(buffer.data());
+  kvm_cpuid_entry2 second;
+  std::memcpy(&second, raw + 8 + sizeof(kvm_cpuid_entry2), sizeof(second));
+  EXPECT_EQ(second.function, 7u);
+  EXPECT_EQ(buffer.Entries()[1].function, 7u);
+}
+
 // Runs only where /dev/kvm exists (the nested test host).
 TEST(KvmTest, OpensRealDeviceWhenPresent) {
   if (::access(kDefaultKvmPath, R_OK | W_OK) != 0) {
@@ -29,10 +47,16 @@ TEST(KvmTest, OpensRealDeviceWhenPresent) {
   }
   auto kvm = Kvm::Open();
   ASSERT_TRUE(kvm.ok()) << kvm.status();
+  auto cpuid = (*kvm)->SupportedCpuid();
+  ASSERT_TRUE(cpuid.ok()) << cpuid.status();
+  EXPECT_FALSE(cpuid->empty());
   auto vm = (*kvm)->CreateVm();
   ASSERT_TRUE(vm.ok()) << vm.status();
   auto vcpu = (*vm)->CreateVcpu(0);
-  EXPECT_TRUE(vcpu.ok()) << vcpu.status();
+  ASSERT_TRUE(vcpu.ok()) << vcpu.status();
+  EXPECT_TRUE((*vcpu)->SetCpuid(*cpuid).ok());
+  auto again = (*kvm)->SupportedCpuid();
+  EXPECT_TRUE(again.ok()) << again.status();
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "proto/base/errno_status.h"
+#include "vmm/kvm/cpuid_buffer.h"
 
 namespace faultline::vmm {
 
@@ -48,12 +49,8 @@ absl::StatusOr<kvm_regs> VcpuFd::GetRegisters() {
 }
 
 absl::Status VcpuFd::SetCpuid(const std::vector<kvm_cpuid_entry2>& entries) {
-  std::vector<unsigned char> buffer(sizeof(kvm_cpuid2) +
-                                    entries.size() * sizeof(kvm_cpuid_entry2));
-  auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buffer.data());
-  cpuid->nent = entries.size();
-  for (size_t i = 0; i < entries.size(); ++i) cpuid->entries[i] = entries[i];
-  return CheckSyscall(::ioctl(fd_.get(), KVM_SET_CPUID2, cpuid),
+  CpuidBuffer buffer(entries);
+  return CheckSyscall(::ioctl(fd_.get(), kKvmSetCpuid2, buffer.data()),
                       "KVM_SET_CPUID2")
       .status();
 }
