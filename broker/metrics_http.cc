@@ -98,6 +98,10 @@ void MetricsHttpServer::Serve() {
     int connection = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (connection < 0) continue;
     UniqueFd owned(connection);
+    // A scraper that stops reading cannot hold the thread past this.
+    timeval send_deadline = {kReadDeadlineMs / 1000, 0};
+    ::setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &send_deadline,
+                 sizeof(send_deadline));
     Respond(connection);
   }
 }

@@ -2,6 +2,9 @@
 // in-process through BrokerServer.
 #include "broker/server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -35,8 +38,13 @@ std::string FreshDir() {
 
 class BrokerServerTest : public ::testing::Test {
  protected:
-  void StartBroker(const std::string& dir, uint32_t max_in_flight = 2048) {
+  void StartBroker(const std::string& dir, uint32_t max_in_flight = 2048,
+                   bool with_tcp = false) {
     BrokerOptions options;
+    if (with_tcp) {
+      options.tcp_address = "127.0.0.1:0";
+      options.vm_tokens["tcpvm"] = "sesame";
+    }
     options.socket_path = dir + "/broker.sock";
     options.device_memory_dir = dir + "/pools";
     options.max_faults_in_flight = max_in_flight;
@@ -173,6 +181,65 @@ TEST_F(BrokerServerTest, UnixPeersAreIdentifiedByCredentials) {
   ASSERT_EQ(sessions.sessions_size(), 1);
   EXPECT_EQ(sessions.sessions(0).peer(),
             absl::StrCat("uid=", ::getuid(), " pid=", ::getpid()));
+}
+
+TEST_F(BrokerServerTest, TcpAttachNeedsTheVmToken) {
+  server_.reset();
+  StartBroker(dir_, 2048, /*with_tcp=*/true);
+  const std::string tcp = server_->tcp_address();
+  ASSERT_FALSE(tcp.empty());
+  EXPECT_EQ(server_->ReadyLine(), absl::StrCat("broker: serving on unix:", dir_,
+                                               "/broker.sock tcp:", tcp));
+  auto stub = v1::FaultBroker::NewStub(
+      grpc::CreateChannel(tcp, grpc::InsecureChannelCredentials()));
+  auto attach = [&](const std::string& vm, const std::string& token) {
+    v1::AttachRequest request;
+    request.set_protocol_version(1);
+    request.set_vm_name(vm);
+    request.set_vm_token(token);
+    *request.add_regions() = PatternRegion(1, 0, 4, 1);
+    v1::AttachResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    return stub->Attach(&context, request, &response);
+  };
+  grpc::Status wrong = attach("tcpvm", "guess");
+  EXPECT_EQ(wrong.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(wrong.error_message().find("wrong vm_token"), std::string::npos);
+  grpc::Status unknown = attach("othervm", "sesame");
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(unknown.error_message().find("no --vm_token"), std::string::npos);
+  EXPECT_TRUE(attach("tcpvm", "sesame").ok());
+}
+
+TEST_F(BrokerServerTest, MetricsEndpointServesPrometheusText) {
+  auto attached = MustAttach("metricvm", {PatternRegion(1, 0, 4, 1)});
+  v1::FaultAnswer answer;
+  ASSERT_TRUE(Resolve(attached, 1, 0, &answer).ok());
+  const std::string address = server_->metrics_address();
+  const size_t colon = address.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(std::stoi(address.substr(colon + 1)));
+  ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  timeval deadline = {10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &deadline, sizeof(deadline));
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
+  ASSERT_EQ(::write(fd, request.data(), request.size()),
+            static_cast<ssize_t>(request.size()));
+  std::string response;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buffer, sizeof(buffer))) > 0)
+    response.append(buffer, n);
+  ::close(fd);
+  EXPECT_EQ(response.rfind("HTTP/1.0 200 OK", 0), 0u) << response;
+  EXPECT_NE(response.find("vm=\"metricvm\",region=\"ram1\",answer=\"page\"} 1"),
+            std::string::npos)
+      << response;
 }
 
 TEST_F(BrokerServerTest, PrefetchStopsAtRegionEnd) {

@@ -74,6 +74,12 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
             "\" is attached as session ", id,
             " with a connected stream; pick another vm_name or detach it"));
       }
+      if (!SameOwnerOrRoot(session->peer(), peer)) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "VM \"", absl::CEscape(request.vm_name()),
+            "\" is attached as session ", id, " by ",
+            session->peer().description, "; only its owner may replace it"));
+      }
       stale = session;
     }
   }

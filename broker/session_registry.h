@@ -30,7 +30,8 @@ class SessionRegistry {
 
   // Validates `request` and creates the session; fills `response`. A VM name
   // already live is ALREADY_EXISTS, unless that session's stream is gone
-  // (a VMM that restarted), in which case the old session is detached.
+  // (a VMM that restarted) and the caller is its owner or root, in which
+  // case the old session is detached.
   absl::StatusOr<std::shared_ptr<Session>> Attach(
       const v1::AttachRequest& request, const PeerIdentity& peer,
       v1::AttachResponse* response) ABSL_LOCKS_EXCLUDED(mu_);
