@@ -11,8 +11,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "broker/server.h"
 
 ABSL_FLAG(std::string, socket, "/tmp/faultline/broker.sock",
@@ -70,6 +72,13 @@ bool CollectVmTokens(int argc, char** argv,
 }  // namespace
 
 int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage_config;
+  // --help lists this file's flags (absl matches on the program name).
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "broker/main.cc");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
   absl::SetProgramUsageMessage(
       "faultline fault broker: answers guest memory faults for VMMs.\n"
       "  broker [--socket=PATH] [--tcp=HOST:PORT --vm_token=NAME=TOKEN ...]\n"

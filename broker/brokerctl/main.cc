@@ -10,8 +10,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "broker/brokerctl/client.h"
 #include "broker/brokerctl/commands.h"
 
@@ -94,6 +97,13 @@ absl::StatusOr<CommandOptions> ReadOptions() {
 }
 
 int Run(int argc, char** argv) {
+  absl::FlagsUsageConfig usage_config;
+  // --help lists this file's flags (absl matches on the program name).
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "brokerctl/main.cc");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
   absl::SetProgramUsageMessage(
       "inspect and steer a faultline broker.\n"
       "  brokerctl --broker=unix:PATH|HOST:PORT [--json] COMMAND\n"
