@@ -1,0 +1,131 @@
+// Test fixture for service tests: a BrokerServer in-process, reached over a
+// real gRPC channel on its Unix socket. For tests only.
+#ifndef FAULTLINE_BROKER_SERVER_TEST_FIXTURE_H_
+#define FAULTLINE_BROKER_SERVER_TEST_FIXTURE_H_
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "broker/server.h"
+#include "broker/test_client.h"
+#include "gtest/gtest.h"
+#include "proto/pattern.h"
+
+namespace faultline::broker {
+
+using testing::ConnectUnix;
+using testing::DeviceRegion;
+using testing::FaultStreamClient;
+using testing::PatternRegion;
+using testing::SetDeadline;
+
+inline constexpr absl::Duration kWait = absl::Seconds(30);
+
+// Unix socket paths are limited to 107 bytes, which TEST_TMPDIR can exceed:
+// a short directory under /tmp instead.
+inline std::string FreshDir() {
+  char dir[] = "/tmp/faultline-broker-test-XXXXXX";
+  EXPECT_NE(::mkdtemp(dir), nullptr);
+  return dir;
+}
+
+class BrokerServerTest : public ::testing::Test {
+ protected:
+  void StartBroker(const std::string& dir, uint32_t max_in_flight = 2048,
+                   bool with_tcp = false) {
+    BrokerOptions options;
+    if (with_tcp) {
+      options.tcp_address = "127.0.0.1:0";
+      options.vm_tokens["tcpvm"] = "sesame";
+    }
+    options.socket_path = dir + "/broker.sock";
+    options.device_memory_dir = dir + "/pools";
+    options.max_faults_in_flight = max_in_flight;
+    options.metrics_address = "127.0.0.1:0";
+    options.worker_threads = 2;
+    auto server = BrokerServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    channel_ = ConnectUnix(options.socket_path);
+    broker_ = v1::FaultBroker::NewStub(channel_);
+    admin_ = v1::BrokerAdmin::NewStub(channel_);
+  }
+
+  void SetUp() override {
+    dir_ = FreshDir();
+    StartBroker(dir_);
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  grpc::Status Attach(const std::string& vm_name,
+                      const std::vector<v1::Region>& regions,
+                      v1::AttachResponse* response) {
+    v1::AttachRequest request;
+    request.set_protocol_version(1);
+    request.set_vm_name(vm_name);
+    for (const auto& region : regions) *request.add_regions() = region;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    return broker_->Attach(&context, request, response);
+  }
+
+  v1::AttachResponse MustAttach(const std::string& vm_name,
+                                const std::vector<v1::Region>& regions) {
+    v1::AttachResponse response;
+    grpc::Status status = Attach(vm_name, regions, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  std::unique_ptr<FaultStreamClient> OpenStream(
+      const v1::AttachResponse& attached) {
+    auto stream = FaultStreamClient::Open(channel_, attached.session_id(),
+                                          attached.session_token());
+    EXPECT_TRUE(stream.ok()) << stream.status();
+    return stream.ok() ? *std::move(stream) : nullptr;
+  }
+
+  grpc::Status Resolve(const v1::AttachResponse& attached, uint32_t region_id,
+                       uint64_t offset, v1::FaultAnswer* answer,
+                       const std::string& token_override = "") {
+    v1::ResolveFaultRequest request;
+    request.set_session_id(attached.session_id());
+    request.mutable_fault()->set_fault_id(1);
+    request.mutable_fault()->set_region_id(region_id);
+    request.mutable_fault()->set_offset(offset);
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata(
+        "faultline-session-token",
+        token_override.empty() ? attached.session_token() : token_override);
+    return broker_->ResolveFault(&context, request, answer);
+  }
+
+  std::string dir_;
+  std::unique_ptr<BrokerServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::FaultBroker::Stub> broker_;
+  std::unique_ptr<v1::BrokerAdmin::Stub> admin_;
+};
+
+inline bool PatternMatches(const std::string& data, uint64_t seed,
+                           uint64_t guest_frame) {
+  if (data.size() != pattern::kPageBytes) return false;
+  uint64_t words[pattern::kWordsPerPage];
+  std::memcpy(words, data.data(), sizeof(words));
+  return pattern::CountMismatches(seed, guest_frame, words) == 0;
+}
+
+}  // namespace faultline::broker
+
+#endif  // FAULTLINE_BROKER_SERVER_TEST_FIXTURE_H_
