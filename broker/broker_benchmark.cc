@@ -1,0 +1,120 @@
+// Fault throughput and latency through an in-process broker over its Unix
+// socket: pattern pages on one Faults stream with a window of faults in
+// flight, and single ResolveFault calls (p50 latency). Prints figures; it
+// asserts nothing about speed.
+//   bazel run -c opt //broker:broker_benchmark
+#include <cstdlib>
+#include <filesystem>
+
+#include "benchmark/benchmark.h"
+#include "broker/server.h"
+#include "broker/test_client.h"
+
+namespace faultline::broker {
+namespace {
+
+using testing::ConnectUnix;
+using testing::FaultStreamClient;
+using testing::PatternRegion;
+using testing::SetDeadline;
+
+constexpr uint64_t kPages = 1 << 16;  // 256 MiB region.
+
+struct Fixture {
+  Fixture() {
+    char dir_template[] = "/tmp/faultline-broker-bench-XXXXXX";
+    dir = ::mkdtemp(dir_template);
+    BrokerOptions options;
+    options.socket_path = dir + "/broker.sock";
+    options.device_memory_dir = dir + "/pools";
+    options.max_faults_in_flight = 4096;
+    server = *BrokerServer::Start(options);
+    channel = ConnectUnix(options.socket_path);
+    v1::AttachRequest request;
+    request.set_protocol_version(1);
+    request.set_vm_name("bench");
+    *request.add_regions() = PatternRegion(1, 0, kPages, 1);
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    grpc::Status status =
+        v1::FaultBroker::NewStub(channel)->Attach(&context, request, &attached);
+    if (!status.ok()) std::abort();
+  }
+  ~Fixture() {
+    server.reset();
+    std::filesystem::remove_all(dir);
+  }
+  std::string dir;
+  std::unique_ptr<BrokerServer> server;
+  std::shared_ptr<grpc::Channel> channel;
+  v1::AttachResponse attached;
+};
+
+Fixture& SharedFixture() {
+  static Fixture* fixture = new Fixture;
+  return *fixture;
+}
+
+// Keeps state.range(0) faults in flight on one stream.
+void BM_StreamPagesInFlight(benchmark::State& state) {
+  Fixture& f = SharedFixture();
+  auto stream = *FaultStreamClient::Open(f.channel, f.attached.session_id(),
+                                         f.attached.session_token());
+  const uint64_t window = state.range(0);
+  uint64_t sent = 0, answered = 0;
+  static uint64_t next_id = 1;
+  const uint64_t first_id = next_id;
+  for (auto _ : state) {
+    while (sent - answered < window) {
+      stream->SendFault(first_id + sent, 1, (sent % kPages) * 4096);
+      ++sent;
+    }
+    if (!stream->WaitAnswer(first_id + answered, absl::Seconds(30))) {
+      state.SkipWithError("no answer within 30s");
+      break;
+    }
+    ++answered;
+  }
+  while (answered < sent) {
+    stream->WaitAnswer(first_id + answered, absl::Seconds(30));
+    ++answered;
+  }
+  next_id = first_id + sent;
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * 4096);
+  stream->Finish();
+}
+BENCHMARK(BM_StreamPagesInFlight)
+    ->Arg(1)
+    ->Arg(8)
+    ->Arg(32)
+    ->Arg(128)
+    ->UseRealTime();
+
+void BM_ResolveFaultLatency(benchmark::State& state) {
+  Fixture& f = SharedFixture();
+  auto stub = v1::FaultBroker::NewStub(f.channel);
+  uint64_t page = 0;
+  for (auto _ : state) {
+    v1::ResolveFaultRequest request;
+    request.set_session_id(f.attached.session_id());
+    request.mutable_fault()->set_fault_id(page);
+    request.mutable_fault()->set_region_id(1);
+    request.mutable_fault()->set_offset((page++ % kPages) * 4096);
+    v1::FaultAnswer answer;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata("faultline-session-token", f.attached.session_token());
+    if (!stub->ResolveFault(&context, request, &answer).ok()) {
+      state.SkipWithError("ResolveFault failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ResolveFaultLatency)->UseRealTime();
+
+}  // namespace
+}  // namespace faultline::broker
+
+BENCHMARK_MAIN();
