@@ -6,6 +6,10 @@ test host here). run_case.sh starts //broker:broker, waits for its ready line,
 runs //vmm:vmm with the payload, and checks the outcome.
 """
 
+def _quoted(arg):
+    """One sh_test argument, kept whole: Bazel splits args like a shell."""
+    return "'" + arg.replace("'", "'\\''") + "'"
+
 def e2e_test(
         name,
         payload,
@@ -58,10 +62,10 @@ def e2e_test(
             "--expect_exit=%d" % expect_exit,
             "--expect_result=" + expect_result,
             "--vmm_timeout=%d" % vmm_timeout_seconds,
-        ] + ["--vmm_arg=" + arg for arg in vmm_args] +
-        ["--broker_arg=" + arg for arg in broker_args] +
-        (["--before_vmm=" + before_vmm] if before_vmm else []) +
-        (["--after_vmm=" + after_vmm] if after_vmm else []),
+        ] + [_quoted("--vmm_arg=" + arg) for arg in vmm_args] +
+        [_quoted("--broker_arg=" + arg) for arg in broker_args] +
+        ([_quoted("--before_vmm=" + before_vmm)] if before_vmm else []) +
+        ([_quoted("--after_vmm=" + after_vmm)] if after_vmm else []),
         data = [
             "//broker:broker",
             "//integration/e2e:run_case.sh",

@@ -92,6 +92,29 @@ expect failing_after_hook ready pass 1 "the after_vmm hook exited with status 4"
   --after_vmm='exit 4'
 expect bad_flag ready pass 2 "unknown argument: --frobnicate" --frobnicate
 
+# check_pcimem_frames.sh: signatures in place pass, a missing one fails.
+readonly CHECK_FRAMES="${TEST_SRCDIR:?}/faultline/integration/e2e/check_pcimem_frames.sh"
+for frame in 0 1 2; do
+  head -c 4088 /dev/zero
+  printf "\\$(printf '%03o' "$frame")\\000\\000\\124\\123\\105\\125\\107"
+done >"$DIR/frames.bin"
+if "$CHECK_FRAMES" "$DIR/frames.bin" 3 >/dev/null; then
+  echo "ok   frames_signed"
+else
+  echo "FAIL frames_signed: the checker refused correct frames"
+  failures=$((failures + 1))
+fi
+head -c 12288 /dev/zero >"$DIR/zeros.bin"
+if "$CHECK_FRAMES" "$DIR/zeros.bin" 3 2>"$DIR/check.err"; then
+  echo "FAIL frames_unsigned: the checker accepted zero frames"
+  failures=$((failures + 1))
+elif grep -q "frame 0 word 511 is 0000000000000000, want 4755455354000000" "$DIR/check.err"; then
+  echo "ok   frames_unsigned"
+else
+  echo "FAIL frames_unsigned: unclear message: $(cat "$DIR/check.err")"
+  failures=$((failures + 1))
+fi
+
 leftovers=$(find "$DIR" -maxdepth 1 -name 'e2e-*' | wc -l)
 if [[ $leftovers -ne 0 ]]; then
   echo "FAIL: run_case.sh left $leftovers work folders behind"
