@@ -68,14 +68,21 @@ class StreamSink : public FaultStreamSink {
     }
     Pump();
   }
-  void WriteDone(bool ok) {
+  // True when reading was paused for a full queue and may resume now.
+  bool WriteDone(bool ok) {
+    bool resume = false;
     {
       absl::MutexLock lock(&mu_);
       writing_ = false;
       queue_.pop_front();
       if (!ok) broken_ = true;
+      if (read_paused_ && queue_.size() <= kMaxQueued / 2) {
+        read_paused_ = false;
+        resume = true;
+      }
     }
     Pump();
+    return resume;
   }
 
   // True when the caller may start the next read; it must then call
@@ -83,6 +90,12 @@ class StreamSink : public FaultStreamSink {
   bool BeginRead() {
     absl::MutexLock lock(&mu_);
     if (finish_started_ || broken_ || closing_) return false;
+    // A client that sends faults but does not read answers stops being
+    // read until it catches up, so the queue stays bounded.
+    if (queue_.size() >= kMaxQueued) {
+      read_paused_ = true;
+      return false;
+    }
     ++ops_starting_;
     return true;
   }
@@ -121,8 +134,11 @@ class StreamSink : public FaultStreamSink {
     if (action == kFinish) reactor_->Finish(status);
   }
 
+  static constexpr size_t kMaxQueued = 8192;
+
   Reactor* const reactor_;
   absl::Mutex mu_;
+  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<v1::FaultStreamResponse> queue_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
@@ -159,7 +175,9 @@ class FaultStream : public Reactor {
     ContinueReading();
   }
 
-  void OnWriteDone(bool ok) override { sink_->WriteDone(ok); }
+  void OnWriteDone(bool ok) override {
+    if (sink_->WriteDone(ok)) ContinueReading();
+  }
 
   void OnCancel() override { sink_->Fail(absl::CancelledError("cancelled")); }
 

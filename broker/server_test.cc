@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "broker/server_test_fixture.h"
 
 namespace faultline::broker {
@@ -124,6 +126,38 @@ TEST_F(BrokerServerTest, MetricsEndpointServesPrometheusText) {
   EXPECT_NE(response.find("vm=\"metricvm\",region=\"ram1\",answer=\"page\"} 1"),
             std::string::npos)
       << response;
+}
+
+TEST_F(BrokerServerTest, ClientThatDoesNotReadIsPausedNotBuffered) {
+  auto attached = MustAttach("vm", {PatternRegion(1, 0, 16, 1)});
+  auto stub = v1::FaultBroker::NewStub(channel_);
+  grpc::ClientContext context;
+  SetDeadline(&context, absl::Seconds(120));
+  context.AddMetadata("faultline-session-token", attached.session_token());
+  auto stream = stub->Faults(&context);
+  // Far more faults than the broker queues for a stream (8192): it stops
+  // reading them until the client reads its answers.
+  constexpr int kFaults = 30000;
+  std::thread writer([&] {
+    v1::FaultStreamRequest open;
+    open.mutable_open()->set_session_id(attached.session_id());
+    if (!stream->Write(open)) return;
+    for (int i = 0; i < kFaults; ++i) {
+      v1::FaultStreamRequest request;
+      request.mutable_fault()->set_fault_id(i);
+      request.mutable_fault()->set_region_id(1);
+      request.mutable_fault()->set_offset((i % 16) * 4096);
+      if (!stream->Write(request)) return;
+    }
+    stream->WritesDone();
+  });
+  absl::SleepFor(absl::Milliseconds(500));  // Let the queue fill up.
+  int answers = 0;
+  v1::FaultStreamResponse response;
+  while (answers < kFaults && stream->Read(&response)) ++answers;
+  writer.join();
+  EXPECT_EQ(answers, kFaults);
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 TEST_F(BrokerServerTest, PrefetchStopsAtRegionEnd) {
