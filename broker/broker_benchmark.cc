@@ -50,9 +50,12 @@ struct Fixture {
   v1::AttachResponse attached;
 };
 
+// Created by the first benchmark, destroyed by main() after the last one.
+std::unique_ptr<Fixture> shared_fixture;
+
 Fixture& SharedFixture() {
-  static Fixture* fixture = new Fixture;
-  return *fixture;
+  if (shared_fixture == nullptr) shared_fixture = std::make_unique<Fixture>();
+  return *shared_fixture;
 }
 
 // Keeps state.range(0) faults in flight on one stream.
@@ -114,7 +117,15 @@ void BM_ResolveFaultLatency(benchmark::State& state) {
 }
 BENCHMARK(BM_ResolveFaultLatency)->UseRealTime();
 
+void ReleaseFixture() { shared_fixture.reset(); }
+
 }  // namespace
 }  // namespace faultline::broker
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  faultline::broker::ReleaseFixture();
+  return 0;
+}
