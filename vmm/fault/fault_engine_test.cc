@@ -318,10 +318,16 @@ TEST_F(FaultEngineTest, FramesAreMappedSharedWithTheDevice) {
   threads_.emplace_back([bar] {
     (void)*static_cast<volatile uint8_t*>(bar + 3 * kPage);
     bar[11 * kPage + 5] = 0x42;  // page 11 is frame 3 again (identity mod 8)
+    // Frame 4 was never written (a hole in the file): both pages must still
+    // be one frame.
+    (void)*static_cast<volatile uint8_t*>(bar + 4 * kPage);
+    (void)*static_cast<volatile uint8_t*>(bar + 12 * kPage);
+    bar[4 * kPage + 9] = 0x24;
   });
   JoinTouchers();
   EXPECT_EQ(bar[3 * kPage], 0x77);
   EXPECT_EQ(bar[3 * kPage + 5], 0x42);  // one frame behind both pages
+  EXPECT_EQ(bar[12 * kPage + 9], 0x24);
 
   v1::ReadFramesRequest read;
   read.set_pool("enginetest");
@@ -332,7 +338,7 @@ TEST_F(FaultEngineTest, FramesAreMappedSharedWithTheDevice) {
   ASSERT_TRUE(admin_->ReadFrames(&context, read, &frames).ok());
   ASSERT_EQ(frames.data().size(), kPage);
   EXPECT_EQ(static_cast<uint8_t>(frames.data()[5]), 0x42);
-  EXPECT_EQ(engine_->stats().Snapshot().frames, 2u);
+  EXPECT_EQ(engine_->stats().Snapshot().frames, 4u);
 }
 
 TEST_F(FaultEngineTest, BrokerRestartLosesNothing) {
