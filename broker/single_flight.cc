@@ -24,4 +24,11 @@ size_t SingleFlight::flights() const {
   return flights_.size();
 }
 
+size_t SingleFlight::waiters() const {
+  absl::MutexLock lock(&mu_);
+  size_t total = 0;
+  for (const auto& [key, waiting] : flights_) total += waiting.size();
+  return total;
+}
+
 }  // namespace faultline::broker

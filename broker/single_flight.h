@@ -32,6 +32,8 @@ class SingleFlight {
   std::vector<Waiter> Complete(const Key& key) ABSL_LOCKS_EXCLUDED(mu_);
 
   size_t flights() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Followers waiting across all flights.
+  size_t waiters() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   mutable absl::Mutex mu_;
