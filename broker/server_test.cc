@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "broker/server_test_fixture.h"
@@ -96,6 +98,47 @@ TEST_F(BrokerServerTest, TcpAttachNeedsTheVmToken) {
   EXPECT_EQ(unknown.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(unknown.error_message().find("no --vm_token"), std::string::npos);
   EXPECT_TRUE(attach("tcpvm", "sesame").ok());
+}
+
+TEST_F(BrokerServerTest, TcpWithTlsServesTlsClients) {
+  const std::string cert = dir_ + "/cert.pem";
+  const std::string key = dir_ + "/key.pem";
+  const std::string openssl = absl::StrCat(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost -keyout ",
+      key, " -out ", cert, " >/dev/null 2>&1");
+  if (std::system(openssl.c_str()) != 0) GTEST_SKIP() << "no openssl";
+  server_.reset();
+  StartBroker(dir_, 2048, /*with_tcp=*/true, cert, key);
+  std::ifstream in(cert);
+  std::stringstream pem;
+  pem << in.rdbuf();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = pem.str();
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  auto secure = v1::FaultBroker::NewStub(grpc::CreateCustomChannel(
+      server_->tcp_address(), grpc::SslCredentials(ssl), args));
+  v1::AttachRequest request;
+  request.set_protocol_version(1);
+  request.set_vm_name("tcpvm");
+  request.set_vm_token("sesame");
+  *request.add_regions() = PatternRegion(1, 0, 4, 1);
+  v1::AttachResponse response;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    grpc::Status status = secure->Attach(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+  // A plaintext client cannot talk to the TLS port.
+  auto plain = v1::FaultBroker::NewStub(grpc::CreateChannel(
+      server_->tcp_address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  SetDeadline(&context, absl::Seconds(5));
+  request.set_vm_name("other");
+  EXPECT_EQ(plain->Attach(&context, request, &response).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(BrokerServerTest, MetricsEndpointServesPrometheusText) {

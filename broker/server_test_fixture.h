@@ -39,11 +39,14 @@ inline std::string FreshDir() {
 class BrokerServerTest : public ::testing::Test {
  protected:
   void StartBroker(const std::string& dir, uint32_t max_in_flight = 2048,
-                   bool with_tcp = false) {
+                   bool with_tcp = false, const std::string& tls_cert = "",
+                   const std::string& tls_key = "") {
     BrokerOptions options;
     if (with_tcp) {
       options.tcp_address = "127.0.0.1:0";
       options.vm_tokens["tcpvm"] = "sesame";
+      options.tls_cert_path = tls_cert;
+      options.tls_key_path = tls_key;
     }
     options.socket_path = dir + "/broker.sock";
     options.device_memory_dir = dir + "/pools";

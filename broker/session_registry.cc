@@ -112,16 +112,37 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
   identity.vm_name = request.vm_name();
   identity.peer = peer;
   identity.vcpu_count = request.vcpu_count();
-  absl::MutexLock lock(&mu_);
-  identity.serial = next_serial_++;
-  auto session = std::make_shared<Session>(std::move(identity), limits_,
-                                           *std::move(regions));
-  sessions_[session_id] = session;
-  *response = std::move(built);
-  response->set_session_id(session_id);
-  response->set_session_token(token);
-  *response->mutable_limits() = limits_;
-  return session;
+  std::shared_ptr<Session> session;
+  {
+    absl::MutexLock lock(&mu_);
+    // Checked again: another attach of the name may have won meanwhile.
+    for (const auto& [id, live] : sessions_) {
+      if (live->vm_name() == request.vm_name()) {
+        session = live;
+        break;
+      }
+    }
+    if (session == nullptr) {
+      identity.serial = next_serial_++;
+      session = std::make_shared<Session>(std::move(identity), limits_,
+                                          *std::move(regions));
+      sessions_[session_id] = session;
+      *response = std::move(built);
+      response->set_session_id(session_id);
+      response->set_session_token(token);
+      *response->mutable_limits() = limits_;
+      return session;
+    }
+  }
+  // Lost the race: give back what this attach took.
+  for (const auto& [id, region] : *regions) {
+    if (region->pool != nullptr) {
+      pools_.Release(region->pool->options().name, session_id);
+    }
+  }
+  return absl::AlreadyExistsError(
+      absl::StrCat("VM \"", absl::CEscape(request.vm_name()),
+                   "\" was attached meanwhile as session ", session->id()));
 }
 
 void SessionRegistry::ReleasePools(const Session& session) {
