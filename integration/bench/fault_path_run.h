@@ -1,0 +1,50 @@
+// One configuration of the host fault-path benchmark: fresh guest memory,
+// one page server, N toucher threads (vCPU stand-ins) that each read the
+// first byte of every page of their share and time that first access.
+// Afterwards every page is checked against the pattern it should hold.
+#ifndef FAULTLINE_INTEGRATION_BENCH_FAULT_PATH_RUN_H_
+#define FAULTLINE_INTEGRATION_BENCH_FAULT_PATH_RUN_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "integration/bench/latency_summary.h"
+#include "integration/bench/page_server.h"
+#include "integration/bench/touch_plan.h"
+
+namespace faultline::bench {
+
+struct FaultPathSpec {
+  ServeMode mode = ServeMode::kLocal;
+  Transport transport = Transport::kInProcess;
+  std::string target;    // broker modes
+  std::string vm_name;   // broker modes
+  std::string vm_token;  // TCP
+  uint32_t prefetch = 15;
+  TouchOrder order = TouchOrder::kSequential;
+  int threads = 1;
+  uint64_t region_bytes = 32 << 20;
+  uint64_t stride_pages = 64;
+  // Longest the touchers may take before the run is abandoned.
+  absl::Duration deadline = absl::Seconds(120);
+};
+
+struct FaultPathResult {
+  FaultPathSpec spec;
+  LatencySummary latency;  // first access to each page, as the toucher saw it
+  double seconds = 0;      // first touch to last toucher done
+  uint64_t pages = 0;      // pages of the region, all made resident
+  ServerCounts counts;
+  double faults_per_second = 0;
+  double pages_per_second = 0;
+};
+
+// Runs one configuration; fails if serving failed, the deadline passed or a
+// page holds the wrong bytes.
+absl::StatusOr<FaultPathResult> RunFaultPath(const FaultPathSpec& spec);
+
+}  // namespace faultline::bench
+
+#endif  // FAULTLINE_INTEGRATION_BENCH_FAULT_PATH_RUN_H_

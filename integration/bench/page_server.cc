@@ -1,0 +1,57 @@
+#include "integration/bench/page_server.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace faultline::bench {
+
+absl::StatusOr<ServeMode> ParseServeMode(const std::string& name) {
+  if (name == "local") return ServeMode::kLocal;
+  if (name == "unary") return ServeMode::kUnary;
+  if (name == "stream") return ServeMode::kStream;
+  if (name == "stream+prefetch") return ServeMode::kStreamPrefetch;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown mode '", name, "' (local, unary, stream, stream+prefetch)"));
+}
+
+const char* ServeModeName(ServeMode mode) {
+  switch (mode) {
+    case ServeMode::kLocal:
+      return "local";
+    case ServeMode::kUnary:
+      return "unary";
+    case ServeMode::kStream:
+      return "stream";
+    case ServeMode::kStreamPrefetch:
+      return "stream+prefetch";
+  }
+  return "unknown";
+}
+
+const char* TransportName(Transport transport) {
+  switch (transport) {
+    case Transport::kInProcess:
+      return "in-process";
+    case Transport::kUnix:
+      return "unix";
+    case Transport::kTcp:
+      return "tcp";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<std::unique_ptr<PageServer>> StartPageServer(
+    const vmm::GuestMemory* memory, const v1::Region& attached,
+    const ServerSpec& spec) {
+  switch (spec.mode) {
+    case ServeMode::kLocal:
+      return StartLocalServer(memory, attached);
+    case ServeMode::kUnary:
+      return StartUnaryServer(memory, attached, spec);
+    case ServeMode::kStream:
+    case ServeMode::kStreamPrefetch:
+      return StartEngineServer(memory, attached, spec);
+  }
+  return absl::InvalidArgumentError("unknown serve mode");
+}
+
+}  // namespace faultline::bench
