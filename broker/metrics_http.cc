@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "proto/base/errno_status.h"
@@ -96,7 +98,15 @@ void MetricsHttpServer::Serve() {
     if (fds[1].revents != 0) return;
     if ((fds[0].revents & POLLIN) == 0) continue;
     int connection = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (connection < 0) continue;
+    if (connection < 0) {
+      // Out of descriptors: back off instead of spinning on a readable
+      // listener; stop still wakes the wait.
+      if (errno == EMFILE || errno == ENFILE) {
+        pollfd stop = {stop_event_.get(), POLLIN, 0};
+        if (::poll(&stop, 1, 100) > 0) return;
+      }
+      continue;
+    }
     UniqueFd owned(connection);
     // A scraper that stops reading cannot hold the thread past this.
     timeval send_deadline = {kReadDeadlineMs / 1000, 0};

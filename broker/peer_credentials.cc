@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/match.h"
@@ -111,7 +112,16 @@ void UnixSocketListener::AcceptLoop() {
     // gRPC's fd transport needs a non-blocking socket.
     const int fd = ::accept4(listener_.get(), nullptr, nullptr,
                              SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) continue;  // The client gave up meanwhile, or EMFILE.
+    if (fd < 0) {
+      // Out of descriptors: the socket stays readable, so back off instead
+      // of spinning (stop still wakes the wait).
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+          errno == ENOMEM) {
+        pollfd stop = {stop_event_.get(), POLLIN, 0};
+        if (::poll(&stop, 1, 100) > 0) return;
+      }
+      continue;  // Or the client gave up meanwhile.
+    }
     ucred credentials{};
     socklen_t length = sizeof(credentials);
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {

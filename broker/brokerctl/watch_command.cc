@@ -104,13 +104,18 @@ absl::Status RunWatch(const Command& command) {
                   << std::flush;
       ++seen;
     }
-    context.TryCancel();
+    const bool enough = seen >= *command.options.count;
+    if (enough) context.TryCancel();
     grpc::Status status = reader->Finish();
-    if (seen < *command.options.count) {
+    if (!enough) {
+      if (status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED &&
+          !status.ok()) {
+        return CallError(command.client, status);
+      }
       return absl::DeadlineExceededError(absl::StrCat(
           "saw ", seen, " of ", *command.options.count, " events within ",
           absl::FormatDuration(command.client.timeout()),
-          status.ok() ? "" : absl::StrCat(": ", status.error_message())));
+          " (--timeout); is anything faulting?"));
     }
     return absl::OkStatus();
   }
