@@ -144,5 +144,39 @@ TEST_F(BrokerServerTest, StorePagesBusyMissingAndPut) {
   EXPECT_EQ(answer.page().data(), std::string(4096, 's'));
 }
 
+TEST_F(BrokerServerTest, DetachEndsTheStreamAndRemovesPrivatePools) {
+  auto attached = MustAttach(
+      "vm", {DeviceRegion(1, 0, 4, "mine", 4, v1::FRAME_POLICY_IDENTITY,
+                          v1::SHARING_PRIVATE)});
+  const std::string path = attached.regions(0).device_memory_path();
+  EXPECT_TRUE(std::filesystem::exists(path));
+  auto stream = OpenStream(attached);
+  ASSERT_TRUE(stream->SendFault(1, 1, 0));
+  ASSERT_TRUE(stream->WaitAnswer(1, kWait).has_value());
+
+  v1::DetachRequest detach;
+  detach.set_session_id(attached.session_id());
+  v1::DetachResponse detached;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata("faultline-session-token", attached.session_token());
+    ASSERT_TRUE(broker_->Detach(&context, detach, &detached).ok());
+  }
+  grpc::Status ended = stream->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_NE(ended.error_message().find("detached"), std::string::npos);
+  stream.reset();
+  // The file goes when the broker drops its last reference to the session,
+  // which its stream reactor does just after the client saw the status.
+  for (int i = 0; i < 1000 && std::filesystem::exists(path); ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  v1::FaultAnswer answer;
+  EXPECT_EQ(Resolve(attached, 1, 0, &answer).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 }  // namespace
 }  // namespace faultline::broker
