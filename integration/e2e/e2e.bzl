@@ -19,6 +19,7 @@ def e2e_test(
         expect_result = "pass",
         vmm_timeout_seconds = 300,
         before_vmm = "",
+        during_vmm = "",
         after_vmm = "",
         data = [],
         testhost_timeout = "9m",
@@ -40,6 +41,9 @@ def e2e_test(
         and WORK set, e.g. "$(rootpath //broker:brokerctl) --broker=$$BROKER
         frames write ..." (Bazel expands $(...) and needs $$ for a shell $;
         name the tool in data). Empty: none.
+      during_vmm: the same, started in the background with the VMM, with
+        $VMM_PID too (for steps on the running VM: injection, the control
+        socket, a broker restart; see run_case.sh).
       after_vmm: the same after the VMM ended, with $VMM_STATUS too.
       data: more runfiles, e.g. tools the hooks use.
       testhost_timeout: testhost's --timeout for boot, case and power off.
@@ -65,6 +69,7 @@ def e2e_test(
         ] + [_quoted("--vmm_arg=" + arg) for arg in vmm_args] +
         [_quoted("--broker_arg=" + arg) for arg in broker_args] +
         ([_quoted("--before_vmm=" + before_vmm)] if before_vmm else []) +
+        ([_quoted("--during_vmm=" + during_vmm)] if during_vmm else []) +
         ([_quoted("--after_vmm=" + after_vmm)] if after_vmm else []),
         data = [
             "//broker:broker",

@@ -8,20 +8,27 @@
 # run_case.sh --broker=BIN --vmm=BIN --payload=ELF [--expect_exit=N]
 #             [--expect_result=pass|fail|any] [--ready_timeout=SECONDS]
 #             [--vmm_timeout=SECONDS] [--broker_arg=ARG]... [--vmm_arg=ARG]...
-#             [--before_vmm=SHELL] [--after_vmm=SHELL]
+#             [--before_vmm=SHELL] [--during_vmm=SHELL] [--after_vmm=SHELL]
 # In broker and VMM arguments, @WORK@ stands for the work folder (e.g.
 # --vmm_arg=--control=@WORK@/control.sock). The hooks are sh -c commands run
-# once the broker is ready and after the VMM ended (for brokerctl steps such
-# as filling or checking a frame pool), within 120 s each, with BROKER
-# (unix:SOCKET) and WORK set, and VMM_STATUS for the second; a hook that
-# fails fails the case. Exit: 0 pass, 1 fail, 2 usage.
+# once the broker is ready, while the VMM runs (started with it, in the
+# background, with VMM_PID set) and after the VMM ended (with VMM_STATUS
+# set), within 120 s each, with BROKER (unix:SOCKET) and WORK set; a hook
+# that fails fails the case. The VMM's log is WORK/vmm.log.
+# While the VMM runs, a hook may ask for the broker to be killed (SIGKILL)
+# and started again on the same socket by creating WORK/broker.restart: the
+# request file disappears once the new broker printed its ready line (and
+# WORK/broker.restarts counts the restarts), or WORK/broker.restart.failed
+# says why not. Exit: 0 pass, 1 fail, 2 usage.
 set -uo pipefail
 
 broker="" vmm="" payload=""
 expect_exit=0 expect_result=pass ready_timeout=30 vmm_timeout=300
 broker_args=() vmm_args=()
-before_vmm="" after_vmm=""
+before_vmm="" during_vmm="" after_vmm=""
 readonly HOOK_TIMEOUT=120
+# How long the during_vmm hook may go on once the VMM has ended.
+readonly DURING_HOOK_GRACE=30
 
 usage() { echo "run_case: $*" >&2; exit 2; }
 
@@ -37,6 +44,7 @@ for arg in "$@"; do
     --broker_arg=*) broker_args+=("${arg#*=}") ;;
     --vmm_arg=*) vmm_args+=("${arg#*=}") ;;
     --before_vmm=*) before_vmm=${arg#*=} ;;
+    --during_vmm=*) during_vmm=${arg#*=} ;;
     --after_vmm=*) after_vmm=${arg#*=} ;;
     *) usage "unknown argument: $arg" ;;
   esac
@@ -55,7 +63,8 @@ socket="$work/broker.sock"
 mkdir -p "$work/device_memory"
 broker_args=("${broker_args[@]/@WORK@/$work}")
 vmm_args=("${vmm_args[@]/@WORK@/$work}")
-broker_pid=""
+broker_pid="" vmm_pid="" during_pid=""
+broker_starts=0
 
 show() {
   echo "----- $1 ($2)"
@@ -83,12 +92,16 @@ stop_broker() {
 # Keeps the logs where testhost's --results folder shows them, if any.
 save_logs() {
   if [[ -n "${TESTHOST_RESULTS:-}" && -d "$TESTHOST_RESULTS" ]]; then
-    cp "$work"/*.log "$work"/*.json "$work"/broker.out "$TESTHOST_RESULTS"/ 2>/dev/null
+    cp "$work"/*.log "$work"/*.json "$work"/broker.out "$work"/broker.out.* \
+      "$work"/broker.log.* "$TESTHOST_RESULTS"/ 2>/dev/null
   fi
 }
 
 fail() {
   echo "run_case: FAIL: $*" >&2
+  # TERM reaches timeout(1), which passes it on to the hook or the VMM.
+  [[ -n "$during_pid" ]] && kill -TERM "$during_pid" 2>/dev/null
+  [[ -n "$vmm_pid" ]] && kill -TERM "$vmm_pid" 2>/dev/null
   stop_broker
   save_logs
   {
@@ -96,6 +109,9 @@ fail() {
     show "broker stdout" "$work/broker.out"
     show "broker log" "$work/broker.log"
     show "vmm log" "$work/vmm.log"
+    for earlier in "$work"/broker.out.* "$work"/broker.log.*; do
+      [[ -e "$earlier" ]] && show "killed broker's output" "$earlier"
+    done
     [[ -e "$work/hooks.log" ]] && show "hooks" "$work/hooks.log"
   } >&2
   rm -rf "$work"
@@ -115,33 +131,87 @@ run_hook() {
 
 trap 'fail "interrupted"' INT TERM
 
-"$broker" --socket="$socket" --device_memory_dir="$work/device_memory" \
-  "${broker_args[@]}" >"$work/broker.out" 2>"$work/broker.log" &
-broker_pid=$!
-
-ready_line="broker: serving on unix:$socket"
-for _ in $(seq $((ready_timeout * 10))); do
-  grep -qxF "$ready_line" "$work/broker.out" && break
-  kill -0 "$broker_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if ! grep -qxF "$ready_line" "$work/broker.out"; then
+# Starts the broker and waits for its ready line; returns 1 with $start_error
+# set if it does not come.
+start_broker() {
+  "$broker" --socket="$socket" --device_memory_dir="$work/device_memory" \
+    "${broker_args[@]}" >"$work/broker.out" 2>"$work/broker.log" &
+  broker_pid=$!
+  broker_starts=$((broker_starts + 1))
+  local ready_line="broker: serving on unix:$socket"
+  for _ in $(seq $((ready_timeout * 10))); do
+    grep -qxF "$ready_line" "$work/broker.out" && return 0
+    kill -0 "$broker_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -qxF "$ready_line" "$work/broker.out" && return 0
   if kill -0 "$broker_pid" 2>/dev/null; then
-    fail "the broker did not print '$ready_line' within ${ready_timeout}s"
+    start_error="the broker did not print '$ready_line' within ${ready_timeout}s"
+    return 1
   fi
   wait "$broker_pid"
-  status=$?
+  local status=$?
   broker_pid=""
-  fail "the broker exited with status $status before it was ready"
-fi
+  start_error="the broker exited with status $status before it was ready"
+  return 1
+}
+
+# Serves a hook's WORK/broker.restart request: SIGKILL the broker (no clean
+# shutdown, as in a crash), keep its output aside, start it again.
+restart_broker() {
+  echo "run_case: killing the broker (SIGKILL) and starting it again" >&2
+  kill -KILL "$broker_pid" 2>/dev/null
+  wait "$broker_pid" 2>/dev/null
+  broker_pid=""
+  mv "$work/broker.out" "$work/broker.out.$broker_starts"
+  mv "$work/broker.log" "$work/broker.log.$broker_starts"
+  if start_broker; then
+    echo "$((broker_starts - 1))" >"$work/broker.restarts"
+    rm -f "$work/broker.restart"
+  else
+    echo "$start_error" >"$work/broker.restart.failed"
+    fail "restarting the broker: $start_error"
+  fi
+}
+
+start_broker || fail "$start_error"
 
 run_hook before_vmm "$before_vmm"
 timeout --kill-after=5 "$vmm_timeout" "$vmm" --guest="$payload" \
   --broker="unix:$socket" --serial="$work/serial.log" \
-  --stats_json="$work/stats.json" "${vmm_args[@]}" >"$work/vmm.log" 2>&1
+  --stats_json="$work/stats.json" "${vmm_args[@]}" >"$work/vmm.log" 2>&1 &
+vmm_pid=$!
+if [[ -n "$during_vmm" ]]; then
+  echo "+ during_vmm: $during_vmm" >>"$work/hooks.log"
+  BROKER="unix:$socket" WORK="$work" VMM_PID="$vmm_pid" \
+    timeout --kill-after=5 "$HOOK_TIMEOUT" sh -c "$during_vmm" \
+    >>"$work/hooks.log" 2>&1 &
+  during_pid=$!
+fi
+# The VMM's own deadline is timeout(1)'s; meanwhile serve restart requests.
+while kill -0 "$vmm_pid" 2>/dev/null; do
+  [[ -e "$work/broker.restart" ]] && restart_broker
+  sleep 0.2
+done
+wait "$vmm_pid"
 vmm_status=$?
+vmm_pid=""
 if [[ $vmm_status -eq 124 || $vmm_status -eq 137 ]]; then
   fail "the VMM did not finish within ${vmm_timeout}s"
+fi
+if [[ -n "$during_pid" ]]; then
+  for _ in $(seq $((DURING_HOOK_GRACE * 10))); do
+    kill -0 "$during_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$during_pid" 2>/dev/null; then
+    fail "the during_vmm hook still ran ${DURING_HOOK_GRACE}s after the VMM ended (status $vmm_status)"
+  fi
+  wait "$during_pid"
+  during_status=$?
+  during_pid=""
+  [[ $during_status -eq 0 ]] \
+    || fail "the during_vmm hook exited with status $during_status (VMM status $vmm_status)"
 fi
 
 run_hook after_vmm "$after_vmm"

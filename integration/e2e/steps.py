@@ -1,0 +1,461 @@
+#!/usr/bin/python3
+"""Steps of end-to-end cases that act on a running VM or check its numbers.
+
+Run from run_case.sh's hooks (inside the test host), which set BROKER
+(unix:SOCKET), WORK (the case's work folder) and, during the run, VMM_PID:
+
+  steps.py --brokerctl=PATH [--control=SOCKET] STEP [options]
+
+Steps while the VMM runs (during_vmm):
+  (steps that inject pause the VM first, so the guest cannot pass the
+  ranges before the rules are set, and resume it after)
+  retry-storm     pause the VM, inject retry rules of every reason on ranges
+                  the guest touches later, resume
+  pause-blocked   delay a page, wait until the vCPU is blocked on it, pause and
+                  resume through the control socket, checking `status`
+  stop-blocked    delay a page, wait until blocked, `stop`, wait for the VMM
+  restart-broker  once the guest is partway through its RAM, ask run_case.sh
+                  to SIGKILL the broker and start it again on the same socket
+  bus-error       pause the VM, make a page range answer error bus_error
+  expect-source   check the session's RAM region is served by a given source
+Steps after the VMM ended (after_vmm):
+  fault-count     broker's and VMM's resident pages == pages ramtouch touched
+  check-retries   retries of every reason in broker and VMM statistics
+  check-restart   the VMM reconnected and attached again after the restart
+  check-error     the VMM's stop message names a page inside the error range
+
+Every wait has a deadline; a failed check prints what it saw and exits 1.
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+PAGE = 4096
+RETRY_REASONS = ("interrupted", "busy", "not_yet_available", "over_quota")
+
+
+class StepError(Exception):
+    pass
+
+
+def log(message):
+    print("steps: " + message, flush=True)
+
+
+def size(text):
+    """'12M' / '64K' / '4096' / '0x1000' -> bytes."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    if text and text[-1].upper() in units:
+        return int(text[:-1], 0) * units[text[-1].upper()]
+    return int(text, 0)
+
+
+class Case:
+    def __init__(self, args):
+        self.brokerctl_path = args.brokerctl
+        self.control_path = args.control
+        self.broker = os.environ.get("BROKER", "")
+        self.work = os.environ.get("WORK", "")
+        if not self.broker or not self.work:
+            raise StepError("BROKER and WORK must be set (run from a run_case.sh hook)")
+
+    # -- the broker, through brokerctl --------------------------------------
+    def brokerctl(self, *args, check=True):
+        command = [self.brokerctl_path, "--broker=" + self.broker, "--timeout=10s"]
+        command += list(args)
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            raise StepError("brokerctl %s did not finish within 30 s" % " ".join(args))
+        if check and done.returncode != 0:
+            raise StepError("brokerctl %s exited %d: %s" % (
+                " ".join(args), done.returncode, done.stderr.strip()))
+        return done
+
+    def json_lines(self, *args):
+        out = self.brokerctl("--json", *args).stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def wait_session(self, timeout=60):
+        """The one attached VM's session, once its fault stream is up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_vmm_alive("waiting for its broker session")
+            for response in self.json_lines("sessions"):
+                for session in response.get("sessions", []):
+                    if session.get("stream_connected"):
+                        return session
+            time.sleep(0.2)
+        raise StepError("no session with a connected stream within %d s" % timeout)
+
+    @staticmethod
+    def region(session, name):
+        for region in session.get("regions", []):
+            if region.get("name") == name:
+                return region
+        raise StepError("session %s has no region %r: %s" % (
+            session.get("session_id"), name, json.dumps(session.get("regions"))))
+
+    def inject(self, session, region, first, last, *action, count=1):
+        out = self.brokerctl(
+            "inject", "--session=" + session["session_id"],
+            "--region=%d" % region["region_id"], "--first=%d" % first,
+            "--last=%d" % last, "--count=%d" % count, *action).stdout.strip()
+        return out
+
+    def total_counters(self):
+        responses = self.json_lines("stats")
+        if len(responses) != 1:
+            raise StepError("brokerctl --json stats printed %d objects" % len(responses))
+        return responses[0].get("total", {})
+
+    # -- the VMM -------------------------------------------------------------
+    def check_vmm_alive(self, doing):
+        pid = os.environ.get("VMM_PID")
+        if pid and not os.path.exists("/proc/" + pid):
+            raise StepError("the VMM exited while %s" % doing)
+
+    def control(self, command):
+        if not self.control_path:
+            raise StepError("this step needs --control=SOCKET")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                    conn.settimeout(10)
+                    conn.connect(self.control_path)
+                    conn.sendall((command + "\n").encode())
+                    reply = b""
+                    while not reply.endswith(b"\n"):
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        reply += chunk
+                    return reply.decode().strip()
+            except (FileNotFoundError, ConnectionRefusedError):
+                # The VMM creates the socket while it builds the VM.
+                self.check_vmm_alive("waiting for its control socket")
+                if time.monotonic() > deadline:
+                    raise StepError("control socket %s did not answer within 30 s"
+                                    % self.control_path)
+                time.sleep(0.2)
+
+    def status(self):
+        """`status` as a dict: {'state': 'running', 'faults': 12, ...}."""
+        reply = self.control("status")
+        words = reply.split()
+        if not words or words[0] not in ("running", "paused"):
+            raise StepError("unexpected status reply: %r" % reply)
+        fields = {"state": words[0], "line": reply}
+        for word in words[1:]:
+            key, _, value = word.partition("=")
+            fields[key] = int(value)
+        return fields
+
+    def expect_control(self, command, want):
+        reply = self.control(command)
+        log("control %s -> %s" % (command, reply))
+        if reply != want:
+            raise StepError("control %s answered %r, want %r" % (command, reply, want))
+
+    def wait_blocked(self, timeout=60, quiet_seconds=1.5):
+        """Waits until a fault stays in flight with no other fault answered
+        for quiet_seconds (faults take milliseconds when nothing is delayed),
+        and the broker holds it too; returns the last status."""
+        deadline = time.monotonic() + timeout
+        last = None
+        since = time.monotonic()
+        while time.monotonic() < deadline:
+            self.check_vmm_alive("waiting for the vCPU to block on the delayed page")
+            now = self.status()
+            key = (now["faults"], now["pages"])
+            if now["in_flight"] >= 1 and last == key:
+                if time.monotonic() - since >= quiet_seconds:
+                    held = self.wait_session()["faults_in_flight"]
+                    if held >= 1:
+                        log("blocked: %s; the broker holds %d fault(s)" % (now["line"], held))
+                        return now
+            else:
+                last, since = key, time.monotonic()
+            time.sleep(0.1)
+        raise StepError("the vCPU did not block on the delayed page within %d s" % timeout)
+
+    # -- the work folder -----------------------------------------------------
+    def read(self, name):
+        path = os.path.join(self.work, name)
+        try:
+            with open(path) as f:
+                return f.read()
+        except OSError as e:
+            raise StepError("cannot read %s: %s" % (path, e))
+
+    def vmm_stats(self):
+        return json.loads(self.read("stats.json"))
+
+    def touched_pages(self):
+        found = re.findall(r"ramtouch: total (\d+) pages touched of (\d+)", self.read("serial.log"))
+        if not found:
+            raise StepError("the serial log has no 'ramtouch: total ... pages touched' line")
+        return int(found[-1][0])
+
+
+def broker_reason_counts(counters):
+    counts = {}
+    for entry in counters.get("retries_by_reason", []):
+        reason = entry.get("reason", "").replace("RETRY_REASON_", "").lower()
+        counts[reason] = int(entry.get("count", 0))
+    return counts
+
+
+# -- steps while the VMM runs ------------------------------------------------
+
+def retry_storm(case, args):
+    # Paused first, so the guest is still far below the ranges once they are set.
+    case.expect_control("pause", "ok paused")
+    session = case.wait_session()
+    ram = case.region(session, "ram")
+    first = size(args.from_offset)
+    span = args.range_pages * PAGE
+    rules = []
+    for index in range(args.rules_per_reason * len(RETRY_REASONS)):
+        reason = RETRY_REASONS[index % len(RETRY_REASONS)]
+        start = first + index * span
+        rules.append("%s@0x%x-0x%x" % (reason, start, start + span - PAGE))
+    # Small rules, each used up by about one fault, keep each fault's backoff
+    # short; one process sets them all (a brokerctl run per rule is slow here).
+    command = [args.inject_rules, case.broker, session["session_id"],
+               str(ram["region_id"]), str(args.count)] + rules
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise StepError("inject_rules did not finish within 60 s")
+    if done.returncode != 0:
+        raise StepError("inject_rules exited %d: %s" % (done.returncode, done.stderr.strip()))
+    log("%d retry rules of %d answers each on [0x%x, 0x%x) of region ram" % (
+        len(rules), args.count, first, first + len(rules) * span))
+    case.expect_control("resume", "ok running")
+
+
+def delay_and_wait_blocked(case, args):
+    case.expect_control("pause", "ok paused")
+    session = case.wait_session()
+    ram = case.region(session, "ram")
+    first = size(args.at)
+    # A range of pages so that a fault (not a prefetched page) lands in it.
+    case.inject(session, ram, first, first + args.range_pages * PAGE - PAGE,
+                "--delay_us=%d" % args.delay_us, count=1)
+    log("first fault in [0x%x, +%d pages) of region ram delayed by %.1f s" % (
+        first, args.range_pages, args.delay_us / 1e6))
+    case.expect_control("resume", "ok running")
+    return case.wait_blocked()
+
+
+def pause_blocked(case, args):
+    blocked = delay_and_wait_blocked(case, args)
+    case.expect_control("pause", "ok paused")
+    paused = case.status()
+    if paused["state"] != "paused":
+        raise StepError("status after pause: %s" % paused["line"])
+    # Paused for longer than the delay: the answer arrives while paused and
+    # the guest must not run on (no new faults) until it is resumed.
+    hold = args.delay_us / 1e6 + 1
+    deadline = time.monotonic() + hold
+    while time.monotonic() < deadline:
+        now = case.status()
+        if now["state"] != "paused" or now["faults"] != paused["faults"]:
+            raise StepError("while paused: %s (at pause: %s)" % (now["line"], paused["line"]))
+        time.sleep(0.25)
+    log("paused %.1f s past the delay: %s" % (hold, case.status()["line"]))
+    case.expect_control("resume", "ok running")
+    running = case.status()
+    if running["state"] != "running":
+        raise StepError("status after resume: %s" % running["line"])
+    log("resumed: %s (blocked at faults=%d)" % (running["line"], blocked["faults"]))
+
+
+def stop_blocked(case, args):
+    delay_and_wait_blocked(case, args)
+    case.expect_control("stop", "ok stopping")
+    pid = os.environ.get("VMM_PID", "")
+    deadline = time.monotonic() + args.stop_within
+    while pid and os.path.exists("/proc/" + pid):
+        if time.monotonic() > deadline:
+            raise StepError("the VMM still ran %d s after stop" % args.stop_within)
+        time.sleep(0.1)
+    log("the VMM ended after stop")
+
+
+def restart_broker(case, args):
+    case.wait_session()
+    deadline = time.monotonic() + 120
+    while True:
+        now = case.status()
+        if now["pages"] >= args.after_pages:
+            break
+        if time.monotonic() > deadline:
+            raise StepError("the guest did not reach %d page answers within 120 s: %s"
+                            % (args.after_pages, now["line"]))
+        time.sleep(0.2)
+    log("requesting the broker restart at %s" % now["line"])
+    request = os.path.join(case.work, "broker.restart")
+    open(request, "w").close()
+    deadline = time.monotonic() + 60
+    while os.path.exists(request):
+        failed = os.path.join(case.work, "broker.restart.failed")
+        if os.path.exists(failed):
+            raise StepError("the broker restart failed: " + case.read("broker.restart.failed"))
+        if time.monotonic() > deadline:
+            raise StepError("the broker was not restarted within 60 s")
+        time.sleep(0.2)
+    log("the broker runs again; VMM: %s" % case.status()["line"])
+    with open(os.path.join(case.work, "restart_at_pages"), "w") as f:
+        f.write(str(now["pages"]))
+
+
+def bus_error(case, args):
+    case.expect_control("pause", "ok paused")
+    session = case.wait_session()
+    ram = case.region(session, "ram")
+    first = size(args.at)
+    last = first + args.range_pages * PAGE - PAGE
+    case.inject(session, ram, first, last, "--error=bus_error",
+                "--message=e2e injected bus error", count=0)
+    log("region ram [0x%x, 0x%x] answers error bus_error" % (first, last))
+    case.expect_control("resume", "ok running")
+
+
+def expect_source(case, args):
+    session = case.wait_session()
+    ram = case.region(session, "ram")
+    source = ram.get("source", {})
+    if args.kind not in source:
+        raise StepError("region ram's source is %s, want %s" % (json.dumps(source), args.kind))
+    log("region ram is served by %s" % json.dumps(source))
+
+
+# -- steps after the VMM ended -------------------------------------------------
+
+def fault_count(case, args):
+    touched = case.touched_pages()
+    if touched < args.min_pages:
+        raise StepError("ramtouch touched %d pages, want at least %d" % (touched, args.min_pages))
+    broker = case.total_counters()
+    broker_pages = int(broker.get("pages", 0)) + int(broker.get("extra_pages", 0))
+    vmm = case.vmm_stats()
+    vmm_pages = int(vmm["answers"]["page"]) + int(vmm["extra_pages"])
+    log("ramtouch touched %d pages; broker served %s faults: %s page answers + %s "
+        "prefetched = %d pages; VMM installed %d + %d = %d pages" % (
+            touched, broker.get("faults", 0), broker.get("pages", 0),
+            broker.get("extra_pages", 0), broker_pages, vmm["answers"]["page"],
+            vmm["extra_pages"], vmm_pages))
+    if broker_pages != touched or vmm_pages != touched:
+        raise StepError("pages served (broker %d, VMM %d) differ from pages touched (%d)"
+                        % (broker_pages, vmm_pages, touched))
+    if int(broker.get("zeros", 0)) != 0 or int(broker.get("retries", 0)) != 0:
+        raise StepError("unexpected zero or retry answers: %s" % json.dumps(broker))
+
+
+def check_retries(case, args):
+    broker = broker_reason_counts(case.total_counters())
+    vmm = case.vmm_stats()["retries_by_reason"]
+    log("retries by reason: broker %s; VMM %s" % (json.dumps(broker), json.dumps(vmm)))
+    for reason in RETRY_REASONS:
+        if broker.get(reason, 0) <= 0:
+            raise StepError("the broker answered no %s retry" % reason)
+        if vmm.get(reason, 0) <= 0:
+            raise StepError("the VMM saw no %s retry" % reason)
+    total = sum(broker.get(reason, 0) for reason in RETRY_REASONS)
+    if total < args.min_total:
+        raise StepError("%d retries in total, want at least %d" % (total, args.min_total))
+    log("%d retries in total" % total)
+
+
+def check_restart(case, args):
+    vmm = case.vmm_stats()
+    restarts = int(case.read("broker.restarts"))
+    at = int(case.read("restart_at_pages"))
+    log("broker restarts %d (at %d page answers of %d); VMM reconnects %d, resent %d" % (
+        restarts, at, vmm["answers"]["page"], vmm["reconnects"], vmm["resent"]))
+    if restarts != 1 or vmm["reconnects"] < 1:
+        raise StepError("want one broker restart and a VMM reconnect")
+    if at >= vmm["answers"]["page"]:
+        raise StepError("the restart did not land mid-run")
+
+
+def check_error(case, args):
+    first = size(args.at)
+    last = first + args.range_pages * PAGE - PAGE
+    log_text = case.read("vmm.log")
+    match = re.search(r"broker answered error \(bus error[^)]*\) for guest-physical "
+                      r"page (0x[0-9a-f]+)", log_text)
+    if not match:
+        raise StepError("the VMM log has no 'broker answered error (bus error...) for "
+                        "guest-physical page' line")
+    page = int(match.group(1), 16)
+    log("the VMM stopped on: %s" % match.group(0))
+    # RAM is region 'ram' at guest-physical 0, so its offsets are addresses.
+    if not first <= page <= last:
+        raise StepError("the named page 0x%x is outside the injected range [0x%x, 0x%x]"
+                        % (page, first, last))
+    if "e2e injected bus error" not in log_text:
+        raise StepError("the broker's message is not in the VMM log")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--brokerctl", required=True)
+    parser.add_argument("--control", default="")
+    steps = parser.add_subparsers(dest="step", required=True)
+
+    p = steps.add_parser("retry-storm")
+    p.add_argument("--from_offset", default="8M")
+    p.add_argument("--rules_per_reason", type=int, default=12)
+    p.add_argument("--count", type=int, default=8)
+    p.add_argument("--range_pages", type=int, default=16)
+    p.add_argument("--inject_rules", required=True)
+    p.set_defaults(run=retry_storm)
+    for name, run in (("pause-blocked", pause_blocked), ("stop-blocked", stop_blocked)):
+        p = steps.add_parser(name)
+        p.add_argument("--at", default="12M")
+        p.add_argument("--range_pages", type=int, default=16)
+        p.add_argument("--delay_us", type=int, required=True)
+        p.add_argument("--stop_within", type=int, default=15)
+        p.set_defaults(run=run)
+    p = steps.add_parser("restart-broker")
+    p.add_argument("--after_pages", type=int, required=True)
+    p.set_defaults(run=restart_broker)
+    for name, run in (("bus-error", bus_error), ("check-error", check_error)):
+        p = steps.add_parser(name)
+        p.add_argument("--at", default="12M")
+        p.add_argument("--range_pages", type=int, default=16)
+        p.set_defaults(run=run)
+    p = steps.add_parser("expect-source")
+    p.add_argument("--kind", required=True)
+    p.set_defaults(run=expect_source)
+    p = steps.add_parser("fault-count")
+    p.add_argument("--min_pages", type=int, default=1)
+    p.set_defaults(run=fault_count)
+    p = steps.add_parser("check-retries")
+    p.add_argument("--min_total", type=int, default=300)
+    p.set_defaults(run=check_retries)
+    p = steps.add_parser("check-restart")
+    p.set_defaults(run=check_restart)
+
+    args = parser.parse_args()
+    try:
+        args.run(Case(args), args)
+    except StepError as e:
+        print("steps: %s: FAIL: %s" % (args.step, e), file=sys.stderr, flush=True)
+        return 1
+    log("%s: ok" % args.step)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
