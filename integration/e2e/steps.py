@@ -363,7 +363,9 @@ def fault_count(case, args):
 
 def check_retries(case, args):
     broker = broker_reason_counts(case.total_counters())
-    vmm = case.vmm_stats()["retries_by_reason"]
+    # The VMM names reasons in words ("not yet available").
+    vmm = {reason.replace(" ", "_"): count
+           for reason, count in case.vmm_stats()["retries_by_reason"].items()}
     log("retries by reason: broker %s; VMM %s" % (json.dumps(broker), json.dumps(vmm)))
     for reason in RETRY_REASONS:
         if broker.get(reason, 0) <= 0:
