@@ -36,7 +36,9 @@ done
 grep -qxF "$ready" "$work/broker.out" || fail "the broker was not ready in 30 s"
 
 modes=(lazy)
-if "$vmm" --help 2>&1 | grep -q -- '--preload_ram'; then
+# --helpfull exits non-zero, so its output is taken whole, not piped.
+vmm_help=$("$vmm" --helpfull 2>&1 || true)
+if [[ "$vmm_help" == *--preload_ram* ]]; then
   modes+=(preloaded)
 else
   echo "guest_run: this VMM has no --preload_ram; measuring lazy runs only" >&2
