@@ -22,7 +22,7 @@ esac
 trap 'exit 0' TERM
 while :; do sleep 0.1; done
 STANDIN
-# Stand-in VMM: STANDIN_VMM=pass|fail|hang.
+# Stand-in VMM: STANDIN_VMM=pass|slow|fail|hang (slow: passes after 1 s).
 cat >"$DIR/vmm" <<'STANDIN'
 #!/bin/bash
 for arg; do case "$arg" in --serial=*) serial=${arg#*=} ;; esac; done
@@ -30,6 +30,7 @@ echo "stand-in vmm args: $*"
 echo "$*" >"$STANDIN_ARGS_FILE"
 case "$STANDIN_VMM" in
   pass) echo "RESULT: pass pages=4" >"$serial"; exit 0 ;;
+  slow) sleep 1; echo "RESULT: pass pages=4" >"$serial"; exit 0 ;;
   fail) echo "RESULT: fail page 3 differs" >"$serial"; exit 1 ;;
   hang) exec sleep 600 ;;
 esac
@@ -91,6 +92,29 @@ expect failing_hook_output_shown ready pass 1 "hook output" \
 expect failing_after_hook ready pass 1 "the after_vmm hook exited with status 4" \
   --after_vmm='exit 4'
 expect bad_flag ready pass 2 "unknown argument: --frobnicate" --frobnicate
+
+# The during_vmm hook runs beside the VMM, sees VMM_PID, and its failure
+# fails the case; it may have the broker restarted.
+expect during_hook_sees_the_vmm ready slow 0 "run_case: PASS" \
+  --during_vmm='kill -0 "$VMM_PID" && echo "$VMM_PID" >"$WORK/../during.txt"'
+if grep -qx "[0-9][0-9]*" "$DIR/during.txt"; then
+  echo "ok   during_hook_environment"
+else
+  echo "FAIL during_hook_environment: $(cat "$DIR/during.txt")"
+  failures=$((failures + 1))
+fi
+expect failing_during_hook ready slow 1 "the during_vmm hook exited with status 5" \
+  --during_vmm='exit 5'
+expect broker_restarted ready slow 0 "run_case: PASS" \
+  --during_vmm='touch "$WORK/broker.restart"
+    for i in $(seq 50); do [ -e "$WORK/broker.restart" ] || break; sleep 0.1; done
+    [ ! -e "$WORK/broker.restart" ] && cat "$WORK/broker.restarts" >"$WORK/../restarts.txt"'
+if grep -qx "1" "$DIR/restarts.txt"; then
+  echo "ok   broker_restart_counted"
+else
+  echo "FAIL broker_restart_counted: $(cat "$DIR/restarts.txt" 2>&1)"
+  failures=$((failures + 1))
+fi
 
 # check_pcimem_frames.sh: signatures in place pass, a missing one fails.
 readonly CHECK_FRAMES="${TEST_SRCDIR:?}/faultline/integration/e2e/check_pcimem_frames.sh"
