@@ -262,7 +262,12 @@ grpc::ServerUnaryReactor* AdminService::RevokeFrame(
 std::string AdminService::Metrics() {
   v1::GetStatsResponse stats;
   FillStats("", &stats).IgnoreError();
-  return RenderPrometheusText(stats, pools_.List(), watchers_.dropped_total());
+  const StagingTotals& staging = registry_.staging_totals();
+  return absl::StrCat(
+      RenderPrometheusText(stats, pools_.List(), watchers_.dropped_total()),
+      RenderStagingText(staging.staged_pages.load(),
+                        staging.inline_pages.load(),
+                        staging.refused_releases.load()));
 }
 
 }  // namespace faultline::broker

@@ -1,5 +1,6 @@
 #include "broker/fault_stream.h"
 
+#include <cstdio>
 #include <deque>
 
 #include "absl/base/thread_annotations.h"
@@ -10,6 +11,9 @@
 
 namespace faultline::broker {
 namespace {
+
+// Refused slot releases logged per stream; later ones are only counted.
+constexpr int kLoggedRefusals = 5;
 
 using Reactor =
     grpc::ServerBidiReactor<v1::FaultStreamRequest, v1::FaultStreamResponse>;
@@ -195,6 +199,18 @@ class FaultStream : public Reactor {
   }
 
   absl::Status Handle(const v1::FaultStreamRequest& request) {
+    // Slots ride on any message: freed before its fault is worked on, or
+    // after its StreamOpen.
+    const bool open_before = session_ != nullptr;
+    if (open_before) ReleaseSlots(request.released_staging_slots());
+    absl::Status status = HandleMessage(request);
+    if (status.ok() && !open_before) {
+      ReleaseSlots(request.released_staging_slots());
+    }
+    return status;
+  }
+
+  absl::Status HandleMessage(const v1::FaultStreamRequest& request) {
     switch (request.message_case()) {
       case v1::FaultStreamRequest::kOpen:
         return Open(request.open());
@@ -213,8 +229,14 @@ class FaultStream : public Reactor {
         RevocationDone(request.revocation_done().revocation_id());
         return absl::OkStatus();
       case v1::FaultStreamRequest::MESSAGE_NOT_SET:
-        // Staging slots alone are fine (no staging is granted: ignored).
-        if (request.released_staging_slots_size() > 0) return absl::OkStatus();
+        // A release-only message (the VMM had no fault to carry it on).
+        if (request.released_staging_slots_size() > 0) {
+          if (session_ == nullptr) {
+            return absl::FailedPreconditionError(
+                "the first message of a Faults stream must be StreamOpen");
+          }
+          return absl::OkStatus();
+        }
         return absl::InvalidArgumentError(
             "FaultStreamRequest has none of open, fault, revocation_done set");
     }
@@ -231,19 +253,55 @@ class FaultStream : public Reactor {
         AuthorizeSession(*context_, registry_, peers_, open.session_id());
     if (!session.ok()) return session.status();
     session_ = *std::move(session);
+    // The VMM forgot the slots of its previous stream: they are free again.
+    if (session_->staging() != nullptr) {
+      staging_epoch_ = session_->staging()->BeginEpoch();
+    }
     session_->SetStream(sink_);
     return absl::OkStatus();
+  }
+
+  // A bad release (bad slot, not held, no staging area) is counted, logged
+  // for the first few times and ignored; the stream carries on.
+  void ReleaseSlots(const google::protobuf::RepeatedField<uint32_t>& slots) {
+    if (slots.empty() || session_ == nullptr) return;
+    StagingArea* staging = session_->staging();
+    for (uint32_t slot : slots) {
+      absl::Status released =
+          staging != nullptr
+              ? staging->Release(slot, staging_epoch_)
+              : absl::FailedPreconditionError(absl::StrCat(
+                    "staging slot ", slot,
+                    " released but the session has no staging area"));
+      if (released.ok()) continue;
+      registry_.staging_totals().refused_releases.fetch_add(
+          1, std::memory_order_relaxed);
+      if (++refused_releases_ <= kLoggedRefusals) {
+        std::fprintf(stderr, "broker: session %s: release refused: %s\n",
+                     session_->id().c_str(),
+                     std::string(released.message()).c_str());
+      }
+    }
   }
 
   void StartFault(const v1::FaultRequest& fault) {
     sink_->FaultStarted();
     std::shared_ptr<StreamSink> sink = sink_;
-    processor_.Process(session_, fault, [sink](v1::FaultAnswer answer) {
-      v1::FaultStreamResponse response;
-      *response.mutable_answer() = std::move(answer);
-      sink->Send(std::move(response));
-      sink->FaultAnswered();
-    });
+    StagingArea* staging = session_->staging();
+    StagingTotals* totals = &registry_.staging_totals();
+    const uint64_t epoch = staging_epoch_;
+    // Staged per delivered answer, after single flight: every answer owns
+    // its slots, so each is released exactly once. The session outlives
+    // the callback (the processor holds it), and with it the area.
+    processor_.Process(session_, fault,
+                       [sink, staging, totals, epoch](v1::FaultAnswer answer) {
+                         if (staging != nullptr)
+                           StageAnswer(*staging, epoch, &answer, *totals);
+                         v1::FaultStreamResponse response;
+                         *response.mutable_answer() = std::move(answer);
+                         sink->Send(std::move(response));
+                         sink->FaultAnswered();
+                       });
   }
 
   void RevocationDone(uint64_t revocation_id) {
@@ -265,6 +323,8 @@ class FaultStream : public Reactor {
   // Set by the first message; read only by reactions, which gRPC runs one
   // at a time for reads.
   std::shared_ptr<Session> session_;
+  uint64_t staging_epoch_ = 0;
+  int refused_releases_ = 0;
   v1::FaultStreamRequest request_;
 };
 

@@ -38,6 +38,10 @@ ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate for TLS on the TCP port (with --tls_key).");
 ABSL_FLAG(std::string, tls_key, "",
           "PEM private key for TLS on the TCP port (with --tls_cert).");
+ABSL_FLAG(uint32_t, staging_slots, 1024,
+          "4 KiB slots of the staging area granted to a co-located VMM that "
+          "asks for one (file faultline-staging-<session> in "
+          "--device_memory_dir); 0 = never grant, page bytes go inline.");
 ABSL_FLAG(int32_t, worker_threads, 4,
           "Threads that compute answers, shared fairly across sessions.");
 
@@ -84,7 +88,7 @@ int main(int argc, char** argv) {
       "  broker [--socket=PATH] [--tcp=HOST:PORT --vm_token=NAME=TOKEN ...]\n"
       "         [--device_memory_dir=DIR] [--max_faults_in_flight=N]\n"
       "         [--max_faults_per_second=N] [--metrics=HOST:PORT]\n"
-      "         [--tls_cert=PEM --tls_key=PEM]\n"
+      "         [--tls_cert=PEM --tls_key=PEM] [--staging_slots=N]\n"
       "Prints \"broker: serving on unix:PATH[ tcp:HOST:PORT]\" when ready; "
       "SIGTERM or SIGINT stops it cleanly.");
   std::map<std::string, std::string> vm_tokens;
@@ -116,6 +120,7 @@ int main(int argc, char** argv) {
   options.tls_cert_path = absl::GetFlag(FLAGS_tls_cert);
   options.tls_key_path = absl::GetFlag(FLAGS_tls_key);
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
+  options.staging_slots = absl::GetFlag(FLAGS_staging_slots);
 
   auto server = faultline::broker::BrokerServer::Start(std::move(options));
   if (!server.ok()) {

@@ -105,4 +105,18 @@ std::string RenderPrometheusText(const v1::GetStatsResponse& stats,
   return out;
 }
 
+std::string RenderStagingText(uint64_t staged_pages, uint64_t inline_pages,
+                              uint64_t refused_releases) {
+  return absl::StrCat(
+      "# HELP faultline_staging_pages_total Pages of staging sessions, by "
+      "way: in a staging slot or inline (no slot was free).\n"
+      "# TYPE faultline_staging_pages_total counter\n"
+      "faultline_staging_pages_total{way=\"slot\"} ",
+      staged_pages, "\nfaultline_staging_pages_total{way=\"inline\"} ",
+      inline_pages,
+      "\n# TYPE faultline_staging_refused_releases_total counter\n"
+      "faultline_staging_refused_releases_total ",
+      refused_releases, "\n");
+}
+
 }  // namespace faultline::broker

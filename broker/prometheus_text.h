@@ -14,6 +14,11 @@ std::string RenderPrometheusText(const v1::GetStatsResponse& stats,
                                  const std::vector<v1::PoolInfo>& pools,
                                  uint64_t watch_events_dropped);
 
+// Staging counters since start: pages sent as a slot, pages of staging
+// sessions sent inline (no slot free), refused slot releases.
+std::string RenderStagingText(uint64_t staged_pages, uint64_t inline_pages,
+                              uint64_t refused_releases);
+
 }  // namespace faultline::broker
 
 #endif  // FAULTLINE_BROKER_PROMETHEUS_TEXT_H_

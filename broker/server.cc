@@ -70,7 +70,8 @@ BrokerServer::BrokerServer(BrokerOptions options)
             limits.set_max_faults_in_flight(options_.max_faults_in_flight);
             limits.set_max_faults_per_second(options_.max_faults_per_second);
             return limits;
-          }()),
+          }(),
+          StagingOptions{options_.device_memory_dir, options_.staging_slots}),
       scheduler_(options_.worker_threads),
       processor_(scheduler_, injections_, watchers_, registry_.total()),
       fault_service_(registry_, processor_, injections_, peers_,
@@ -86,6 +87,11 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
   }
   if (options.worker_threads < 1) {
     return absl::InvalidArgumentError("worker_threads must be at least 1");
+  }
+  if (options.staging_slots > kMaxStagingSlots) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--staging_slots is at most ", kMaxStagingSlots, ", not ",
+                     options.staging_slots));
   }
   RETURN_IF_ERROR(MakeDirectories(options.device_memory_dir));
   std::unique_ptr<BrokerServer> server(new BrokerServer(std::move(options)));

@@ -43,6 +43,9 @@ struct BrokerOptions {
   std::string tls_cert_path;
   std::string tls_key_path;
   int worker_threads = 4;
+  // Slots of a staging area (in device_memory_dir) for a co-located VMM
+  // that asks; 0 grants none.
+  uint32_t staging_slots = 1024;
 };
 
 class BrokerServer {
@@ -59,6 +62,8 @@ class BrokerServer {
   // The bound TCP and metrics addresses (resolved port), or empty.
   const std::string& tcp_address() const { return bound_tcp_address_; }
   const std::string& metrics_address() const;
+  // Staging counters since start.
+  const StagingTotals& staging_totals() { return registry_.staging_totals(); }
 
   // Answers faults in flight with retry INTERRUPTED, ends every stream and
   // stops serving within a few seconds. Idempotent.

@@ -53,6 +53,7 @@ class BrokerServerTest : public ::testing::Test {
     options.max_faults_in_flight = max_in_flight;
     options.metrics_address = "127.0.0.1:0";
     options.worker_threads = 2;
+    options.staging_slots = staging_slots_;
     auto server = BrokerServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -115,6 +116,7 @@ class BrokerServerTest : public ::testing::Test {
   }
 
   std::string dir_;
+  uint32_t staging_slots_ = 1024;
   std::unique_ptr<BrokerServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::FaultBroker::Stub> broker_;

@@ -3,11 +3,13 @@
 namespace faultline::broker {
 
 Session::Session(Identity identity, v1::Limits limits,
-                 std::map<uint32_t, std::unique_ptr<SessionRegion>> regions)
+                 std::map<uint32_t, std::unique_ptr<SessionRegion>> regions,
+                 std::unique_ptr<StagingArea> staging)
     : identity_(std::move(identity)),
       limits_(std::move(limits)),
       attached_at_(absl::Now()),
       regions_(std::move(regions)),
+      staging_(std::move(staging)),
       quota_(limits_.max_faults_in_flight(), limits_.max_faults_per_second()) {}
 
 bool Session::TokenMatches(absl::string_view token) const {

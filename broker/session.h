@@ -1,6 +1,7 @@
 // One attached VM: its regions and their sources or device pools, its
-// secret token, quota, single-flight table, statistics, the Faults stream it
-// is connected on and the frame revocations it has not confirmed yet.
+// secret token, quota, single-flight table, statistics, its staging area
+// (when granted), the Faults stream it is connected on and the frame
+// revocations it has not confirmed yet.
 //
 // Thread-safe: a session is shared by the stream reactor, workers and admin
 // calls; immutable fields are set at construction, the rest lock.
@@ -24,6 +25,7 @@
 #include "broker/quota.h"
 #include "broker/single_flight.h"
 #include "broker/sources/source.h"
+#include "broker/staging_area.h"
 #include "broker/stats.h"
 #include "proto/faultline/v1/broker.pb.h"
 
@@ -58,8 +60,10 @@ class Session {
     uint32_t vcpu_count = 0;
   };
 
+  // `staging` is null when the session has no staging area.
   Session(Identity identity, v1::Limits limits,
-          std::map<uint32_t, std::unique_ptr<SessionRegion>> regions);
+          std::map<uint32_t, std::unique_ptr<SessionRegion>> regions,
+          std::unique_ptr<StagingArea> staging = nullptr);
 
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -78,6 +82,9 @@ class Session {
   const std::map<uint32_t, std::unique_ptr<SessionRegion>>& regions() const {
     return regions_;
   }
+
+  // Null when no staging area was granted.
+  StagingArea* staging() const { return staging_.get(); }
 
   SessionQuota& quota() { return quota_; }
   SingleFlight& single_flight() { return single_flight_; }
@@ -115,6 +122,7 @@ class Session {
   const v1::Limits limits_;
   const absl::Time attached_at_;
   const std::map<uint32_t, std::unique_ptr<SessionRegion>> regions_;
+  const std::unique_ptr<StagingArea> staging_;
   SessionQuota quota_;
   SingleFlight single_flight_;
   FaultStats stats_;

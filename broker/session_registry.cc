@@ -91,6 +91,18 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
   ASSIGN_OR_RETURN(std::string session_id, RandomHex(8));
   ASSIGN_OR_RETURN(std::string token, RandomHex(16));
   v1::AttachResponse built;
+  // Only a peer on this machine can map the file; others get inline bytes.
+  std::unique_ptr<StagingArea> staging;
+  if (request.want_staging() &&
+      peer.transport == PeerIdentity::Transport::kUnix &&
+      staging_options_.slot_count > 0) {
+    ASSIGN_OR_RETURN(
+        staging,
+        StagingArea::Create(absl::StrCat(staging_options_.dir,
+                                         "/faultline-staging-", session_id),
+                            staging_options_.slot_count));
+    *built.mutable_staging() = staging->Grant();
+  }
   absl::StatusOr<std::map<uint32_t, std::unique_ptr<SessionRegion>>> regions =
       BuildRegions(request, session_id, &built);
   if (!regions.ok()) {
@@ -124,8 +136,9 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
     }
     if (session == nullptr) {
       identity.serial = next_serial_++;
-      session = std::make_shared<Session>(std::move(identity), limits_,
-                                          *std::move(regions));
+      session =
+          std::make_shared<Session>(std::move(identity), limits_,
+                                    *std::move(regions), std::move(staging));
       sessions_[session_id] = session;
       *response = std::move(built);
       response->set_session_id(session_id);
@@ -167,6 +180,7 @@ absl::Status SessionRegistry::Detach(const std::string& session_id) {
   }
   session->MarkDetached();
   ReleasePools(*session);
+  if (session->staging() != nullptr) session->staging()->RemoveFile();
   return absl::OkStatus();
 }
 

@@ -22,13 +22,25 @@
 
 namespace faultline::broker {
 
+// Staging areas granted to co-located VMMs that ask for one.
+struct StagingOptions {
+  // Where the area files live: `faultline-staging-<session>`.
+  std::string dir = "/dev/shm";
+  // Slots per area; 0 grants none.
+  uint32_t slot_count = 0;
+};
+
 class SessionRegistry {
  public:
   SessionRegistry(FramePoolRegistry& pools, PageStoreRegistry& stores,
-                  v1::Limits limits)
-      : pools_(pools), stores_(stores), limits_(std::move(limits)) {}
+                  v1::Limits limits, StagingOptions staging = {})
+      : pools_(pools),
+        stores_(stores),
+        limits_(std::move(limits)),
+        staging_options_(std::move(staging)) {}
 
-  // Validates `request` and creates the session; fills `response`. A VM name
+  // Validates `request` and creates the session; fills `response`. A peer
+  // on the Unix socket that sets want_staging gets a staging area. A VM name
   // already live is ALREADY_EXISTS, unless that session's stream is gone
   // (a VMM that restarted) and the caller is its owner or root, in which
   // case the old session is detached.
@@ -45,6 +57,8 @@ class SessionRegistry {
 
   // Every fault the broker answered since it started.
   FaultStats& total() { return total_; }
+  // Pages staged and sent inline, refused releases, since start.
+  StagingTotals& staging_totals() { return staging_totals_; }
 
  private:
   absl::StatusOr<std::map<uint32_t, std::unique_ptr<SessionRegion>>>
@@ -55,7 +69,9 @@ class SessionRegistry {
   FramePoolRegistry& pools_;
   PageStoreRegistry& stores_;
   const v1::Limits limits_;
+  const StagingOptions staging_options_;
   FaultStats total_;
+  StagingTotals staging_totals_;
 
   mutable absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Session>> sessions_

@@ -1,0 +1,201 @@
+// Staging areas through the real service: granted on the Unix socket when
+// asked, page answers and prefetched pages in slots, inline bytes when every
+// slot is held, bad releases refused and counted, the file gone at detach.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "broker/server_test_fixture.h"
+
+namespace faultline::broker {
+namespace {
+
+constexpr uint64_t kSeed = 77;
+
+class StagingServiceTest : public BrokerServerTest {
+ protected:
+  void SetUp() override {
+    dir_ = FreshDir();
+    staging_slots_ = 4;
+    StartBroker(dir_);
+  }
+
+  v1::AttachResponse AttachWithStaging(const std::string& vm_name,
+                                       bool want_staging = true) {
+    v1::AttachRequest request;
+    request.set_protocol_version(1);
+    request.set_vm_name(vm_name);
+    request.set_want_staging(want_staging);
+    *request.add_regions() = PatternRegion(1, 0x100000, 64, kSeed);
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    v1::AttachResponse response;
+    grpc::Status status = broker_->Attach(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  // The bytes of `slot` as the VMM would read them from the file.
+  static std::string ReadSlot(const v1::StagingArea& area, uint32_t slot) {
+    std::string bytes(area.slot_size(), '\0');
+    const int fd = ::open(area.path().c_str(), O_RDONLY | O_CLOEXEC);
+    EXPECT_GE(fd, 0) << area.path();
+    if (fd < 0) return "";
+    EXPECT_EQ(::pread(fd, bytes.data(), bytes.size(),
+                      static_cast<off_t>(slot) * area.slot_size()),
+              static_cast<ssize_t>(bytes.size()));
+    ::close(fd);
+    return bytes;
+  }
+
+  static uint64_t Frame(uint64_t offset) { return (0x100000 + offset) / 4096; }
+
+  v1::FaultAnswer Ask(FaultStreamClient& stream, uint64_t fault_id,
+                      uint64_t offset, uint32_t prefetch = 0,
+                      std::vector<uint32_t> releases = {}) {
+    v1::FaultStreamRequest request;
+    v1::FaultRequest* fault = request.mutable_fault();
+    fault->set_fault_id(fault_id);
+    fault->set_region_id(1);
+    fault->set_offset(offset);
+    fault->set_prefetch_hint(prefetch);
+    for (uint32_t slot : releases) request.add_released_staging_slots(slot);
+    EXPECT_TRUE(stream.Send(request));
+    std::optional<v1::FaultAnswer> answer = stream.WaitAnswer(fault_id, kWait);
+    EXPECT_TRUE(answer.has_value());
+    return answer.value_or(v1::FaultAnswer());
+  }
+};
+
+TEST_F(StagingServiceTest, AnswersAndPrefetchTravelInSlots) {
+  v1::AttachResponse attached = AttachWithStaging("stagevm");
+  ASSERT_TRUE(attached.has_staging());
+  const v1::StagingArea& area = attached.staging();
+  EXPECT_EQ(area.slot_count(), 4u);
+  EXPECT_EQ(area.slot_size(), 4096u);
+  EXPECT_EQ(area.path(), absl::StrCat(dir_, "/pools/faultline-staging-",
+                                      attached.session_id()));
+  EXPECT_EQ(std::filesystem::file_size(area.path()), 4u * 4096u);
+  auto stream = OpenStream(attached);
+  ASSERT_NE(stream, nullptr);
+
+  v1::FaultAnswer answer = Ask(*stream, 1, 0x3000, /*prefetch=*/2);
+  ASSERT_TRUE(answer.page().has_staging_slot()) << answer.DebugString();
+  EXPECT_TRUE(PatternMatches(ReadSlot(area, answer.page().staging_slot()),
+                             kSeed, Frame(0x3000)));
+  ASSERT_EQ(answer.extra_pages_size(), 2);
+  for (const v1::ExtraPage& extra : answer.extra_pages()) {
+    ASSERT_TRUE(extra.has_staging_slot());
+    EXPECT_TRUE(PatternMatches(ReadSlot(area, extra.staging_slot()), kSeed,
+                               Frame(extra.offset())));
+  }
+  EXPECT_EQ(server_->staging_totals().staged_pages.load(), 3u);
+}
+
+TEST_F(StagingServiceTest, FullAreaFallsBackInlineAndReleasedSlotsReturn) {
+  v1::AttachResponse attached = AttachWithStaging("fullvm");
+  auto stream = OpenStream(attached);
+  ASSERT_NE(stream, nullptr);
+  // Four pages fill the four slots; the fifth goes inline.
+  v1::FaultAnswer first = Ask(*stream, 1, 0, /*prefetch=*/3);
+  ASSERT_TRUE(first.page().has_staging_slot());
+  v1::FaultAnswer inline_answer = Ask(*stream, 2, 0x8000);
+  ASSERT_TRUE(inline_answer.page().has_data());
+  EXPECT_TRUE(
+      PatternMatches(inline_answer.page().data(), kSeed, Frame(0x8000)));
+  EXPECT_EQ(server_->staging_totals().inline_pages.load(), 1u);
+
+  // Releasing on the next fault frees the slot before that fault is served.
+  const uint32_t slot = first.page().staging_slot();
+  v1::FaultAnswer reused = Ask(*stream, 3, 0x9000, 0, {slot});
+  ASSERT_TRUE(reused.page().has_staging_slot());
+  EXPECT_EQ(reused.page().staging_slot(), slot);
+  EXPECT_TRUE(
+      PatternMatches(ReadSlot(attached.staging(), slot), kSeed, Frame(0x9000)));
+  EXPECT_EQ(server_->staging_totals().refused_releases.load(), 0u);
+}
+
+TEST_F(StagingServiceTest, BadReleasesAreRefusedCountedAndIgnored) {
+  v1::AttachResponse attached = AttachWithStaging("badvm");
+  auto stream = OpenStream(attached);
+  ASSERT_NE(stream, nullptr);
+  v1::FaultAnswer answer = Ask(*stream, 1, 0);
+  ASSERT_TRUE(answer.page().has_staging_slot());
+  const uint32_t held = answer.page().staging_slot();
+  const uint32_t never_sent = held == 0 ? 1 : 0;
+
+  // Out of range and never sent, on a release-only message.
+  v1::FaultStreamRequest release_only;
+  release_only.add_released_staging_slots(99);
+  release_only.add_released_staging_slots(never_sent);
+  ASSERT_TRUE(stream->Send(release_only));
+  // Released once (fine), then again in the same message.
+  v1::FaultAnswer after = Ask(*stream, 2, 0x2000, 0, {held, held});
+  EXPECT_EQ(server_->staging_totals().refused_releases.load(), 3u);
+  // The stream carries on and answers stay right.
+  ASSERT_TRUE(after.page().has_staging_slot());
+  EXPECT_TRUE(
+      PatternMatches(ReadSlot(attached.staging(), after.page().staging_slot()),
+                     kSeed, Frame(0x2000)));
+}
+
+TEST_F(StagingServiceTest, NoAreaUnlessAskedAndReleasesThenRefused) {
+  v1::AttachResponse attached = AttachWithStaging("plainvm", false);
+  EXPECT_FALSE(attached.has_staging());
+  auto stream = OpenStream(attached);
+  ASSERT_NE(stream, nullptr);
+  v1::FaultAnswer answer = Ask(*stream, 1, 0, 0, {0});
+  ASSERT_TRUE(answer.page().has_data());
+  EXPECT_TRUE(PatternMatches(answer.page().data(), kSeed, Frame(0)));
+  EXPECT_EQ(server_->staging_totals().refused_releases.load(), 1u);
+  EXPECT_EQ(server_->staging_totals().staged_pages.load(), 0u);
+}
+
+TEST_F(StagingServiceTest, ResolveFaultKeepsInlineBytes) {
+  v1::AttachResponse attached = AttachWithStaging("unaryvm");
+  ASSERT_TRUE(attached.has_staging());
+  v1::FaultAnswer answer;
+  ASSERT_TRUE(Resolve(attached, 1, 0x4000, &answer).ok());
+  ASSERT_TRUE(answer.page().has_data());
+  EXPECT_TRUE(PatternMatches(answer.page().data(), kSeed, Frame(0x4000)));
+}
+
+TEST_F(StagingServiceTest, DetachRemovesTheFile) {
+  v1::AttachResponse attached = AttachWithStaging("gonevm");
+  ASSERT_TRUE(attached.has_staging());
+  ASSERT_TRUE(std::filesystem::exists(attached.staging().path()));
+  v1::DetachRequest request;
+  request.set_session_id(attached.session_id());
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  context.AddMetadata("faultline-session-token", attached.session_token());
+  v1::DetachResponse response;
+  ASSERT_TRUE(broker_->Detach(&context, request, &response).ok());
+  EXPECT_FALSE(std::filesystem::exists(attached.staging().path()));
+}
+
+TEST_F(StagingServiceTest, ANewStreamFreesTheOldStreamsSlots) {
+  v1::AttachResponse attached = AttachWithStaging("reconnectvm");
+  auto stream = OpenStream(attached);
+  ASSERT_NE(stream, nullptr);
+  v1::FaultAnswer held = Ask(*stream, 1, 0, /*prefetch=*/3);
+  ASSERT_TRUE(held.page().has_staging_slot());
+  stream->Finish();
+  stream.reset();
+  // The VMM reconnected: every slot is free for the new stream, and the
+  // old stream's slot numbers are not its to release.
+  auto again = OpenStream(attached);
+  ASSERT_NE(again, nullptr);
+  v1::FaultAnswer fresh = Ask(*again, 2, 0x10000, /*prefetch=*/3);
+  ASSERT_TRUE(fresh.page().has_staging_slot());
+  for (const v1::ExtraPage& extra : fresh.extra_pages()) {
+    EXPECT_TRUE(extra.has_staging_slot());
+  }
+  EXPECT_TRUE(
+      PatternMatches(ReadSlot(attached.staging(), fresh.page().staging_slot()),
+                     kSeed, Frame(0x10000)));
+}
+
+}  // namespace
+}  // namespace faultline::broker
