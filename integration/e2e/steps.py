@@ -163,6 +163,9 @@ class Case:
         log("control %s -> %s" % (command, reply))
         if reply != want:
             raise StepError("control %s answered %r, want %r" % (command, reply, want))
+        if command == "pause":
+            # How far the guest got shows the margin before injected ranges.
+            log("at pause: %s" % self.status()["line"])
 
     def wait_blocked(self, timeout=60, quiet_seconds=1.5):
         """Waits until a fault stays in flight with no other fault answered
@@ -407,6 +410,11 @@ def check_error(case, args):
                         % (page, first, last))
     if "e2e injected bus error" not in log_text:
         raise StepError("the broker's message is not in the VMM log")
+    errors = {e.get("kind", ""): int(e.get("count", 0))
+              for e in case.total_counters().get("errors_by_kind", [])}
+    log("the broker counted errors %s" % json.dumps(errors))
+    if errors.get("ERROR_KIND_BUS_ERROR", 0) < 1:
+        raise StepError("the broker counted no bus_error answer")
 
 
 def main():
