@@ -188,9 +188,17 @@ if [[ -n "$during_vmm" ]]; then
     >>"$work/hooks.log" 2>&1 &
   during_pid=$!
 fi
-# The VMM's own deadline is timeout(1)'s; meanwhile serve restart requests.
+# The VMM's own deadline is timeout(1)'s; meanwhile serve restart requests,
+# and fail at once if the during_vmm hook fails.
 while kill -0 "$vmm_pid" 2>/dev/null; do
   [[ -e "$work/broker.restart" ]] && restart_broker
+  if [[ -n "$during_pid" ]] && ! kill -0 "$during_pid" 2>/dev/null; then
+    wait "$during_pid"
+    during_status=$?
+    during_pid=""
+    [[ $during_status -eq 0 ]] \
+      || fail "the during_vmm hook exited with status $during_status while the VMM ran"
+  fi
   sleep 0.2
 done
 wait "$vmm_pid"

@@ -105,6 +105,8 @@ else
 fi
 expect failing_during_hook ready slow 1 "the during_vmm hook exited with status 5" \
   --during_vmm='exit 5'
+expect failing_during_hook_stops_the_vmm ready hang 1 "status 6 while the VMM ran" \
+  --during_vmm='sleep 0.5; exit 6'
 expect broker_restarted ready slow 0 "run_case: PASS" \
   --during_vmm='touch "$WORK/broker.restart"
     for i in $(seq 50); do [ -e "$WORK/broker.restart" ] || break; sleep 0.1; done
