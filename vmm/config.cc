@@ -206,6 +206,11 @@ absl::StatusOr<VmmConfig> ParseConfig(const VmmFlags& flags) {
   }
   config.retry_budget = static_cast<uint32_t>(flags.retry_budget);
   config.stats_json_path = flags.stats_json;
+  if (flags.staging != "auto" && flags.staging != "off") {
+    return FlagError("staging",
+                     absl::StrCat("'", flags.staging, "' is not auto or off"));
+  }
+  config.staging_auto = flags.staging == "auto";
   return config;
 }
 

@@ -33,6 +33,7 @@ struct VmmFlags {
   absl::Duration fault_deadline = absl::Seconds(30);
   int64_t retry_budget = 64;
   std::string stats_json;
+  std::string staging = "auto";
 };
 
 struct VmmConfig {
@@ -51,6 +52,8 @@ struct VmmConfig {
   absl::Duration fault_deadline;
   uint32_t retry_budget = 0;
   std::string stats_json_path;
+  // Ask a broker on a Unix socket for a staging area (--staging=auto).
+  bool staging_auto = true;
 };
 
 // "4096", "64K", "64M", "1G" (binary multiples).

@@ -42,6 +42,7 @@ TEST(ParseConfigTest, Defaults) {
   EXPECT_TRUE(config->ram_source.has_zero());
   EXPECT_EQ(config->pcimem_bytes, 0u);
   EXPECT_EQ(config->fault_deadline, absl::Seconds(30));
+  EXPECT_TRUE(config->staging_auto);
 }
 
 TEST(ParseConfigTest, PatternAppendsSeedToGuestArgs) {
@@ -121,6 +122,11 @@ TEST(ParseConfigTest, ClearErrors) {
   flags = Good();
   flags.retry_budget = -1;
   EXPECT_THAT(Error(flags), HasSubstr("--retry_budget"));
+  flags = Good();
+  flags.staging = "on";
+  EXPECT_THAT(Error(flags), HasSubstr("--staging"));
+  flags.staging = "off";
+  EXPECT_FALSE(ParseConfig(flags)->staging_auto);
   flags = Good();
   flags.guest_args = std::string(1020, 'a');
   flags.ram_source = "pattern:7";

@@ -45,6 +45,9 @@ ABSL_FLAG(absl::Duration, fault_deadline, absl::Seconds(30),
           "Longest a fault may wait (and the first attach may take).");
 ABSL_FLAG(int64_t, retry_budget, 64, "Re-asks per fault before the VM stops.");
 ABSL_FLAG(std::string, stats_json, "", "Write the exit summary as JSON here.");
+ABSL_FLAG(std::string, staging, "auto",
+          "auto: page bytes through the broker's shared-memory staging area "
+          "when it is on a Unix socket; off: always inline in gRPC.");
 
 namespace faultline::vmm {
 namespace {
@@ -70,6 +73,7 @@ VmmFlags ReadFlags() {
   flags.fault_deadline = absl::GetFlag(FLAGS_fault_deadline);
   flags.retry_budget = absl::GetFlag(FLAGS_retry_budget);
   flags.stats_json = absl::GetFlag(FLAGS_stats_json);
+  flags.staging = absl::GetFlag(FLAGS_staging);
   return flags;
 }
 

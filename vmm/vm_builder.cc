@@ -123,6 +123,9 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
   engine_options.transport.regions = regions;
   engine_options.transport.vcpu_count = config.vcpu_count;
   engine_options.transport.attach_deadline = config.fault_deadline;
+  engine_options.transport.staging = config.staging_auto
+                                         ? BrokerTransport::Staging::kAuto
+                                         : BrokerTransport::Staging::kOff;
   engine_options.retry.budget = config.retry_budget;
   engine_options.retry.deadline = config.fault_deadline;
   engine_options.prefetch_hint = kRamPrefetchPages;

@@ -48,13 +48,19 @@ absl::Status BrokerProcess::Start(absl::Duration deadline) {
   const std::string binary = BrokerBinary();
   const std::string socket_flag = "--socket=" + socket_path();
   const std::string device_flag = "--device_memory_dir=" + device_memory_dir();
+  std::vector<char*> argv = {const_cast<char*>(binary.c_str()),
+                             const_cast<char*>(socket_flag.c_str()),
+                             const_cast<char*>(device_flag.c_str())};
+  for (const std::string& flag : extra_flags_) {
+    argv.push_back(const_cast<char*>(flag.c_str()));
+  }
+  argv.push_back(nullptr);
   pid_ = ::fork();
   if (pid_ < 0) return ErrnoError("fork");
   if (pid_ == 0) {
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
-    ::execl(binary.c_str(), binary.c_str(), socket_flag.c_str(),
-            device_flag.c_str(), static_cast<char*>(nullptr));
+    ::execv(binary.c_str(), argv.data());
     ::_exit(127);
   }
   ::close(log);

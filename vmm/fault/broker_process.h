@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -24,6 +25,11 @@ class BrokerProcess {
   BrokerProcess(const BrokerProcess&) = delete;
   BrokerProcess& operator=(const BrokerProcess&) = delete;
 
+  // Flags added to the broker's command line from the next Start() on.
+  void set_extra_flags(std::vector<std::string> flags) {
+    extra_flags_ = std::move(flags);
+  }
+
   // Starts the broker and waits up to `deadline` for "broker: serving on".
   absl::Status Start(absl::Duration deadline = absl::Seconds(20));
   // SIGKILL, as a crash would.
@@ -39,6 +45,7 @@ class BrokerProcess {
   void Reap(absl::Duration deadline);
 
   const std::string directory_;
+  std::vector<std::string> extra_flags_;
   pid_t pid_ = -1;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "proto/base/grpc_status.h"
@@ -13,6 +14,8 @@ namespace {
 
 constexpr char kSessionTokenKey[] = "faultline-session-token";
 constexpr uint32_t kProtocolVersion = 1;
+// Releases waiting past this many go out at once in their own message.
+constexpr size_t kReleaseBatch = 64;
 
 std::chrono::system_clock::time_point ToChrono(absl::Time time) {
   return absl::ToChronoTime(time);
@@ -65,24 +68,41 @@ absl::StatusOr<std::unique_ptr<BrokerTransport>> BrokerTransport::Connect(
 
 BrokerTransport::~BrokerTransport() { Shutdown(); }
 
-absl::StatusOr<v1::AttachResponse> BrokerTransport::AttachOnce(
+absl::StatusOr<BrokerTransport::Attached> BrokerTransport::AttachOnce(
     absl::Duration timeout) {
   v1::AttachRequest request;
   request.set_protocol_version(kProtocolVersion);
   request.set_vm_name(options_.vm_name);
   request.set_vm_token(options_.vm_token);
   request.set_vcpu_count(options_.vcpu_count);
+  request.set_want_staging(options_.staging == Staging::kAuto &&
+                           absl::StartsWith(options_.target, "unix:"));
   for (const v1::Region& region : options_.regions) {
     *request.add_regions() = region;
   }
   grpc::ClientContext context;
   context.set_deadline(ToChrono(absl::Now() + timeout));
   context.set_wait_for_ready(true);
-  v1::AttachResponse response;
+  Attached attached;
   absl::Status status =
-      ToAbslStatus(stub_->Attach(&context, request, &response));
+      ToAbslStatus(stub_->Attach(&context, request, &attached.response));
   if (!status.ok()) return status;
-  return response;
+  if (attached.response.has_staging()) {
+    absl::StatusOr<std::unique_ptr<StagingMapping>> staging =
+        StagingMapping::Open(attached.response.staging());
+    if (!staging.ok()) {
+      // A session whose pages this VMM cannot read is no use: give it back.
+      DetachBestEffort(attached.response.session_id(),
+                       attached.response.session_token());
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the broker's staging area cannot be mapped (",
+          staging.status().message(),
+          "); is the broker on another machine or mount namespace? "
+          "--staging=off sends pages inline"));
+    }
+    attached.staging = *std::move(staging);
+  }
+  return attached;
 }
 
 absl::Status BrokerTransport::AttachUntil(absl::Time deadline) {
@@ -90,18 +110,21 @@ absl::Status BrokerTransport::AttachUntil(absl::Time deadline) {
   while (absl::Now() < deadline) {
     const absl::Duration timeout =
         std::min(absl::Seconds(2), deadline - absl::Now());
-    absl::StatusOr<v1::AttachResponse> response = AttachOnce(timeout);
-    if (response.ok()) {
+    absl::StatusOr<Attached> attached = AttachOnce(timeout);
+    if (attached.ok()) {
       {
         absl::MutexLock lock(&mutex_);
-        session_id_ = response->session_id();
-        session_token_ = response->session_token();
+        session_id_ = attached->response.session_id();
+        session_token_ = attached->response.session_token();
         session_valid_ = true;
+        staging_slot_count_ =
+            attached->staging != nullptr ? attached->staging->slot_count() : 0;
+        pending_releases_.clear();
       }
-      listener_->OnAttached(*response);
+      listener_->OnAttached(attached->response, std::move(attached->staging));
       return absl::OkStatus();
     }
-    last = response.status();
+    last = attached.status();
     if (!Retryable(last.code())) {
       return absl::Status(
           last.code(),
@@ -167,6 +190,8 @@ absl::Status BrokerTransport::RunStream(bool* answered) {
       context_ = &context;
       stream_ = stream.get();
       generation = ++generation_;
+      // The broker frees every slot of the old stream when this one opens.
+      pending_releases_.clear();
     }
   }
   if (generation != 0) {
@@ -177,6 +202,7 @@ absl::Status BrokerTransport::RunStream(bool* answered) {
       switch (response.message_case()) {
         case v1::FaultStreamResponse::kAnswer:
           listener_->OnAnswer(response.answer());
+          CollectReleases(response.answer());
           break;
         case v1::FaultStreamResponse::kRevocation:
           listener_->OnRevocation(response.revocation());
@@ -200,17 +226,72 @@ absl::Status BrokerTransport::RunStream(bool* answered) {
   return status;
 }
 
+void BrokerTransport::CollectReleases(const v1::FaultAnswer& answer) {
+  size_t pending;
+  {
+    absl::MutexLock lock(&mutex_);
+    auto collect = [this](uint32_t slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+      // A slot outside the area was rejected with its answer; the broker
+      // would refuse its release too.
+      if (slot < staging_slot_count_) pending_releases_.push_back(slot);
+    };
+    if (answer.has_page() && answer.page().has_staging_slot()) {
+      collect(answer.page().staging_slot());
+    }
+    for (const v1::ExtraPage& extra : answer.extra_pages()) {
+      if (extra.has_staging_slot()) collect(extra.staging_slot());
+    }
+    pending = pending_releases_.size();
+  }
+  // The reading thread never waits for a writer: if one is busy, the slots
+  // go with its next message or the engine's next flush.
+  if (pending >= kReleaseBatch && write_mutex_.TryLock()) {
+    SendLocked(v1::FaultStreamRequest());
+    write_mutex_.Unlock();
+  }
+}
+
 uint64_t BrokerTransport::Send(const v1::FaultStreamRequest& request) {
   absl::MutexLock write_lock(&write_mutex_);
+  return SendLocked(request);
+}
+
+uint64_t BrokerTransport::SendLocked(const v1::FaultStreamRequest& request) {
   Stream* stream;
   uint64_t generation;
+  v1::FaultStreamRequest with_releases;
+  const v1::FaultStreamRequest* message = &request;
   {
     absl::MutexLock lock(&mutex_);
     if (stream_ == nullptr) return 0;
     stream = stream_;
     generation = generation_;
+    // Taken under the lock that names the stream: releases only ever go
+    // out on the stream whose answers named the slots.
+    if (!pending_releases_.empty()) {
+      with_releases = request;
+      for (uint32_t slot : pending_releases_) {
+        with_releases.add_released_staging_slots(slot);
+      }
+      pending_releases_.clear();
+      message = &with_releases;
+    } else if (request.message_case() ==
+                   v1::FaultStreamRequest::MESSAGE_NOT_SET &&
+               request.released_staging_slots_size() == 0) {
+      return generation;  // a flush that found nothing left to send
+    }
   }
-  return stream->Write(request) ? generation : 0;
+  return stream->Write(*message) ? generation : 0;
+}
+
+void BrokerTransport::FlushReleases() {
+  if (!has_pending_releases()) return;
+  Send(v1::FaultStreamRequest());
+}
+
+bool BrokerTransport::has_pending_releases() const {
+  absl::MutexLock lock(&mutex_);
+  return !pending_releases_.empty();
 }
 
 bool BrokerTransport::SleepUnlessShutdown(absl::Duration delay) {
@@ -233,14 +314,18 @@ void BrokerTransport::Shutdown() {
     token = session_token_;
   }
   if (stream_thread_.joinable()) stream_thread_.join();
-  if (!detach) return;
+  if (detach) DetachBestEffort(session_id, token);
+}
+
+void BrokerTransport::DetachBestEffort(const std::string& session_id,
+                                       const std::string& token) {
   grpc::ClientContext context;
   context.AddMetadata(kSessionTokenKey, token);
   context.set_deadline(ToChrono(absl::Now() + absl::Seconds(1)));
   v1::DetachRequest request;
   request.set_session_id(session_id);
   v1::DetachResponse response;
-  stub_->Detach(&context, request, &response);  // best effort at exit
+  stub_->Detach(&context, request, &response);  // the outcome changes nothing
 }
 
 }  // namespace faultline::vmm

@@ -17,6 +17,7 @@ namespace faultline::vmm {
 namespace {
 
 constexpr absl::Duration kMaxPollInterval = absl::Milliseconds(100);
+constexpr absl::Duration kReleaseFlushInterval = absl::Milliseconds(1);
 constexpr uint32_t kUnknownVcpu = 0xFFFFFFFF;
 
 void Log(const std::string& message) {
@@ -123,6 +124,10 @@ void FaultEngine::ReaderLoop() {
       timeout = std::clamp(NextWakeup() - absl::Now(), absl::ZeroDuration(),
                            kMaxPollInterval);
     }
+    // Slots waiting for a fault to ride on go alone after a short while.
+    if (transport_->has_pending_releases()) {
+      timeout = std::min(timeout, kReleaseFlushInterval);
+    }
     absl::StatusOr<std::vector<UserFault>> faults =
         uffd_->ReadFaults(timeout, wake_fd_.get());
     if (!faults.ok()) {
@@ -133,6 +138,7 @@ void FaultEngine::ReaderLoop() {
     while (::read(wake_fd_.get(), &drained, sizeof(drained)) > 0) {
     }
     for (const UserFault& fault : *faults) HandleUserFault(fault);
+    transport_->FlushReleases();
     SendDueRetries();
     CheckDeadlines();
   }
@@ -244,8 +250,12 @@ void FaultEngine::CheckDeadlines() {
 
 // --- The broker side --------------------------------------------------------
 
-void FaultEngine::OnAttached(const v1::AttachResponse& response) {
+void FaultEngine::OnAttached(const v1::AttachResponse& response,
+                             std::shared_ptr<const StagingMapping> staging) {
   absl::MutexLock lock(&files_mutex_);
+  // The old session's slots are forgotten; its mapping goes with the last
+  // answer that still uses it.
+  staging_ = std::move(staging);
   for (const v1::RegionGrant& grant : response.regions()) {
     auto region = regions_.find(grant.region_id());
     if (region == regions_.end() || !region->second.rules.device) continue;
@@ -305,12 +315,13 @@ void FaultEngine::OnAnswer(const v1::FaultAnswer& answer) {
     fault = it->second;
   }
   RegionRules rules = regions_.at(fault.region_id).rules;
-  std::shared_ptr<UniqueFd> device_file;
-  if (rules.device) {
+  std::shared_ptr<const StagingMapping> staging;
+  {
     absl::MutexLock lock(&files_mutex_);
+    staging = staging_;
+    if (staging != nullptr) rules.staging_slot_count = staging->slot_count();
     auto file = device_files_.find(fault.region_id);
-    if (file != device_files_.end()) {
-      device_file = file->second.file;
+    if (rules.device && file != device_files_.end()) {
       rules.frame_count = file->second.frame_count;
     }
   }
@@ -327,8 +338,8 @@ void FaultEngine::OnAnswer(const v1::FaultAnswer& answer) {
   switch (*action) {
     case AnswerAction::kInstallPage:
     case AnswerAction::kInstallZero:
-      applied = InstallPageOrZero(answer, fault,
-                                  *action == AnswerAction::kInstallZero);
+      applied = InstallPageOrZero(
+          answer, fault, *action == AnswerAction::kInstallZero, staging.get());
       break;
     case AnswerAction::kMapFrame:
       applied = MapFrame(fault, answer.frame().frame());
@@ -353,76 +364,6 @@ void FaultEngine::OnAnswer(const v1::FaultAnswer& answer) {
     return;
   }
   Resolve(fault.id);
-}
-
-absl::Status FaultEngine::InstallPageOrZero(const v1::FaultAnswer& answer,
-                                            const PendingFault& fault,
-                                            bool zero) {
-  const bool has_extras = answer.extra_pages_size() > 0;
-  const uint64_t region_base = reinterpret_cast<uint64_t>(
-      regions_.at(fault.region_id).mapped->host_base());
-  absl::Status status =
-      zero ? uffd_->ZeroPage(fault.host_page, kFaultPageBytes, !has_extras)
-           : uffd_->Copy(fault.host_page, answer.page().data().data(),
-                         kFaultPageBytes, !has_extras);
-  if (absl::IsAlreadyExists(status)) {
-    stats_.Count(FaultStats::Counter::kAlreadyResolved);
-    status = uffd_->Wake(fault.host_page, kFaultPageBytes);
-  }
-  RETURN_IF_ERROR(status);
-  stats_.Count(zero ? FaultStats::Counter::kZeros
-                    : FaultStats::Counter::kPages);
-  if (!has_extras) return absl::OkStatus();
-
-  uint64_t low = fault.host_page;
-  uint64_t high = fault.host_page + kFaultPageBytes;
-  std::vector<uint64_t> covered;
-  for (const v1::ExtraPage& extra : answer.extra_pages()) {
-    const uint64_t address = region_base + extra.offset();
-    absl::Status installed =
-        extra.has_zero()
-            ? uffd_->ZeroPage(address, kFaultPageBytes, false)
-            : uffd_->Copy(address, extra.data().data(), kFaultPageBytes, false);
-    if (absl::IsAlreadyExists(installed)) continue;  // already there
-    RETURN_IF_ERROR(installed);
-    stats_.Count(FaultStats::Counter::kExtraPages);
-    covered.push_back(address);
-    low = std::min(low, address);
-    high = std::max(high, address + kFaultPageBytes);
-  }
-  // One wake for the faulting page and every prefetched page a thread may
-  // already be waiting on.
-  RETURN_IF_ERROR(uffd_->Wake(low, high - low));
-  absl::MutexLock lock(&mutex_);
-  for (uint64_t address : covered) {
-    auto by_page = fault_by_page_.find(address);
-    if (by_page == fault_by_page_.end()) continue;
-    in_flight_.erase(by_page->second);
-    fault_by_page_.erase(by_page);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status FaultEngine::MapFrame(const PendingFault& fault, uint64_t frame) {
-  std::shared_ptr<UniqueFd> file;
-  {
-    absl::MutexLock lock(&files_mutex_);
-    auto it = device_files_.find(fault.region_id);
-    if (it == device_files_.end()) {
-      return absl::FailedPreconditionError("no device memory file");
-    }
-    file = it->second.file;
-  }
-  void* mapped =
-      ::mmap(reinterpret_cast<void*>(fault.host_page), kFaultPageBytes,
-             PROT_READ | PROT_WRITE, MAP_FIXED | MAP_SHARED | MAP_POPULATE,
-             file->get(), static_cast<off_t>(frame * kFaultPageBytes));
-  if (mapped == MAP_FAILED) {
-    return ErrnoError(absl::StrFormat("mmap frame %u", frame));
-  }
-  RETURN_IF_ERROR(uffd_->Wake(fault.host_page, kFaultPageBytes));
-  stats_.Count(FaultStats::Counter::kFrames);
-  return absl::OkStatus();
 }
 
 void FaultEngine::OnRevocation(const v1::FrameRevocation& revocation) {

@@ -31,6 +31,7 @@
 #include "vmm/fault/broker_transport.h"
 #include "vmm/fault/fault_policy.h"
 #include "vmm/fault/fault_stats.h"
+#include "vmm/fault/staging_mapping.h"
 #include "vmm/fault/userfaultfd.h"
 #include "vmm/memory/guest_memory.h"
 
@@ -115,7 +116,8 @@ class FaultEngine : private BrokerTransport::Listener {
               FatalCallback on_fatal);
 
   // BrokerTransport::Listener.
-  void OnAttached(const v1::AttachResponse& response) override;
+  void OnAttached(const v1::AttachResponse& response,
+                  std::shared_ptr<const StagingMapping> staging) override;
   void OnStreamOpen(uint64_t generation) override;
   void OnAnswer(const v1::FaultAnswer& answer) override;
   void OnRevocation(const v1::FrameRevocation& revocation) override;
@@ -129,9 +131,11 @@ class FaultEngine : private BrokerTransport::Listener {
   absl::Time NextWakeup() const;
   void Nudge();
 
-  // Answer application; each returns a failure only for host-side errors.
+  // Answer application (fault_engine_install.cc); each returns a failure
+  // only for host-side errors. `staging` holds the answer's slots, if any.
   absl::Status InstallPageOrZero(const v1::FaultAnswer& answer,
-                                 const PendingFault& fault, bool zero);
+                                 const PendingFault& fault, bool zero,
+                                 const StagingMapping* staging);
   absl::Status MapFrame(const PendingFault& fault, uint64_t frame);
   void ScheduleRetry(uint64_t fault_id, absl::Duration hint,
                      const std::string& reason, const std::string& detail);
@@ -166,6 +170,8 @@ class FaultEngine : private BrokerTransport::Listener {
   mutable absl::Mutex files_mutex_;
   absl::flat_hash_map<uint32_t, DeviceFile> device_files_
       ABSL_GUARDED_BY(files_mutex_);
+  // The current session's staging area; null without one.
+  std::shared_ptr<const StagingMapping> staging_ ABSL_GUARDED_BY(files_mutex_);
 };
 
 }  // namespace faultline::vmm

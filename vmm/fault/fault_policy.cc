@@ -13,6 +13,22 @@ absl::Status Reject(const AskedFault& asked, const std::string& defect) {
                       asked.fault_id, asked.region_id, asked.offset, defect));
 }
 
+absl::Status CheckSlot(const AskedFault& asked, const RegionRules& region,
+                       uint32_t slot, const std::string& what) {
+  if (region.staging_slot_count == 0) {
+    return Reject(asked, absl::StrFormat("%s is in staging slot %u but no "
+                                         "staging area was granted",
+                                         what, slot));
+  }
+  if (slot >= region.staging_slot_count) {
+    return Reject(asked,
+                  absl::StrFormat("%s is in staging slot %u, outside the "
+                                  "area's %u slots",
+                                  what, slot, region.staging_slot_count));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckExtraPages(const v1::FaultAnswer& answer,
                              const AskedFault& asked,
                              const RegionRules& region) {
@@ -39,7 +55,13 @@ absl::Status CheckExtraPages(const v1::FaultAnswer& answer,
       case v1::ExtraPage::kZero:
         break;
       case v1::ExtraPage::kStagingSlot:
-        return Reject(asked, "staging slot without a staging area");
+        if (absl::Status slot =
+                CheckSlot(asked, region, extra.staging_slot(),
+                          absl::StrFormat("extra page at %#x", extra.offset()));
+            !slot.ok()) {
+          return slot;
+        }
+        break;
       case v1::ExtraPage::CONTENT_NOT_SET:
         return Reject(asked, absl::StrFormat("extra page at %#x has no content",
                                              extra.offset()));
@@ -68,12 +90,14 @@ absl::StatusOr<AnswerAction> ValidateAnswer(const v1::FaultAnswer& answer,
       if (region.device) return Reject(asked, "page answer for device memory");
       const v1::PageAnswer& page = answer.page();
       if (page.content_case() == v1::PageAnswer::kStagingSlot) {
-        return Reject(asked, "staging slot without a staging area");
-      }
-      if (page.content_case() != v1::PageAnswer::kData) {
+        if (absl::Status slot =
+                CheckSlot(asked, region, page.staging_slot(), "the page");
+            !slot.ok()) {
+          return slot;
+        }
+      } else if (page.content_case() != v1::PageAnswer::kData) {
         return Reject(asked, "page answer without content");
-      }
-      if (page.data().size() != kFaultPageBytes) {
+      } else if (page.data().size() != kFaultPageBytes) {
         return Reject(asked,
                       absl::StrFormat("page has %u bytes, not %u",
                                       page.data().size(), kFaultPageBytes));

@@ -22,6 +22,8 @@ struct RegionRules {
   bool device = false;       // REGION_KIND_DEVICE_MEMORY: frames only
   uint64_t size_bytes = 0;   // region size
   uint64_t frame_count = 0;  // device regions: frames in the device file
+  // Slots of the session's staging area; 0: none, slot answers are refused.
+  uint32_t staging_slot_count = 0;
 };
 
 // The fault an answer claims to answer.
@@ -42,8 +44,9 @@ enum class AnswerAction {
 };
 
 // Checks an answer against the fault and region before anything is applied:
-// echoed ids, a set oneof that fits the region kind, exact page sizes, frames
-// inside the device, extra pages inside the region and page-aligned. Returns
+// echoed ids, a set oneof that fits the region kind, exact page sizes, staging
+// slots inside the staging area, frames inside the device, extra pages inside
+// the region and page-aligned. Returns
 // the action on success, InvalidArgument naming the defect otherwise.
 absl::StatusOr<AnswerAction> ValidateAnswer(const v1::FaultAnswer& answer,
                                             const AskedFault& asked,

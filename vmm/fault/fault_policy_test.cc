@@ -53,6 +53,33 @@ TEST(ValidateAnswerTest, AcceptsWellFormedAnswers) {
   EXPECT_EQ(*ValidateAnswer(error, kAsked, kRam), AnswerAction::kFail);
 }
 
+TEST(ValidateAnswerTest, StagingSlotsMustBeInsideTheGrantedArea) {
+  RegionRules staged = kRam;
+  staged.staging_slot_count = 8;
+  v1::FaultAnswer page = Echo();
+  page.mutable_page()->set_staging_slot(7);
+  v1::ExtraPage* extra = page.add_extra_pages();
+  extra->set_offset(0x4000);
+  extra->set_staging_slot(0);
+  EXPECT_EQ(*ValidateAnswer(page, kAsked, staged), AnswerAction::kInstallPage);
+
+  v1::FaultAnswer far_page = Echo();
+  far_page.mutable_page()->set_staging_slot(8);
+  EXPECT_THAT(Defect(far_page, staged), HasSubstr("outside the area's 8"));
+
+  v1::FaultAnswer far_extra = Echo();
+  far_extra.mutable_zero();
+  v1::ExtraPage* bad = far_extra.add_extra_pages();
+  bad->set_offset(0x5000);
+  bad->set_staging_slot(1000);
+  EXPECT_THAT(Defect(far_extra, staged),
+              HasSubstr("extra page at 0x5000 is in staging slot 1000"));
+
+  v1::FaultAnswer no_area = Echo();
+  no_area.mutable_page()->set_staging_slot(0);
+  EXPECT_THAT(Defect(no_area, kRam), HasSubstr("no staging area"));
+}
+
 TEST(ValidateAnswerTest, RejectsMalformedAnswers) {
   v1::FaultAnswer missing = Echo();
   EXPECT_THAT(Defect(missing, kRam), HasSubstr("no answer set"));

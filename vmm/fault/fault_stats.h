@@ -50,6 +50,7 @@ struct FaultCountersSnapshot {
   uint64_t reconnects = 0;
   uint64_t revocations = 0;
   uint64_t loaded_pages = 0;  // installed by the loader, not faults
+  uint64_t staged_pages = 0;  // copied from staging slots (page and extra)
   std::map<std::string, uint64_t> retries_by_reason;
   uint64_t latency_p50_us = 0;
   uint64_t latency_p99_us = 0;
@@ -77,6 +78,7 @@ class FaultStats {
     kReconnects,
     kRevocations,
     kLoadedPages,
+    kStagedPages,  // pages (asked or prefetched) copied from a staging slot
   };
   void Count(Counter counter, uint64_t n = 1);
   void CountRetry(const std::string& reason);

@@ -1,0 +1,186 @@
+// Test fixture of the fault engine's end-to-end tests: the real broker
+// binary on a Unix socket, guest memory, an engine, and host threads that
+// touch pages in place of vCPUs. For tests only.
+#ifndef FAULTLINE_VMM_FAULT_FAULT_ENGINE_TEST_FIXTURE_H_
+#define FAULTLINE_VMM_FAULT_FAULT_ENGINE_TEST_FIXTURE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/faultline/v1/broker.grpc.pb.h"
+#include "proto/guest_abi.h"
+#include "proto/pattern.h"
+#include "vmm/fault/broker_process.h"
+#include "vmm/fault/fault_engine.h"
+#include "vmm/memory/guest_memory.h"
+
+namespace faultline::vmm {
+
+inline constexpr uint64_t kPage = 4096;
+inline constexpr uint64_t kRamBase = 0x200000;
+inline constexpr uint32_t kRamId = 1;
+inline constexpr uint32_t kDeviceId = 2;
+
+inline v1::Region RamRegion(uint64_t pages, const v1::Source& source) {
+  v1::Region region;
+  region.set_region_id(kRamId);
+  region.set_name("ram");
+  region.set_kind(v1::REGION_KIND_RAM);
+  region.set_guest_physical_base(kRamBase);
+  region.set_size_bytes(pages * kPage);
+  region.set_page_size(kPage);
+  *region.mutable_source() = source;
+  return region;
+}
+
+inline v1::Source Pattern(uint64_t seed) {
+  v1::Source source;
+  source.mutable_pattern()->set_seed(seed);
+  return source;
+}
+
+class FaultEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    broker_ = std::make_unique<BrokerProcess>(MakeShortTempDir());
+    ASSERT_TRUE(broker_->Start().ok());
+    admin_ = v1::BrokerAdmin::NewStub(grpc::CreateChannel(
+        broker_->target(), grpc::InsecureChannelCredentials()));
+  }
+
+  void TearDown() override {
+    engine_.reset();  // releases any thread still blocked on a page
+    for (std::thread& thread : threads_) thread.join();
+  }
+
+  absl::Status StartEngine(
+      std::vector<v1::Region> regions, RetryOptions retry = RetryOptions(),
+      uint32_t prefetch = 0,
+      BrokerTransport::Staging staging = BrokerTransport::Staging::kAuto) {
+    MemoryLayout layout;
+    for (const v1::Region& region : regions) {
+      absl::Status added = layout.Add(
+          {region.region_id(), region.name(),
+           region.kind() == v1::REGION_KIND_RAM ? RegionKind::kRam
+                                                : RegionKind::kDeviceWindow,
+           region.guest_physical_base(), region.size_bytes()});
+      if (!added.ok()) return added;
+    }
+    auto memory = GuestMemory::Create(layout);
+    if (!memory.ok()) return memory.status();
+    memory_ = *std::move(memory);
+    FaultEngine::Options options;
+    options.transport.target = broker_->target();
+    options.transport.vm_name =
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    options.transport.regions = std::move(regions);
+    options.transport.attach_deadline = absl::Seconds(10);
+    options.retry = retry;
+    options.prefetch_hint = prefetch;
+    options.transport.staging = staging;
+    auto engine = FaultEngine::Create(memory_.get(), options,
+                                      [this](const FatalFault& f) {
+                                        absl::MutexLock lock(&fatal_mutex_);
+                                        fatal_ = f;
+                                        fatal_seen_.Notify();
+                                      });
+    if (!engine.ok()) return engine.status();
+    engine_ = *std::move(engine);
+    return absl::OkStatus();
+  }
+
+  uint8_t* Host(uint32_t region_id) {
+    return memory_->FindRegion(region_id)->host_base();
+  }
+
+  // Reads the first byte of pages [first, first + count) from `threads`
+  // threads, each taking every threads-th page.
+  void TouchInBackground(uint32_t region_id, uint64_t first, uint64_t count,
+                         int threads) {
+    uint8_t* base = Host(region_id);
+    for (int t = 0; t < threads; ++t) {
+      threads_.emplace_back([=] {
+        for (uint64_t page = first + t; page < first + count; page += threads) {
+          (void)*static_cast<volatile uint8_t*>(base + page * kPage);
+        }
+      });
+    }
+  }
+  // Joins the touching threads, then waits (bounded) for the engine's
+  // bookkeeping: a copy wakes the waiting thread before the engine counts
+  // the page and retires the fault.
+  void JoinTouchers() {
+    for (std::thread& thread : threads_) thread.join();
+    threads_.clear();
+    for (int i = 0;
+         i < 500 && engine_ != nullptr && engine_->faults_in_flight() > 0;
+         ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  }
+
+  std::string SessionId() {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
+    v1::ListSessionsResponse sessions;
+    EXPECT_TRUE(
+        admin_->ListSessions(&context, v1::ListSessionsRequest(), &sessions)
+            .ok());
+    for (const v1::SessionInfo& session : sessions.sessions()) {
+      return session.session_id();
+    }
+    return "";
+  }
+
+  void Inject(v1::InjectionRule rule) {
+    rule.set_session_id(SessionId());
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
+    v1::SetInjectionResponse response;
+    grpc::Status status = admin_->SetInjection(&context, rule, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  std::optional<FatalFault> WaitForFatal(absl::Duration timeout) {
+    if (!fatal_seen_.WaitForNotificationWithTimeout(timeout)) {
+      return std::nullopt;
+    }
+    absl::MutexLock lock(&fatal_mutex_);
+    return fatal_;
+  }
+
+  uint64_t PatternMismatches(uint64_t seed, uint64_t first, uint64_t count) {
+    uint64_t mismatches = 0;
+    for (uint64_t page = first; page < first + count; ++page) {
+      const auto* words =
+          reinterpret_cast<const uint64_t*>(Host(kRamId) + page * kPage);
+      mismatches += pattern::CountMismatches(
+          seed, (kRamBase + page * kPage) / kPage, words);
+    }
+    return mismatches;
+  }
+
+  std::unique_ptr<BrokerProcess> broker_;
+  std::unique_ptr<v1::BrokerAdmin::Stub> admin_;
+  std::unique_ptr<GuestMemory> memory_;
+  std::unique_ptr<FaultEngine> engine_;
+  std::vector<std::thread> threads_;
+  absl::Mutex fatal_mutex_;
+  std::optional<FatalFault> fatal_ ABSL_GUARDED_BY(fatal_mutex_);
+  absl::Notification fatal_seen_;
+};
+
+}  // namespace faultline::vmm
+
+#endif  // FAULTLINE_VMM_FAULT_FAULT_ENGINE_TEST_FIXTURE_H_
