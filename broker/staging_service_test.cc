@@ -175,6 +175,17 @@ TEST_F(StagingServiceTest, DetachRemovesTheFile) {
   EXPECT_FALSE(std::filesystem::exists(attached.staging().path()));
 }
 
+TEST_F(StagingServiceTest, StoppingTheBrokerRemovesTheFiles) {
+  v1::AttachResponse attached = AttachWithStaging("stopvm");
+  auto stream = OpenStream(attached);
+  ASSERT_NE(stream, nullptr);
+  Ask(*stream, 1, 0);
+  ASSERT_TRUE(std::filesystem::exists(attached.staging().path()));
+  server_.reset();  // shuts down with the session still attached
+  stream->Finish();
+  EXPECT_FALSE(std::filesystem::exists(attached.staging().path()));
+}
+
 TEST_F(StagingServiceTest, ANewStreamFreesTheOldStreamsSlots) {
   v1::AttachResponse attached = AttachWithStaging("reconnectvm");
   auto stream = OpenStream(attached);
