@@ -21,9 +21,12 @@ else
     || fail "no limit row in the fault-path table"
   grep -q '^| random | 2 | stream+prefetch/tcp |' "$out/fault_path.md" \
     || fail "no stream+prefetch/tcp row in the fault-path table"
-  # Header plus 3 orders x 2 thread counts x (1 local + 3 modes x 2 transports).
+  grep -q '^| random | 2 | stream+staging+prefetch/unix |' "$out/fault_path.md" \
+    || fail "no stream+staging+prefetch/unix row in the fault-path table"
+  # Header plus 3 orders x 2 thread counts x (1 local + 3 modes x 2
+  # transports + 2 staging modes on the Unix socket).
   rows=$(wc -l <"$out/fault_path.csv")
-  ((rows == 1 + 3 * 2 * 7)) || fail "fault_path.csv has $rows lines"
+  ((rows == 1 + 3 * 2 * 9)) || fail "fault_path.csv has $rows lines"
 fi
 
 timeout 120 "$bench_dir/broker_load_bench" --sessions=2 --in_flight=4 \

@@ -23,8 +23,10 @@ class EngineServer : public PageServer {
     options.transport.vm_token = spec.vm_token;
     options.transport.regions = {attached};
     options.transport.attach_deadline = absl::Seconds(10);
-    options.prefetch_hint =
-        spec.mode == ServeMode::kStreamPrefetch ? spec.prefetch : 0;
+    options.prefetch_hint = UsesPrefetch(spec.mode) ? spec.prefetch : 0;
+    options.transport.staging = UsesStaging(spec.mode)
+                                    ? vmm::BrokerTransport::Staging::kAuto
+                                    : vmm::BrokerTransport::Staging::kOff;
     EngineServer* raw = server.get();
     ASSIGN_OR_RETURN(server->engine_,
                      vmm::FaultEngine::Create(

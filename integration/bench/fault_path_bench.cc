@@ -32,12 +32,14 @@ ABSL_FLAG(std::vector<std::string>, orders,
           "touch orders: sequential, strided, random");
 ABSL_FLAG(std::vector<std::string>, modes,
           std::vector<std::string>({"local", "unary", "stream",
-                                    "stream+prefetch"}),
-          "local (the limit), unary, stream, stream+prefetch");
+                                    "stream+prefetch", "stream+staging",
+                                    "stream+staging+prefetch"}),
+          "local (the limit), unary, stream, stream+prefetch, "
+          "stream+staging, stream+staging+prefetch (Unix socket only)");
 ABSL_FLAG(std::vector<std::string>, transports,
           std::vector<std::string>({"unix", "tcp"}),
           "broker transports: unix, tcp");
-ABSL_FLAG(int, prefetch, 15, "prefetch hint of the stream+prefetch mode");
+ABSL_FLAG(int, prefetch, 15, "prefetch hint of the prefetch modes");
 ABSL_FLAG(int, stride_pages, 64, "stride of the strided order, in pages");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(120),
           "longest one configuration may take");
@@ -91,6 +93,8 @@ absl::StatusOr<std::vector<FaultPathSpec>> Matrix(const BrokerChild& broker) {
             spec.target = broker.unix_target();
             spec.vm_name = "bench-unix";
             spec.vm_token.clear();
+          } else if (UsesStaging(*mode)) {
+            continue;  // the broker grants staging areas on its socket only
           } else if (transport == "tcp") {
             spec.transport = Transport::kTcp;
             spec.target = broker.tcp_target();

@@ -9,8 +9,24 @@ absl::StatusOr<ServeMode> ParseServeMode(const std::string& name) {
   if (name == "unary") return ServeMode::kUnary;
   if (name == "stream") return ServeMode::kStream;
   if (name == "stream+prefetch") return ServeMode::kStreamPrefetch;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown mode '", name, "' (local, unary, stream, stream+prefetch)"));
+  if (name == "stream+staging") return ServeMode::kStreamStaging;
+  if (name == "stream+staging+prefetch") {
+    return ServeMode::kStreamStagingPrefetch;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown mode '", name,
+                   "' (local, unary, stream, stream+prefetch, stream+staging, "
+                   "stream+staging+prefetch)"));
+}
+
+bool UsesPrefetch(ServeMode mode) {
+  return mode == ServeMode::kStreamPrefetch ||
+         mode == ServeMode::kStreamStagingPrefetch;
+}
+
+bool UsesStaging(ServeMode mode) {
+  return mode == ServeMode::kStreamStaging ||
+         mode == ServeMode::kStreamStagingPrefetch;
 }
 
 const char* ServeModeName(ServeMode mode) {
@@ -23,6 +39,10 @@ const char* ServeModeName(ServeMode mode) {
       return "stream";
     case ServeMode::kStreamPrefetch:
       return "stream+prefetch";
+    case ServeMode::kStreamStaging:
+      return "stream+staging";
+    case ServeMode::kStreamStagingPrefetch:
+      return "stream+staging+prefetch";
   }
   return "unknown";
 }
@@ -49,6 +69,8 @@ absl::StatusOr<std::unique_ptr<PageServer>> StartPageServer(
       return StartUnaryServer(memory, attached, spec);
     case ServeMode::kStream:
     case ServeMode::kStreamPrefetch:
+    case ServeMode::kStreamStaging:
+    case ServeMode::kStreamStagingPrefetch:
       return StartEngineServer(memory, attached, spec);
   }
   return absl::InvalidArgumentError("unknown serve mode");

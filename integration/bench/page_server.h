@@ -5,7 +5,10 @@
 //    fault to the broker, then UFFDIO_COPY;
 //  - stream: protocol v1 through the VMM's own FaultEngine (many faults in
 //    flight on the Faults stream);
-//  - stream+prefetch: the same with a prefetch hint.
+//  - stream+prefetch: the same with a prefetch hint;
+//  - stream+staging, stream+staging+prefetch: the same with page bytes in
+//    the broker's shared-memory staging area (Unix socket only); the two
+//    modes above keep page bytes inline in gRPC messages.
 // All of them use vmm/fault's Userfaultfd wrapper. Destroying a server
 // closes its userfaultfd, which releases any thread still blocked on a page.
 //
@@ -25,7 +28,18 @@
 
 namespace faultline::bench {
 
-enum class ServeMode { kLocal, kUnary, kStream, kStreamPrefetch };
+enum class ServeMode {
+  kLocal,
+  kUnary,
+  kStream,
+  kStreamPrefetch,
+  kStreamStaging,
+  kStreamStagingPrefetch,
+};
+
+// Whether the mode asks for prefetch / a staging area.
+bool UsesPrefetch(ServeMode mode);
+bool UsesStaging(ServeMode mode);
 enum class Transport { kInProcess, kUnix, kTcp };
 
 absl::StatusOr<ServeMode> ParseServeMode(const std::string& name);
@@ -37,7 +51,7 @@ struct ServerSpec {
   std::string target;  // broker modes: "unix:PATH" or "HOST:PORT"
   std::string vm_name;
   std::string vm_token;   // TCP only
-  uint32_t prefetch = 0;  // kStreamPrefetch: pages asked for with each fault
+  uint32_t prefetch = 0;  // prefetch modes: pages asked for with each fault
 };
 
 struct ServerCounts {
