@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -62,58 +61,28 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
           ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length),
           "metrics getsockname")
           .status());
-  ASSIGN_OR_RETURN(int event,
-                   CheckSyscall(::eventfd(0, EFD_CLOEXEC), "metrics eventfd"));
   char host[INET_ADDRSTRLEN] = {};
   ::inet_ntop(AF_INET, &addr.sin_addr, host, sizeof(host));
   auto server = std::unique_ptr<MetricsHttpServer>(new MetricsHttpServer(
-      std::move(listener), UniqueFd(event),
       absl::StrCat(host, ":", ntohs(addr.sin_port)), std::move(render)));
-  server->thread_ = std::thread([s = server.get()] { s->Serve(); });
+  ASSIGN_OR_RETURN(server->loop_,
+                   AcceptLoop::Start(
+                       std::move(listener), /*accept_flags=*/0,
+                       [s = server.get()](UniqueFd connection) {
+                         // A scraper that stops reading cannot
+                         // hold the thread past this.
+                         timeval send_deadline = {kReadDeadlineMs / 1000, 0};
+                         ::setsockopt(connection.get(), SOL_SOCKET, SO_SNDTIMEO,
+                                      &send_deadline, sizeof(send_deadline));
+                         s->Respond(connection.get());
+                       }));
   return server;
 }
-
-MetricsHttpServer::MetricsHttpServer(UniqueFd listener, UniqueFd stop_event,
-                                     std::string address,
-                                     std::function<std::string()> render)
-    : listener_(std::move(listener)),
-      stop_event_(std::move(stop_event)),
-      address_(std::move(address)),
-      render_(std::move(render)) {}
 
 MetricsHttpServer::~MetricsHttpServer() { Stop(); }
 
 void MetricsHttpServer::Stop() {
-  if (!thread_.joinable()) return;
-  const uint64_t one = 1;
-  (void)!::write(stop_event_.get(), &one, sizeof(one));
-  thread_.join();
-}
-
-void MetricsHttpServer::Serve() {
-  while (true) {
-    pollfd fds[2] = {{listener_.get(), POLLIN, 0},
-                     {stop_event_.get(), POLLIN, 0}};
-    if (RetryOnEintr([&] { return ::poll(fds, 2, -1); }) < 0) return;
-    if (fds[1].revents != 0) return;
-    if ((fds[0].revents & POLLIN) == 0) continue;
-    int connection = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (connection < 0) {
-      // Out of descriptors: back off instead of spinning on a readable
-      // listener; stop still wakes the wait.
-      if (errno == EMFILE || errno == ENFILE) {
-        pollfd stop = {stop_event_.get(), POLLIN, 0};
-        if (::poll(&stop, 1, 100) > 0) return;
-      }
-      continue;
-    }
-    UniqueFd owned(connection);
-    // A scraper that stops reading cannot hold the thread past this.
-    timeval send_deadline = {kReadDeadlineMs / 1000, 0};
-    ::setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &send_deadline,
-                 sizeof(send_deadline));
-    Respond(connection);
-  }
+  if (loop_ != nullptr) loop_->Stop();
 }
 
 void MetricsHttpServer::Respond(int connection) {

@@ -10,9 +10,9 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
+#include "broker/accept_loop.h"
 #include "proto/base/unique_fd.h"
 
 namespace faultline::broker {
@@ -32,17 +32,14 @@ class MetricsHttpServer {
   void Stop();
 
  private:
-  MetricsHttpServer(UniqueFd listener, UniqueFd stop_event, std::string address,
-                    std::function<std::string()> render);
-  void Serve();
+  MetricsHttpServer(std::string address, std::function<std::string()> render)
+      : address_(std::move(address)), render_(std::move(render)) {}
   void Respond(int connection);
 
-  UniqueFd listener_;
-  // An eventfd that wakes the serving thread's poll to stop it.
-  UniqueFd stop_event_;
   const std::string address_;
   const std::function<std::string()> render_;
-  std::thread thread_;
+  // Started last, stopped first: it calls Respond.
+  std::unique_ptr<AcceptLoop> loop_;
 };
 
 }  // namespace faultline::broker

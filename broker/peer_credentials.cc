@@ -1,8 +1,6 @@
 #include "broker/peer_credentials.h"
 
 #include <grpcpp/server_posix.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -78,60 +76,29 @@ absl::StatusOr<std::unique_ptr<UnixSocketListener>> UnixSocketListener::Start(
           .status());
   RETURN_IF_ERROR(
       CheckSyscall(::listen(fd, 128), absl::StrCat("listen ", path)).status());
-  ASSIGN_OR_RETURN(int event,
-                   CheckSyscall(::eventfd(0, EFD_CLOEXEC), "listener eventfd"));
-  std::unique_ptr<UnixSocketListener> result(new UnixSocketListener(
-      std::move(listener), UniqueFd(event), server, peers));
-  result->thread_ = std::thread([l = result.get()] { l->AcceptLoop(); });
-  return result;
+  // gRPC's fd transport needs a non-blocking socket.
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<AcceptLoop> loop,
+      AcceptLoop::Start(
+          std::move(listener), SOCK_NONBLOCK,
+          [server, peers](UniqueFd connection) {
+            ucred credentials{};
+            socklen_t length = sizeof(credentials);
+            if (::getsockopt(connection.get(), SOL_SOCKET, SO_PEERCRED,
+                             &credentials, &length) != 0) {
+              return;  // The peer is gone already.
+            }
+            peers->Record(connection.get(), credentials.uid, credentials.gid,
+                          credentials.pid);
+            // gRPC owns and closes the fd from here on.
+            grpc::AddInsecureChannelFromFd(server, connection.Release());
+          }));
+  return std::unique_ptr<UnixSocketListener>(
+      new UnixSocketListener(std::move(loop)));
 }
-
-UnixSocketListener::UnixSocketListener(UniqueFd listener, UniqueFd stop_event,
-                                       grpc::Server* server, PeerTable* peers)
-    : listener_(std::move(listener)),
-      stop_event_(std::move(stop_event)),
-      server_(server),
-      peers_(peers) {}
 
 UnixSocketListener::~UnixSocketListener() { Stop(); }
 
-void UnixSocketListener::Stop() {
-  if (!thread_.joinable()) return;
-  const uint64_t one = 1;
-  (void)!::write(stop_event_.get(), &one, sizeof(one));
-  thread_.join();
-}
-
-void UnixSocketListener::AcceptLoop() {
-  while (true) {
-    pollfd fds[2] = {{listener_.get(), POLLIN, 0},
-                     {stop_event_.get(), POLLIN, 0}};
-    if (RetryOnEintr([&] { return ::poll(fds, 2, -1); }) < 0) return;
-    if (fds[1].revents != 0) return;
-    if ((fds[0].revents & POLLIN) == 0) continue;
-    // gRPC's fd transport needs a non-blocking socket.
-    const int fd = ::accept4(listener_.get(), nullptr, nullptr,
-                             SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) {
-      // Out of descriptors: the socket stays readable, so back off instead
-      // of spinning (stop still wakes the wait).
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-          errno == ENOMEM) {
-        pollfd stop = {stop_event_.get(), POLLIN, 0};
-        if (::poll(&stop, 1, 100) > 0) return;
-      }
-      continue;  // Or the client gave up meanwhile.
-    }
-    ucred credentials{};
-    socklen_t length = sizeof(credentials);
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
-      ::close(fd);
-      continue;
-    }
-    peers_->Record(fd, credentials.uid, credentials.gid, credentials.pid);
-    // gRPC owns and closes the fd from here on.
-    grpc::AddInsecureChannelFromFd(server_, fd);
-  }
-}
+void UnixSocketListener::Stop() { loop_->Stop(); }
 
 }  // namespace faultline::broker

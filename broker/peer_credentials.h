@@ -16,12 +16,12 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/accept_loop.h"
 #include "proto/base/unique_fd.h"
 
 namespace faultline::broker {
@@ -73,15 +73,10 @@ class UnixSocketListener {
   void Stop();
 
  private:
-  UnixSocketListener(UniqueFd listener, UniqueFd stop_event,
-                     grpc::Server* server, PeerTable* peers);
-  void AcceptLoop();
+  explicit UnixSocketListener(std::unique_ptr<AcceptLoop> loop)
+      : loop_(std::move(loop)) {}
 
-  UniqueFd listener_;
-  UniqueFd stop_event_;
-  grpc::Server* const server_;
-  PeerTable* const peers_;
-  std::thread thread_;
+  const std::unique_ptr<AcceptLoop> loop_;
 };
 
 }  // namespace faultline::broker
