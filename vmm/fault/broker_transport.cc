@@ -16,6 +16,9 @@ constexpr char kSessionTokenKey[] = "faultline-session-token";
 constexpr uint32_t kProtocolVersion = 1;
 // Releases waiting past this many go out at once in their own message.
 constexpr size_t kReleaseBatch = 64;
+// Long enough for a loaded broker (or one in a TCG test host) to finish an
+// attach, so a retry rarely races the attempt it replaces.
+constexpr absl::Duration kAttachAttemptTimeout = absl::Seconds(10);
 
 std::chrono::system_clock::time_point ToChrono(absl::Time time) {
   return absl::ToChronoTime(time);
@@ -107,9 +110,14 @@ absl::StatusOr<BrokerTransport::Attached> BrokerTransport::AttachOnce(
 
 absl::Status BrokerTransport::AttachUntil(absl::Time deadline) {
   absl::Status last = absl::DeadlineExceededError("no attach attempted");
+  // An attempt that timed out may still have attached on a slow broker. The
+  // broker gives a name whose session has no stream to the same owner, so
+  // "already exists" after such an attempt is worth asking again.
+  bool earlier_attempt_may_have_landed = false;
+  absl::Duration backoff = options_.initial_backoff;
   while (absl::Now() < deadline) {
     const absl::Duration timeout =
-        std::min(absl::Seconds(2), deadline - absl::Now());
+        std::min(kAttachAttemptTimeout, deadline - absl::Now());
     absl::StatusOr<Attached> attached = AttachOnce(timeout);
     if (attached.ok()) {
       {
@@ -125,16 +133,19 @@ absl::Status BrokerTransport::AttachUntil(absl::Time deadline) {
       return absl::OkStatus();
     }
     last = attached.status();
-    if (!Retryable(last.code())) {
+    const bool raced_own_attempt =
+        absl::IsAlreadyExists(last) && earlier_attempt_may_have_landed;
+    if (!Retryable(last.code()) && !raced_own_attempt) {
       return absl::Status(
           last.code(),
           absl::StrCat("broker ", options_.target, " refused to attach VM '",
                        options_.vm_name, "': ", last.message()));
     }
-    {
-      absl::MutexLock lock(&mutex_);
-      if (shutdown_) return absl::CancelledError("shutting down");
+    earlier_attempt_may_have_landed |= absl::IsDeadlineExceeded(last);
+    if (!SleepUnlessShutdown(std::min(backoff, deadline - absl::Now()))) {
+      return absl::CancelledError("shutting down");
     }
+    backoff = std::min(backoff * 2, options_.max_backoff);
   }
   return absl::UnavailableError(absl::StrCat("broker ", options_.target,
                                              " unreachable: ", last.message()));
