@@ -211,6 +211,7 @@ absl::StatusOr<VmmConfig> ParseConfig(const VmmFlags& flags) {
                      absl::StrCat("'", flags.staging, "' is not auto or off"));
   }
   config.staging_auto = flags.staging == "auto";
+  config.preload_ram = flags.preload_ram;
   return config;
 }
 

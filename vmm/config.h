@@ -34,6 +34,7 @@ struct VmmFlags {
   int64_t retry_budget = 64;
   std::string stats_json;
   std::string staging = "auto";
+  bool preload_ram = false;
 };
 
 struct VmmConfig {
@@ -54,6 +55,7 @@ struct VmmConfig {
   std::string stats_json_path;
   // Ask a broker on a Unix socket for a staging area (--staging=auto).
   bool staging_auto = true;
+  bool preload_ram = false;  // every RAM page from the broker before start
 };
 
 // "4096", "64K", "64M", "1G" (binary multiples).

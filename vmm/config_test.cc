@@ -43,6 +43,15 @@ TEST(ParseConfigTest, Defaults) {
   EXPECT_EQ(config->pcimem_bytes, 0u);
   EXPECT_EQ(config->fault_deadline, absl::Seconds(30));
   EXPECT_TRUE(config->staging_auto);
+  EXPECT_FALSE(config->preload_ram);
+}
+
+TEST(ParseConfigTest, PreloadRamIsPassedOn) {
+  VmmFlags flags = Good();
+  flags.preload_ram = true;
+  auto config = ParseConfig(flags);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->preload_ram);
 }
 
 TEST(ParseConfigTest, PatternAppendsSeedToGuestArgs) {

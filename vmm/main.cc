@@ -48,6 +48,9 @@ ABSL_FLAG(std::string, stats_json, "", "Write the exit summary as JSON here.");
 ABSL_FLAG(std::string, staging, "auto",
           "auto: page bytes through the broker's shared-memory staging area "
           "when it is on a Unix socket; off: always inline in gRPC.");
+ABSL_FLAG(bool, preload_ram, false,
+          "Ask the broker for every RAM page before the vCPUs start "
+          "(counted as loaded pages, not faults).");
 
 namespace faultline::vmm {
 namespace {
@@ -74,6 +77,7 @@ VmmFlags ReadFlags() {
   flags.retry_budget = absl::GetFlag(FLAGS_retry_budget);
   flags.stats_json = absl::GetFlag(FLAGS_stats_json);
   flags.staging = absl::GetFlag(FLAGS_staging);
+  flags.preload_ram = absl::GetFlag(FLAGS_preload_ram);
   return flags;
 }
 

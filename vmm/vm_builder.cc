@@ -11,6 +11,7 @@
 #include "proto/guest_abi.h"
 #include "vmm/loader/boot_state.h"
 #include "vmm/loader/loader.h"
+#include "vmm/ram_preload.h"
 #include "vmm/vcpu/cpuid.h"
 
 namespace faultline::vmm {
@@ -158,6 +159,22 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
   if (!loaded.ok()) {
     *error = Failed(BuildFailure::kBadPayload, loaded.status());
     return nullptr;
+  }
+  if (config.preload_ram) {
+    RamPreloadOptions preload;
+    preload.target = config.broker_target;
+    preload.vm_name = config.vm_name;
+    preload.vm_token = config.vm_token;
+    preload.ram = regions[0];  // BrokerRegions puts RAM first
+    preload.deadline = config.fault_deadline;
+    absl::StatusOr<uint64_t> preloaded = PreloadRam(preload, fault_engine);
+    if (!preloaded.ok()) {
+      *error = Failed(absl::IsUnavailable(preloaded.status())
+                          ? BuildFailure::kBrokerUnreachable
+                          : BuildFailure::kVmmError,
+                      preloaded.status());
+      return nullptr;
+    }
   }
 
   // 6. The KVM VM and its memory slots.
