@@ -12,13 +12,6 @@
 namespace faultline::broker {
 namespace {
 
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
-                                    const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
-
 absl::Status UnknownSession(const std::string& session_id) {
   return absl::NotFoundError(
       absl::StrCat("no session \"", absl::CEscape(session_id), "\""));
@@ -56,12 +49,12 @@ grpc::ServerUnaryReactor* AdminService::ListSessions(
     const v1::ListSessionsRequest* /*request*/,
     v1::ListSessionsResponse* response) {
   if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
-    return FinishNow(context, allowed);
+    return FinishUnary(context, allowed);
   }
   for (const auto& session : registry_.List()) {
     *response->add_sessions() = session->Info();
   }
-  return FinishNow(context, absl::OkStatus());
+  return FinishUnary(context, absl::OkStatus());
 }
 
 absl::Status AdminService::FillStats(const std::string& session_id,
@@ -94,9 +87,9 @@ grpc::ServerUnaryReactor* AdminService::GetStats(
     grpc::CallbackServerContext* context, const v1::GetStatsRequest* request,
     v1::GetStatsResponse* response) {
   if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
-    return FinishNow(context, allowed);
+    return FinishUnary(context, allowed);
   }
-  return FinishNow(context, FillStats(request->session_id(), response));
+  return FinishUnary(context, FillStats(request->session_id(), response));
 }
 
 grpc::ServerWriteReactor<v1::FaultEvent>* AdminService::WatchFaults(
@@ -141,21 +134,21 @@ grpc::ServerUnaryReactor* AdminService::SetInjection(
     grpc::CallbackServerContext* context, const v1::InjectionRule* request,
     v1::SetInjectionResponse* response) {
   if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
-    return FinishNow(context, allowed);
+    return FinishUnary(context, allowed);
   }
   std::shared_ptr<Session> session = registry_.Find(request->session_id());
   if (session == nullptr) {
-    return FinishNow(context, UnknownSession(request->session_id()));
+    return FinishUnary(context, UnknownSession(request->session_id()));
   }
   const SessionRegion* region = session->FindRegion(request->region_id());
   if (region == nullptr) {
-    return FinishNow(context, absl::InvalidArgumentError(absl::StrCat(
-                                  "session ", session->id(), " has no region ",
-                                  request->region_id())));
+    return FinishUnary(context, absl::InvalidArgumentError(absl::StrCat(
+                                    "session ", session->id(),
+                                    " has no region ", request->region_id())));
   }
   absl::StatusOr<uint64_t> rule_id = injections_.Add(*request);
   if (rule_id.ok()) response->set_rule_id(*rule_id);
-  return FinishNow(context, rule_id.status());
+  return FinishUnary(context, rule_id.status());
 }
 
 grpc::ServerUnaryReactor* AdminService::ClearInjection(
@@ -163,49 +156,49 @@ grpc::ServerUnaryReactor* AdminService::ClearInjection(
     const v1::ClearInjectionRequest* request,
     v1::ClearInjectionResponse* response) {
   if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
-    return FinishNow(context, allowed);
+    return FinishUnary(context, allowed);
   }
   response->set_rules_cleared(injections_.Clear(request->rule_id()));
   if (request->rule_id() != 0 && response->rules_cleared() == 0) {
-    return FinishNow(context, absl::NotFoundError(absl::StrCat(
-                                  "no injection rule ", request->rule_id())));
+    return FinishUnary(context, absl::NotFoundError(absl::StrCat(
+                                    "no injection rule ", request->rule_id())));
   }
-  return FinishNow(context, absl::OkStatus());
+  return FinishUnary(context, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* AdminService::ListPools(
     grpc::CallbackServerContext* context,
     const v1::ListPoolsRequest* /*request*/, v1::ListPoolsResponse* response) {
   if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
-    return FinishNow(context, allowed);
+    return FinishUnary(context, allowed);
   }
   for (v1::PoolInfo& info : pools_.List()) {
     *response->add_pools() = std::move(info);
   }
-  return FinishNow(context, absl::OkStatus());
+  return FinishUnary(context, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* AdminService::ReadFrames(
     grpc::CallbackServerContext* context, const v1::ReadFramesRequest* request,
     v1::ReadFramesResponse* response) {
   if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
-    return FinishNow(context, allowed);
+    return FinishUnary(context, allowed);
   }
   absl::StatusOr<std::string> data = pools_.ReadFrames(
       request->pool(), request->first_frame(), request->frame_count());
   if (data.ok()) response->set_data(*std::move(data));
-  return FinishNow(context, data.status());
+  return FinishUnary(context, data.status());
 }
 
 grpc::ServerUnaryReactor* AdminService::WriteFrames(
     grpc::CallbackServerContext* context, const v1::WriteFramesRequest* request,
     v1::WriteFramesResponse* /*response*/) {
   if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
-    return FinishNow(context, allowed);
+    return FinishUnary(context, allowed);
   }
-  return FinishNow(context,
-                   pools_.WriteFrames(request->pool(), request->first_frame(),
-                                      request->data()));
+  return FinishUnary(context,
+                     pools_.WriteFrames(request->pool(), request->first_frame(),
+                                        request->data()));
 }
 
 absl::StatusOr<uint64_t> AdminService::Revoke(
@@ -252,11 +245,11 @@ grpc::ServerUnaryReactor* AdminService::RevokeFrame(
     grpc::CallbackServerContext* context, const v1::RevokeFrameRequest* request,
     v1::RevokeFrameResponse* response) {
   if (absl::Status allowed = AuthorizeAdmin(*context); !allowed.ok()) {
-    return FinishNow(context, allowed);
+    return FinishUnary(context, allowed);
   }
   absl::StatusOr<uint64_t> revocation_id = Revoke(*request);
   if (revocation_id.ok()) response->set_revocation_id(*revocation_id);
-  return FinishNow(context, revocation_id.status());
+  return FinishUnary(context, revocation_id.status());
 }
 
 std::string AdminService::Metrics() {

@@ -7,16 +7,6 @@
 #include "proto/base/grpc_status.h"
 
 namespace faultline::broker {
-namespace {
-
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
-                                    const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
-
-}  // namespace
 
 absl::Status FaultService::CheckTcpToken(
     const v1::AttachRequest& request) const {
@@ -45,12 +35,12 @@ grpc::ServerUnaryReactor* FaultService::Attach(
   PeerIdentity peer = peers_.Lookup(context->peer());
   if (peer.transport != PeerIdentity::Transport::kUnix) {
     if (absl::Status status = CheckTcpToken(*request); !status.ok()) {
-      return FinishNow(context, status);
+      return FinishUnary(context, status);
     }
   }
   absl::StatusOr<std::shared_ptr<Session>> session =
       registry_.Attach(*request, peer, response);
-  return FinishNow(context, session.status());
+  return FinishUnary(context, session.status());
 }
 
 absl::Status FaultService::EndSession(const std::string& session_id) {
@@ -70,8 +60,8 @@ grpc::ServerUnaryReactor* FaultService::Detach(
     v1::DetachResponse* /*response*/) {
   absl::StatusOr<std::shared_ptr<Session>> session =
       AuthorizeSession(*context, registry_, peers_, request->session_id());
-  if (!session.ok()) return FinishNow(context, session.status());
-  return FinishNow(context, EndSession(request->session_id()));
+  if (!session.ok()) return FinishUnary(context, session.status());
+  return FinishUnary(context, EndSession(request->session_id()));
 }
 
 grpc::ServerUnaryReactor* FaultService::ResolveFault(
@@ -79,15 +69,15 @@ grpc::ServerUnaryReactor* FaultService::ResolveFault(
     const v1::ResolveFaultRequest* request, v1::FaultAnswer* response) {
   absl::StatusOr<std::shared_ptr<Session>> session =
       AuthorizeSession(*context, registry_, peers_, request->session_id());
-  if (!session.ok()) return FinishNow(context, session.status());
+  if (!session.ok()) return FinishUnary(context, session.status());
   if (!request->has_fault()) {
-    return FinishNow(context, absl::InvalidArgumentError(
-                                  "ResolveFaultRequest has no fault"));
+    return FinishUnary(context, absl::InvalidArgumentError(
+                                    "ResolveFaultRequest has no fault"));
   }
   if (absl::Status target =
           FaultProcessor::CheckTarget(**session, request->fault());
       !target.ok()) {
-    return FinishNow(context, target);
+    return FinishUnary(context, target);
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   processor_.Process(*std::move(session), request->fault(),

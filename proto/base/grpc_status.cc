@@ -1,5 +1,7 @@
 #include "proto/base/grpc_status.h"
 
+#include <grpcpp/server_context.h>
+
 #include <string>
 
 namespace faultline {
@@ -24,6 +26,13 @@ absl::Status ToAbslStatus(const grpc::Status& status) {
   }
   return absl::Status(static_cast<absl::StatusCode>(code),
                       status.error_message());
+}
+
+grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
+                                      const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
 }
 
 }  // namespace faultline

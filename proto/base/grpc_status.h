@@ -3,6 +3,7 @@
 #ifndef FAULTLINE_PROTO_BASE_GRPC_STATUS_H_
 #define FAULTLINE_PROTO_BASE_GRPC_STATUS_H_
 
+#include <grpcpp/support/server_callback.h>
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
@@ -11,6 +12,11 @@ namespace faultline {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status ToAbslStatus(const grpc::Status& status);
+
+// Ends a callback-API unary call at once with `status`, for handlers that
+// answer without waiting (including every refusal).
+grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
+                                      const absl::Status& status);
 
 }  // namespace faultline
 
