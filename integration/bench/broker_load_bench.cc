@@ -229,18 +229,9 @@ int Run(const char* argv0) {
                  (*broker)->log_path().c_str());
     return 1;
   }
-  const std::string tables = absl::StrCat(*throughput, "\n", *fairness);
-  std::printf("%s", tables.c_str());
-  for (const absl::Status& written :
-       {WriteTextFile(absl::GetFlag(FLAGS_csv), csv),
-        WriteTextFile(absl::GetFlag(FLAGS_markdown), tables)}) {
-    if (!written.ok()) {
-      std::fprintf(stderr, "broker_load_bench: %s\n",
-                   written.ToString().c_str());
-      return 1;
-    }
-  }
-  return 0;
+  return PrintAndWriteResults(
+      "broker_load_bench", absl::StrCat(*throughput, "\n", *fairness),
+      absl::GetFlag(FLAGS_markdown), csv, absl::GetFlag(FLAGS_csv));
 }
 
 }  // namespace

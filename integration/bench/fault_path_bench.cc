@@ -165,18 +165,9 @@ int Run(const char* argv0) {
               });
     results.push_back(runs[runs.size() / 2]);
   }
-  const std::string table = FaultPathMarkdown(results);
-  std::printf("%s", table.c_str());
-  for (const absl::Status& written :
-       {WriteTextFile(absl::GetFlag(FLAGS_csv), FaultPathCsv(results)),
-        WriteTextFile(absl::GetFlag(FLAGS_markdown), table)}) {
-    if (!written.ok()) {
-      std::fprintf(stderr, "fault_path_bench: %s\n",
-                   written.ToString().c_str());
-      return 1;
-    }
-  }
-  return 0;
+  return PrintAndWriteResults("fault_path_bench", FaultPathMarkdown(results),
+                              absl::GetFlag(FLAGS_markdown),
+                              FaultPathCsv(results), absl::GetFlag(FLAGS_csv));
 }
 
 }  // namespace
