@@ -98,21 +98,26 @@ BENCHMARK(BM_StreamPagesInFlight)
     ->Arg(128)
     ->UseRealTime();
 
+// One unary ResolveFault for the fixture's session, page `page` (wrapping).
+bool ResolveOnce(Fixture& f, v1::FaultBroker::Stub* stub, uint64_t page) {
+  v1::ResolveFaultRequest request;
+  request.set_session_id(f.attached.session_id());
+  request.mutable_fault()->set_fault_id(page);
+  request.mutable_fault()->set_region_id(1);
+  request.mutable_fault()->set_offset((page % kPages) * 4096);
+  v1::FaultAnswer answer;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  context.AddMetadata("faultline-session-token", f.attached.session_token());
+  return stub->ResolveFault(&context, request, &answer).ok();
+}
+
 void BM_ResolveFaultLatency(benchmark::State& state) {
   Fixture& f = SharedFixture();
   auto stub = v1::FaultBroker::NewStub(f.channel);
   uint64_t page = 0;
   for (auto _ : state) {
-    v1::ResolveFaultRequest request;
-    request.set_session_id(f.attached.session_id());
-    request.mutable_fault()->set_fault_id(page);
-    request.mutable_fault()->set_region_id(1);
-    request.mutable_fault()->set_offset((page++ % kPages) * 4096);
-    v1::FaultAnswer answer;
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    context.AddMetadata("faultline-session-token", f.attached.session_token());
-    if (!stub->ResolveFault(&context, request, &answer).ok()) {
+    if (!ResolveOnce(f, stub.get(), page++)) {
       state.SkipWithError("ResolveFault failed");
       break;
     }
@@ -160,17 +165,8 @@ void BM_QuietSessionUnderStorm(benchmark::State& state) {
   std::vector<int64_t> latencies_us;
   uint64_t page = 0;
   for (auto _ : state) {
-    v1::ResolveFaultRequest request;
-    request.set_session_id(f.attached.session_id());
-    request.mutable_fault()->set_fault_id(page);
-    request.mutable_fault()->set_region_id(1);
-    request.mutable_fault()->set_offset((page++ % kPages) * 4096);
-    v1::FaultAnswer answer;
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    context.AddMetadata("faultline-session-token", f.attached.session_token());
     const absl::Time start = absl::Now();
-    if (!stub->ResolveFault(&context, request, &answer).ok()) {
+    if (!ResolveOnce(f, stub.get(), page++)) {
       state.SkipWithError("ResolveFault failed");
       break;
     }
