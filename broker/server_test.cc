@@ -438,6 +438,7 @@ TEST_F(BrokerServerTest, InjectedRetriesErrorsAndDelays) {
   EXPECT_TRUE(answer.has_page());
   ASSERT_TRUE(Resolve(attached, 1, 5 * 4096, &answer).ok());
   EXPECT_TRUE(answer.has_page()) << "outside the delayed range";
+  WaitForFaultsInFlight(attached.session_id(), 4);
   server_->Shutdown();
   for (uint64_t i = 1; i <= 4; ++i) {
     auto delayed = stream->WaitAnswer(i, kWait);

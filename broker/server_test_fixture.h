@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "broker/server.h"
 #include "broker/test_client.h"
 #include "gtest/gtest.h"
@@ -113,6 +115,29 @@ class BrokerServerTest : public ::testing::Test {
         "faultline-session-token",
         token_override.empty() ? attached.session_token() : token_override);
     return broker_->ResolveFault(&context, request, answer);
+  }
+
+  // Faults written on a stream reach the broker asynchronously; a test that
+  // acts on faults "in flight" first waits until the broker holds them.
+  void WaitForFaultsInFlight(const std::string& session_id, uint32_t count) {
+    const absl::Time deadline = absl::Now() + kWait;
+    uint32_t seen = 0;
+    while (absl::Now() < deadline) {
+      v1::ListSessionsResponse sessions;
+      grpc::ClientContext context;
+      SetDeadline(&context);
+      ASSERT_TRUE(
+          admin_->ListSessions(&context, v1::ListSessionsRequest(), &sessions)
+              .ok());
+      for (const auto& session : sessions.sessions()) {
+        if (session.session_id() == session_id)
+          seen = session.faults_in_flight();
+      }
+      if (seen >= count) return;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    FAIL() << "session " << session_id << " has " << seen
+           << " faults in flight, expected " << count;
   }
 
   std::string dir_;
