@@ -72,6 +72,12 @@ absl::Status AdminService::FillStats(const std::string& session_id,
     stats->set_session_id(session->id());
     stats->set_vm_name(session->vm_name());
     session->stats().ToProto(stats->mutable_counters());
+    v1::StagingCounters* staging = stats->mutable_staging();
+    session->staging_stats().ToProto(staging);
+    if (const StagingArea* area = session->staging(); area != nullptr) {
+      staging->set_slot_count(area->slot_count());
+      staging->set_slots_held(area->slots_held());
+    }
     for (const auto& [id, region] : session->regions()) {
       v1::RegionStats* region_stats = stats->add_regions();
       region_stats->set_region_id(id);
@@ -80,6 +86,7 @@ absl::Status AdminService::FillStats(const std::string& session_id,
     }
   }
   registry_.total().ToProto(response->mutable_total());
+  registry_.staging_totals().ToProto(response->mutable_staging_total());
   return absl::OkStatus();
 }
 
@@ -255,12 +262,11 @@ grpc::ServerUnaryReactor* AdminService::RevokeFrame(
 std::string AdminService::Metrics() {
   v1::GetStatsResponse stats;
   FillStats("", &stats).IgnoreError();
-  const StagingTotals& staging = registry_.staging_totals();
+  const v1::StagingCounters& staging = stats.staging_total();
   return absl::StrCat(
       RenderPrometheusText(stats, pools_.List(), watchers_.dropped_total()),
-      RenderStagingText(staging.staged_pages.load(),
-                        staging.inline_pages.load(),
-                        staging.refused_releases.load()));
+      RenderStagingText(staging.staged_pages(), staging.inline_pages(),
+                        staging.refused_releases()));
 }
 
 }  // namespace faultline::broker

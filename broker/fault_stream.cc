@@ -274,8 +274,8 @@ class FaultStream : public Reactor {
                     "staging slot ", slot,
                     " released but the session has no staging area"));
       if (released.ok()) continue;
-      registry_.staging_totals().refused_releases.fetch_add(
-          1, std::memory_order_relaxed);
+      session_->staging_stats().AddRefusedRelease();
+      registry_.staging_totals().AddRefusedRelease();
       if (++refused_releases_ <= kLoggedRefusals) {
         std::fprintf(stderr, "broker: session %s: release refused: %s\n",
                      session_->id().c_str(),
@@ -288,15 +288,22 @@ class FaultStream : public Reactor {
     sink_->FaultStarted();
     std::shared_ptr<StreamSink> sink = sink_;
     StagingArea* staging = session_->staging();
-    StagingTotals* totals = &registry_.staging_totals();
+    StagingTotals* session_totals = &session_->staging_stats();
+    StagingTotals* broker_totals = &registry_.staging_totals();
     const uint64_t epoch = staging_epoch_;
     // Staged per delivered answer, after single flight: every answer owns
     // its slots, so each is released exactly once. The session outlives
-    // the callback (the processor holds it), and with it the area.
+    // the callback (the processor holds it), and with it the area and its
+    // counters.
     processor_.Process(session_, fault,
-                       [sink, staging, totals, epoch](v1::FaultAnswer answer) {
-                         if (staging != nullptr)
-                           StageAnswer(*staging, epoch, &answer, *totals);
+                       [sink, staging, session_totals, broker_totals,
+                        epoch](v1::FaultAnswer answer) {
+                         if (staging != nullptr) {
+                           const StagedPages pages =
+                               StageAnswer(*staging, epoch, &answer);
+                           session_totals->Add(pages);
+                           broker_totals->Add(pages);
+                         }
                          v1::FaultStreamResponse response;
                          *response.mutable_answer() = std::move(answer);
                          sink->Send(std::move(response));

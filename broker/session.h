@@ -85,6 +85,9 @@ class Session {
 
   // Null when no staging area was granted.
   StagingArea* staging() const { return staging_.get(); }
+  // The session's staging counters since attach (kept with or without an
+  // area: a release on a session without one is refused and counted).
+  StagingTotals& staging_stats() { return staging_stats_; }
 
   SessionQuota& quota() { return quota_; }
   SingleFlight& single_flight() { return single_flight_; }
@@ -126,6 +129,7 @@ class Session {
   SessionQuota quota_;
   SingleFlight single_flight_;
   FaultStats stats_;
+  StagingTotals staging_stats_;
   std::atomic<bool> detached_{false};
 
   mutable absl::Mutex mu_;

@@ -12,6 +12,21 @@
 
 namespace faultline::broker {
 
+void StagingTotals::Add(const StagedPages& pages) {
+  staged_pages.fetch_add(pages.staged, std::memory_order_relaxed);
+  inline_pages.fetch_add(pages.inlined, std::memory_order_relaxed);
+}
+
+void StagingTotals::AddRefusedRelease() {
+  refused_releases.fetch_add(1, std::memory_order_relaxed);
+}
+
+void StagingTotals::ToProto(v1::StagingCounters* out) const {
+  out->set_staged_pages(staged_pages.load(std::memory_order_relaxed));
+  out->set_inline_pages(inline_pages.load(std::memory_order_relaxed));
+  out->set_refused_releases(refused_releases.load(std::memory_order_relaxed));
+}
+
 absl::StatusOr<std::unique_ptr<StagingArea>> StagingArea::Create(
     const std::string& path, uint32_t slot_count) {
   if (slot_count == 0 || slot_count > kMaxStagingSlots) {
@@ -131,14 +146,15 @@ absl::string_view StagingArea::SlotBytes(uint32_t slot) const {
                            kStagingSlotBytes);
 }
 
-void StageAnswer(StagingArea& area, uint64_t epoch, v1::FaultAnswer* answer,
-                 StagingTotals& totals) {
+StagedPages StageAnswer(StagingArea& area, uint64_t epoch,
+                        v1::FaultAnswer* answer) {
+  StagedPages pages;
   auto stage = [&](std::string* data, auto set_slot) {
     if (std::optional<uint32_t> slot = area.Stage(*data, epoch)) {
       set_slot(*slot);
-      totals.staged_pages.fetch_add(1, std::memory_order_relaxed);
+      ++pages.staged;
     } else {
-      totals.inline_pages.fetch_add(1, std::memory_order_relaxed);
+      ++pages.inlined;
     }
   };
   if (answer->has_page() && answer->page().has_data()) {
@@ -151,6 +167,7 @@ void StageAnswer(StagingArea& area, uint64_t epoch, v1::FaultAnswer* answer,
     stage(extra.mutable_data(),
           [&extra](uint32_t slot) { extra.set_staging_slot(slot); });
   }
+  return pages;
 }
 
 }  // namespace faultline::broker

@@ -34,8 +34,20 @@ inline constexpr uint32_t kStagingSlotBytes = 4096;
 // The most slots one area may have (1 GiB of slots).
 inline constexpr uint32_t kMaxStagingSlots = 1u << 18;
 
-// Broker-wide staging counters (every session since start).
+// How the pages of one answer went: in slots or inline.
+struct StagedPages {
+  uint64_t staged = 0;
+  uint64_t inlined = 0;
+};
+
+// Staging counters, kept per session (since attach) and broker-wide (every
+// session since start).
 struct StagingTotals {
+  void Add(const StagedPages& pages);
+  void AddRefusedRelease();
+  // Fills the three counters; slot_count and slots_held are left alone.
+  void ToProto(v1::StagingCounters* out) const;
+
   // Pages sent as a slot number.
   std::atomic<uint64_t> staged_pages{0};
   // Pages of staging sessions sent inline because no slot was free.
@@ -102,10 +114,10 @@ class StagingArea {
 };
 
 // Moves the page bytes of `answer` (page and extra pages) into slots of
-// `area` for stream `epoch`; a page with no free slot stays inline. Counts
-// both ways in `totals`.
-void StageAnswer(StagingArea& area, uint64_t epoch, v1::FaultAnswer* answer,
-                 StagingTotals& totals);
+// `area` for stream `epoch`; a page with no free slot stays inline. Returns
+// how many pages went each way.
+StagedPages StageAnswer(StagingArea& area, uint64_t epoch,
+                        v1::FaultAnswer* answer);
 
 }  // namespace faultline::broker
 

@@ -133,8 +133,7 @@ TEST_F(StagingAreaTest, StageAnswerMovesPagesToSlotsAndFallsBackInline) {
     extra->set_data(Page(fill));
   }
   answer.add_extra_pages()->mutable_zero();
-  StagingTotals totals;
-  StageAnswer(**area, epoch, &answer, totals);
+  const StagedPages pages = StageAnswer(**area, epoch, &answer);
 
   ASSERT_TRUE(answer.page().has_staging_slot());
   EXPECT_EQ((*area)->SlotBytes(answer.page().staging_slot()), Page('p'));
@@ -144,8 +143,17 @@ TEST_F(StagingAreaTest, StageAnswerMovesPagesToSlotsAndFallsBackInline) {
   // No slot left: the second extra page stays inline, the zero stays zero.
   EXPECT_EQ(answer.extra_pages(1).data(), Page('y'));
   EXPECT_TRUE(answer.extra_pages(2).has_zero());
-  EXPECT_EQ(totals.staged_pages.load(), 2u);
-  EXPECT_EQ(totals.inline_pages.load(), 1u);
+  EXPECT_EQ(pages.staged, 2u);
+  EXPECT_EQ(pages.inlined, 1u);
+  StagingTotals totals;
+  totals.Add(pages);
+  totals.Add(pages);
+  totals.AddRefusedRelease();
+  v1::StagingCounters counters;
+  totals.ToProto(&counters);
+  EXPECT_EQ(counters.staged_pages(), 4u);
+  EXPECT_EQ(counters.inline_pages(), 2u);
+  EXPECT_EQ(counters.refused_releases(), 1u);
 }
 
 TEST_F(StagingAreaTest, RemoveFileKeepsTheMappingUsable) {

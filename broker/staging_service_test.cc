@@ -1,6 +1,7 @@
 // Staging areas through the real service: granted on the Unix socket when
 // asked, page answers and prefetched pages in slots, inline bytes when every
-// slot is held, bad releases refused and counted, the file gone at detach.
+// slot is held, bad releases refused and counted (per session and in total,
+// in GetStats), the file gone at detach.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -50,6 +51,38 @@ class StagingServiceTest : public BrokerServerTest {
   }
 
   static uint64_t Frame(uint64_t offset) { return (0x100000 + offset) / 4096; }
+
+  v1::GetStatsResponse Stats(const std::string& session_id = "") {
+    v1::GetStatsRequest request;
+    request.set_session_id(session_id);
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    v1::GetStatsResponse response;
+    grpc::Status status = admin_->GetStats(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  static v1::StagingCounters SessionStaging(const v1::GetStatsResponse& stats,
+                                            const std::string& session_id) {
+    for (const v1::SessionStats& session : stats.sessions()) {
+      if (session.session_id() == session_id) return session.staging();
+    }
+    ADD_FAILURE() << "no session " << session_id << " in "
+                  << stats.DebugString();
+    return v1::StagingCounters();
+  }
+
+  static void ExpectCounters(const v1::StagingCounters& counters,
+                             uint64_t staged, uint64_t inlined,
+                             uint64_t refused, uint32_t slot_count,
+                             uint32_t slots_held) {
+    EXPECT_EQ(counters.staged_pages(), staged) << counters.DebugString();
+    EXPECT_EQ(counters.inline_pages(), inlined) << counters.DebugString();
+    EXPECT_EQ(counters.refused_releases(), refused) << counters.DebugString();
+    EXPECT_EQ(counters.slot_count(), slot_count) << counters.DebugString();
+    EXPECT_EQ(counters.slots_held(), slots_held) << counters.DebugString();
+  }
 
   v1::FaultAnswer Ask(FaultStreamClient& stream, uint64_t fault_id,
                       uint64_t offset, uint32_t prefetch = 0,
@@ -150,6 +183,51 @@ TEST_F(StagingServiceTest, NoAreaUnlessAskedAndReleasesThenRefused) {
   EXPECT_TRUE(PatternMatches(answer.page().data(), kSeed, Frame(0)));
   EXPECT_EQ(server_->staging_totals().refused_releases.load(), 1u);
   EXPECT_EQ(server_->staging_totals().staged_pages.load(), 0u);
+}
+
+TEST_F(StagingServiceTest, GetStatsCountsStagingPerSessionAndInTotal) {
+  v1::AttachResponse staged = AttachWithStaging("countvm");
+  v1::AttachResponse plain = AttachWithStaging("nostagevm", false);
+  auto stream = OpenStream(staged);
+  auto plain_stream = OpenStream(plain);
+  ASSERT_NE(stream, nullptr);
+  ASSERT_NE(plain_stream, nullptr);
+  ExpectCounters(SessionStaging(Stats(), staged.session_id()), 0, 0, 0, 4, 0);
+
+  // Four pages fill the four slots, the fifth goes inline; one slot comes
+  // back with a bad release beside it and is used again.
+  v1::FaultAnswer first = Ask(*stream, 1, 0, /*prefetch=*/3);
+  ASSERT_TRUE(first.page().has_staging_slot());
+  ASSERT_TRUE(Ask(*stream, 2, 0x8000).page().has_data());
+  ASSERT_TRUE(Ask(*stream, 3, 0x9000, 0, {first.page().staging_slot(), 99})
+                  .page()
+                  .has_staging_slot());
+  // A session without an area: its release is refused, its page inline.
+  ASSERT_TRUE(Ask(*plain_stream, 1, 0, 0, {0}).page().has_data());
+
+  v1::GetStatsResponse stats = Stats();
+  ExpectCounters(SessionStaging(stats, staged.session_id()), 5, 1, 1, 4, 4);
+  ExpectCounters(SessionStaging(stats, plain.session_id()), 0, 0, 1, 0, 0);
+  ExpectCounters(stats.staging_total(), 5, 1, 2, 0, 0);
+  // One session asked for: its own counters, the total as before.
+  v1::GetStatsResponse one = Stats(staged.session_id());
+  ASSERT_EQ(one.sessions_size(), 1);
+  ExpectCounters(one.sessions(0).staging(), 5, 1, 1, 4, 4);
+  ExpectCounters(one.staging_total(), 5, 1, 2, 0, 0);
+
+  // The total keeps a detached session's counts.
+  stream->Finish();
+  v1::DetachRequest request;
+  request.set_session_id(staged.session_id());
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  context.AddMetadata("faultline-session-token", staged.session_token());
+  v1::DetachResponse response;
+  ASSERT_TRUE(broker_->Detach(&context, request, &response).ok());
+  stats = Stats();
+  EXPECT_EQ(stats.sessions_size(), 1);
+  ExpectCounters(stats.staging_total(), 5, 1, 2, 0, 0);
+  plain_stream->Finish();
 }
 
 TEST_F(StagingServiceTest, ResolveFaultKeepsInlineBytes) {
