@@ -16,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -120,10 +121,11 @@ class BrokerctlTest : public ::testing::Test {
     return result;
   }
 
-  v1::AttachResponse AttachVm() {
+  v1::AttachResponse AttachVm(bool want_staging = false) {
     v1::AttachRequest request;
     request.set_protocol_version(1);
     request.set_vm_name("testvm");
+    request.set_want_staging(want_staging);
     *request.add_regions() = PatternRegion(1, 0, 16, 42);
     v1::Region store = PatternRegion(2, 0x100000, 16, 0);
     store.set_name("disk");
@@ -179,12 +181,85 @@ TEST_F(BrokerctlTest, SessionsStatsAndPools) {
   EXPECT_EQ(stats.exit_code, 0) << stats.output;
   EXPECT_NE(stats.output.find("P99.9us"), std::string::npos);
   EXPECT_NE(stats.output.find("1:ram1"), std::string::npos) << stats.output;
+  // No staging area, no staging table.
+  EXPECT_EQ(stats.output.find("STAGED"), std::string::npos) << stats.output;
   Result pools = Brokerctl("pools");
   EXPECT_EQ(pools.exit_code, 0);
   EXPECT_NE(pools.output.find("pcipool"), std::string::npos) << pools.output;
   Result unknown = Brokerctl("stats nosuchsession");
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.output.find("nosuchsession"), std::string::npos);
+}
+
+// The words of the first line of `output` that starts with `first`, from
+// the line that contains `header` on; empty if there is none.
+std::vector<std::string> RowAfter(const std::string& output,
+                                  const std::string& header,
+                                  const std::string& first) {
+  std::istringstream lines(output);
+  std::string line;
+  bool after_header = false;
+  while (std::getline(lines, line)) {
+    if (line.find(header) != std::string::npos) after_header = true;
+    if (!after_header || line.rfind(first, 0) != 0) continue;
+    std::istringstream words(line);
+    std::vector<std::string> row;
+    for (std::string word; words >> word;) row.push_back(word);
+    return row;
+  }
+  return {};
+}
+
+TEST_F(BrokerctlTest, StatsShowStagingCounters) {
+  v1::AttachResponse attached = AttachVm(/*want_staging=*/true);
+  ASSERT_TRUE(attached.has_staging());
+  auto stream = broker::testing::FaultStreamClient::Open(
+      channel_, attached.session_id(), attached.session_token());
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  // A page and two prefetched pages, all three in slots the VMM keeps.
+  ASSERT_TRUE((*stream)->SendFault(1, 1, 0, /*prefetch_hint=*/2));
+  std::optional<v1::FaultAnswer> answer =
+      (*stream)->WaitAnswer(1, absl::Seconds(30));
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_TRUE(answer->page().has_staging_slot()) << answer->DebugString();
+  ASSERT_EQ(answer->extra_pages_size(), 2);
+  // A slot outside the area: refused and counted.
+  v1::FaultStreamRequest release;
+  release.add_released_staging_slots(5000);
+  ASSERT_TRUE((*stream)->Send(release));
+  ASSERT_TRUE((*stream)->SendFault(2, 1, 0x8000));
+  ASSERT_TRUE((*stream)->WaitAnswer(2, absl::Seconds(30)).has_value());
+
+  Result stats = Brokerctl("stats");
+  ASSERT_EQ(stats.exit_code, 0) << stats.output;
+  EXPECT_EQ(RowAfter(stats.output, "STAGED", "SESSION"),
+            (std::vector<std::string>{"SESSION", "VM", "SLOTS", "HELD",
+                                      "STAGED", "INLINE", "REFUSED"}))
+      << stats.output;
+  EXPECT_EQ(RowAfter(stats.output, "STAGED", attached.session_id()),
+            (std::vector<std::string>{attached.session_id(), "testvm", "1024",
+                                      "4", "4", "0", "1"}))
+      << stats.output;
+  EXPECT_EQ(RowAfter(stats.output, "STAGED", "total"),
+            (std::vector<std::string>{"total", "(since", "start)", "-", "-",
+                                      "4", "0", "1"}))
+      << stats.output;
+
+  Result json = Brokerctl("--json stats " + attached.session_id());
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_NE(json.output.find("\"staging\":{\"staged_pages\":\"4\","
+                             "\"inline_pages\":\"0\","
+                             "\"refused_releases\":\"1\","
+                             "\"slot_count\":1024,\"slots_held\":4}"),
+            std::string::npos)
+      << json.output;
+  EXPECT_NE(json.output.find("\"staging_total\":{\"staged_pages\":\"4\","
+                             "\"inline_pages\":\"0\","
+                             "\"refused_releases\":\"1\","
+                             "\"slot_count\":0,\"slots_held\":0}"),
+            std::string::npos)
+      << json.output;
+  (*stream)->Finish();
 }
 
 TEST_F(BrokerctlTest, WatchCountPrintsEventsAndExits) {

@@ -81,6 +81,48 @@ std::vector<std::string> CounterCells(const std::string& session,
           absl::StrCat(c.latency().p999_us())};
 }
 
+std::vector<std::string> StagingCells(const std::string& session,
+                                      const std::string& name,
+                                      const v1::StagingCounters& c,
+                                      bool has_area) {
+  return {session,
+          name,
+          has_area ? absl::StrCat(c.slot_count()) : "-",
+          has_area ? absl::StrCat(c.slots_held()) : "-",
+          absl::StrCat(c.staged_pages()),
+          absl::StrCat(c.inline_pages()),
+          absl::StrCat(c.refused_releases())};
+}
+
+bool StagingInUse(const v1::GetStatsResponse& response) {
+  auto used = [](const v1::StagingCounters& c) {
+    return c.slot_count() > 0 || c.staged_pages() > 0 || c.inline_pages() > 0 ||
+           c.refused_releases() > 0;
+  };
+  if (used(response.staging_total())) return true;
+  for (const v1::SessionStats& s : response.sessions()) {
+    if (used(s.staging())) return true;
+  }
+  return false;
+}
+
+// Where page bytes went (slots or inline); only when staging is in use.
+void PrintStaging(const v1::GetStatsResponse& response, bool with_total,
+                  std::ostream& out) {
+  Table table(
+      {"SESSION", "VM", "SLOTS", "HELD", "STAGED", "INLINE", "REFUSED"});
+  for (const v1::SessionStats& s : response.sessions()) {
+    table.AddRow(StagingCells(s.session_id(), s.vm_name(), s.staging(),
+                              s.staging().slot_count() > 0));
+  }
+  if (with_total) {
+    table.AddRow(StagingCells("total", "(since start)",
+                              response.staging_total(), false));
+  }
+  out << "\n";
+  table.Print(out);
+}
+
 }  // namespace
 
 absl::Status RunStats(const Command& command) {
@@ -108,6 +150,9 @@ absl::Status RunStats(const Command& command) {
     table.AddRow(CounterCells("total", "(since start)", response.total()));
   }
   table.Print(command.out);
+  if (StagingInUse(response)) {
+    PrintStaging(response, request.session_id().empty(), command.out);
+  }
   return absl::OkStatus();
 }
 
