@@ -40,7 +40,7 @@ ABSL_FLAG(std::string, tls_key, "",
           "PEM private key for TLS on the TCP port (with --tls_cert).");
 ABSL_FLAG(uint32_t, staging_slots, 1024,
           "4 KiB slots of the staging area granted to a co-located VMM that "
-          "asks for one (file faultline-staging-<session> in "
+          "asks for one (file faultline-staging-<session>@<pid> in "
           "--device_memory_dir); 0 = never grant, page bytes go inline.");
 ABSL_FLAG(int32_t, worker_threads, 4,
           "Threads that compute answers, shared fairly across sessions.");
@@ -127,6 +127,9 @@ int main(int argc, char** argv) {
     std::cerr << "broker: " << server.status().message() << "\n";
     return 1;
   }
+  std::cerr << "broker: staging files left by stopped brokers in "
+            << absl::GetFlag(FLAGS_device_memory_dir) << ": "
+            << (*server)->swept_staging_files() << " swept\n";
   std::cout << (*server)->ReadyLine() << std::endl;
   if (!(*server)->metrics_address().empty()) {
     std::cerr << "broker: metrics on http://" << (*server)->metrics_address()

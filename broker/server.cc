@@ -94,7 +94,11 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
                      options.staging_slots));
   }
   RETURN_IF_ERROR(MakeDirectories(options.device_memory_dir));
+  // Before any session can create an area of this broker's own.
+  ASSIGN_OR_RETURN(const int swept,
+                   SweepLeftoverStagingFiles(options.device_memory_dir));
   std::unique_ptr<BrokerServer> server(new BrokerServer(std::move(options)));
+  server->swept_staging_files_ = swept;
   RETURN_IF_ERROR(server->Build());
   return server;
 }

@@ -64,6 +64,8 @@ class BrokerServer {
   const std::string& metrics_address() const;
   // Staging counters since start.
   const StagingTotals& staging_totals() { return registry_.staging_totals(); }
+  // Staging files of killed brokers removed from device_memory_dir at start.
+  int swept_staging_files() const { return swept_staging_files_; }
 
   // Answers faults in flight with retry INTERRUPTED, ends every stream and
   // stops serving within a few seconds. Idempotent.
@@ -88,6 +90,7 @@ class BrokerServer {
   std::unique_ptr<UnixSocketListener> unix_listener_;
   std::unique_ptr<MetricsHttpServer> metrics_;
   std::string bound_tcp_address_;
+  int swept_staging_files_ = 0;
   bool shut_down_ = false;
 };
 

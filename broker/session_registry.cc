@@ -98,8 +98,7 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
       staging_options_.slot_count > 0) {
     ASSIGN_OR_RETURN(
         staging,
-        StagingArea::Create(absl::StrCat(staging_options_.dir,
-                                         "/faultline-staging-", session_id),
+        StagingArea::Create(StagingFilePath(staging_options_.dir, session_id),
                             staging_options_.slot_count));
     *built.mutable_staging() = staging->Grant();
   }

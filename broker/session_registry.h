@@ -24,7 +24,7 @@ namespace faultline::broker {
 
 // Staging areas granted to co-located VMMs that ask for one.
 struct StagingOptions {
-  // Where the area files live: `faultline-staging-<session>`.
+  // Where the area files live: `faultline-staging-<session>@<pid>`.
   std::string dir = "/dev/shm";
   // Slots per area; 0 grants none.
   uint32_t slot_count = 0;

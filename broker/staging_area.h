@@ -8,6 +8,11 @@
 // slots it held, so a new stream (BeginEpoch) frees every slot, and a slot is
 // only released by the epoch it was handed to.
 //
+// The file is locked (flock, exclusive) by the broker that created it for as
+// long as that broker has it open, so a broker starting later can tell a
+// leftover of a killed broker (unlocked) from a live area (locked): see
+// SweepLeftoverStagingFiles.
+//
 // Thread-safe: Stage() runs on scheduler workers, Release() and BeginEpoch()
 // on the stream reactor, counters are read by admin calls.
 #ifndef FAULTLINE_BROKER_STAGING_AREA_H_
@@ -56,11 +61,26 @@ struct StagingTotals {
   std::atomic<uint64_t> refused_releases{0};
 };
 
+// `dir`/faultline-staging-<session_id>@<pid>, pid being this process's. The
+// '@' cannot appear in a frame pool file's name, and marks files created
+// under the lock protocol above.
+std::string StagingFilePath(absl::string_view dir,
+                            absl::string_view session_id);
+
+// Removes the staging files in `dir` that no live process holds: files
+// named as StagingFilePath names them, of any pid, whose lock can be taken
+// and which have their full size (a file being created has size 0 until its
+// creator holds the lock). Files of live brokers, files of other names and
+// files it cannot open are left alone. Returns how many it removed; an error
+// only when `dir` cannot be read.
+absl::StatusOr<int> SweepLeftoverStagingFiles(const std::string& dir);
+
 class StagingArea {
  public:
-  // Creates `path` (it must not exist; mode 0600), sizes it to `slot_count`
-  // slots and maps it. INVALID_ARGUMENT for 0 or more than kMaxStagingSlots
-  // slots; the errno's status naming the path for a failing call.
+  // Creates `path` (it must not exist; mode 0600), locks it, sizes it to
+  // `slot_count` slots and maps it. INVALID_ARGUMENT for 0 or more than
+  // kMaxStagingSlots slots; the errno's status naming the path for a failing
+  // call.
   static absl::StatusOr<std::unique_ptr<StagingArea>> Create(
       const std::string& path, uint32_t slot_count);
   // Unmaps the area and removes its file (if RemoveFile has not already).

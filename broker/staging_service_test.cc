@@ -1,7 +1,8 @@
 // Staging areas through the real service: granted on the Unix socket when
 // asked, page answers and prefetched pages in slots, inline bytes when every
 // slot is held, bad releases refused and counted (per session and in total,
-// in GetStats), the file gone at detach.
+// in GetStats), the file gone at detach, leftovers of killed brokers swept
+// at start.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -108,7 +109,7 @@ TEST_F(StagingServiceTest, AnswersAndPrefetchTravelInSlots) {
   EXPECT_EQ(area.slot_count(), 4u);
   EXPECT_EQ(area.slot_size(), 4096u);
   EXPECT_EQ(area.path(), absl::StrCat(dir_, "/pools/faultline-staging-",
-                                      attached.session_id()));
+                                      attached.session_id(), "@", ::getpid()));
   EXPECT_EQ(std::filesystem::file_size(area.path()), 4u * 4096u);
   auto stream = OpenStream(attached);
   ASSERT_NE(stream, nullptr);
@@ -228,6 +229,44 @@ TEST_F(StagingServiceTest, GetStatsCountsStagingPerSessionAndInTotal) {
   EXPECT_EQ(stats.sessions_size(), 1);
   ExpectCounters(stats.staging_total(), 5, 1, 2, 0, 0);
   plain_stream->Finish();
+}
+
+TEST_F(StagingServiceTest, StartSweepsLeftoversAndKeepsLiveBrokersFiles) {
+  // This broker is live and holds its session's area.
+  v1::AttachResponse attached = AttachWithStaging("livevm");
+  ASSERT_TRUE(attached.has_staging());
+  // A broker killed with SIGKILL left its area behind: full size, unlocked,
+  // named with its session and (long gone) pid.
+  const std::string pools = dir_ + "/pools";
+  const std::string leftover =
+      pools + "/faultline-staging-0123456789abcdef@4194305";
+  {
+    const int fd = ::open(leftover.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, 4 * 4096), 0);
+    ::close(fd);
+  }
+
+  // A second broker starts on the same directory.
+  BrokerOptions options;
+  options.socket_path = dir_ + "/second.sock";
+  options.device_memory_dir = pools;
+  options.worker_threads = 1;
+  auto second = BrokerServer::Start(options);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ((*second)->swept_staging_files(), 1);
+  EXPECT_FALSE(std::filesystem::exists(leftover));
+  EXPECT_TRUE(std::filesystem::exists(attached.staging().path()));
+  second->reset();
+
+  // The live broker's area still serves.
+  auto stream = OpenStream(attached);
+  ASSERT_NE(stream, nullptr);
+  v1::FaultAnswer answer = Ask(*stream, 1, 0x5000);
+  ASSERT_TRUE(answer.page().has_staging_slot());
+  EXPECT_TRUE(
+      PatternMatches(ReadSlot(attached.staging(), answer.page().staging_slot()),
+                     kSeed, Frame(0x5000)));
 }
 
 TEST_F(StagingServiceTest, ResolveFaultKeepsInlineBytes) {

@@ -51,21 +51,41 @@ class BrokerctlTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(dir), nullptr);
     dir_ = dir;
     socket_ = dir_ + "/broker.sock";
+    broker_pid_ = SpawnBroker(socket_);
+    ASSERT_GT(broker_pid_, 0);
+    channel_ = ConnectUnix(socket_);
+  }
+
+  // Starts a broker on `socket` with the pools in dir_/pools and waits for
+  // its ready line; its stderr goes to `stderr_path` when given. -1 if it
+  // does not come up.
+  pid_t SpawnBroker(const std::string& socket,
+                    const std::string& stderr_path = "") {
     int out[2];
-    ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    if (::pipe2(out, O_CLOEXEC) != 0) return -1;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    if (!stderr_path.empty()) {
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO,
+                                       stderr_path.c_str(),
+                                       O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    }
     std::string binary = Runfile("broker/broker");
-    std::string socket_flag = "--socket=" + socket_;
+    std::string socket_flag = "--socket=" + socket;
     std::string dir_flag = "--device_memory_dir=" + dir_ + "/pools";
     char* argv[] = {binary.data(), socket_flag.data(), dir_flag.data(),
                     nullptr};
-    ASSERT_EQ(posix_spawn(&broker_pid_, binary.c_str(), &actions, nullptr, argv,
-                          environ),
-              0);
+    pid_t pid = -1;
+    const int spawned =
+        posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(out[1]);
+    if (spawned != 0) {
+      ::close(out[0]);
+      ADD_FAILURE() << "posix_spawn " << binary << ": " << spawned;
+      return -1;
+    }
     // The ready line, within a deadline.
     std::string line;
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
@@ -78,8 +98,13 @@ class BrokerctlTest : public ::testing::Test {
       line.append(buffer, n);
     }
     ::close(out[0]);
-    ASSERT_EQ(line, "broker: serving on unix:" + socket_ + "\n");
-    channel_ = ConnectUnix(socket_);
+    if (line != "broker: serving on unix:" + socket + "\n") {
+      ADD_FAILURE() << "broker ready line: \"" << line << "\"";
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return -1;
+    }
+    return pid;
   }
 
   void TearDown() override {
@@ -121,7 +146,11 @@ class BrokerctlTest : public ::testing::Test {
     return result;
   }
 
-  v1::AttachResponse AttachVm(bool want_staging = false) {
+  // On `channel` (default: the fixture's broker).
+  v1::AttachResponse AttachVm(
+      bool want_staging = false,
+      std::shared_ptr<grpc::Channel> channel = nullptr) {
+    if (channel == nullptr) channel = channel_;
     v1::AttachRequest request;
     request.set_protocol_version(1);
     request.set_vm_name("testvm");
@@ -137,8 +166,8 @@ class BrokerctlTest : public ::testing::Test {
     v1::AttachResponse response;
     grpc::ClientContext context;
     SetDeadline(&context);
-    grpc::Status status = v1::FaultBroker::NewStub(channel_)->Attach(
-        &context, request, &response);
+    grpc::Status status =
+        v1::FaultBroker::NewStub(channel)->Attach(&context, request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response;
   }
@@ -260,6 +289,39 @@ TEST_F(BrokerctlTest, StatsShowStagingCounters) {
             std::string::npos)
       << json.output;
   (*stream)->Finish();
+}
+
+// A broker killed with SIGKILL leaves its staging file behind; the next
+// broker on the same directory removes it, and keeps the live broker's.
+TEST_F(BrokerctlTest, NextBrokerSweepsAKilledBrokersStagingFile) {
+  v1::AttachResponse live = AttachVm(/*want_staging=*/true);
+  ASSERT_TRUE(live.has_staging());
+
+  const std::string killed_socket = dir_ + "/killed.sock";
+  const pid_t killed = SpawnBroker(killed_socket);
+  ASSERT_GT(killed, 0);
+  v1::AttachResponse left =
+      AttachVm(/*want_staging=*/true, ConnectUnix(killed_socket));
+  ASSERT_TRUE(left.has_staging());
+  EXPECT_NE(left.staging().path(), live.staging().path());
+  ASSERT_EQ(::kill(killed, SIGKILL), 0);
+  ASSERT_EQ(::waitpid(killed, nullptr, 0), killed);
+  ASSERT_TRUE(std::filesystem::exists(left.staging().path()));
+
+  const std::string log = dir_ + "/next.log";
+  const pid_t next = SpawnBroker(dir_ + "/next.sock", log);
+  ASSERT_GT(next, 0);
+  EXPECT_FALSE(std::filesystem::exists(left.staging().path()));
+  EXPECT_TRUE(std::filesystem::exists(live.staging().path()));
+  ::kill(next, SIGTERM);
+  ::waitpid(next, nullptr, 0);
+  std::ifstream in(log);
+  std::stringstream content;
+  content << in.rdbuf();
+  EXPECT_NE(content.str().find("staging files left by stopped brokers in " +
+                               dir_ + "/pools: 1 swept\n"),
+            std::string::npos)
+      << content.str();
 }
 
 TEST_F(BrokerctlTest, WatchCountPrintsEventsAndExits) {
