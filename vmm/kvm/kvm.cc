@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -73,6 +74,18 @@ absl::StatusOr<std::vector<kvm_cpuid_entry2>> Kvm::SupportedCpuid() const {
     if (errno != E2BIG) return ErrnoError("KVM_GET_SUPPORTED_CPUID");
   }
   return absl::ResourceExhaustedError("KVM_GET_SUPPORTED_CPUID: too many");
+}
+
+absl::StatusOr<uint64_t> Kvm::SupportedMachineCheckCapabilities() const {
+  const int max_banks = CheckExtension(KVM_CAP_MCE);
+  if (max_banks <= 0) {
+    return absl::UnimplementedError("KVM has no KVM_CAP_MCE");
+  }
+  uint64_t mcg_cap = 0;
+  if (::ioctl(fd_.get(), KVM_X86_GET_MCE_CAP_SUPPORTED, &mcg_cap) < 0) {
+    return ErrnoError("KVM_X86_GET_MCE_CAP_SUPPORTED");
+  }
+  return (mcg_cap & ~uint64_t{0xFF}) | std::min(max_banks, 0xFF);
 }
 
 absl::StatusOr<std::unique_ptr<VmFd>> Kvm::CreateVm() const {

@@ -36,6 +36,11 @@ class Kvm {
   // The CPUID entries KVM can expose, for KVM_SET_CPUID2.
   absl::StatusOr<std::vector<kvm_cpuid_entry2>> SupportedCpuid() const;
 
+  // What KVM can emulate, as an MCG_CAP value: the bits from
+  // KVM_X86_GET_MCE_CAP_SUPPORTED and, in the low byte, the most banks
+  // (KVM_CAP_MCE's answer). Unimplemented without KVM_CAP_MCE.
+  absl::StatusOr<uint64_t> SupportedMachineCheckCapabilities() const;
+
   absl::StatusOr<std::unique_ptr<VmFd>> CreateVm() const;
 
   // Bytes of each vCPU's kvm_run mapping.

@@ -55,6 +55,18 @@ absl::Status VcpuFd::SetCpuid(const std::vector<kvm_cpuid_entry2>& entries) {
       .status();
 }
 
+absl::Status VcpuFd::SetupMachineCheck(uint64_t mcg_cap) {
+  return CheckSyscall(::ioctl(fd_.get(), KVM_X86_SETUP_MCE, &mcg_cap),
+                      "KVM_X86_SETUP_MCE")
+      .status();
+}
+
+absl::Status VcpuFd::InjectMachineCheck(const kvm_x86_mce& mce) {
+  return CheckSyscall(::ioctl(fd_.get(), KVM_X86_SET_MCE, &mce),
+                      "KVM_X86_SET_MCE")
+      .status();
+}
+
 absl::Status VcpuFd::Run() {
   if (::ioctl(fd_.get(), KVM_RUN, 0) == 0) return absl::OkStatus();
   if (errno == EINTR || errno == EAGAIN) {

@@ -31,6 +31,12 @@ class VcpuFd {
   absl::StatusOr<kvm_sregs> GetSpecialRegisters();
   absl::StatusOr<kvm_regs> GetRegisters();
   absl::Status SetCpuid(const std::vector<kvm_cpuid_entry2>& entries);
+  // KVM_X86_SETUP_MCE: machine-check banks and MCG_CAP bits (see
+  // vmm/vcpu/machine_check.h); needed before any InjectMachineCheck().
+  absl::Status SetupMachineCheck(uint64_t mcg_cap);
+  // KVM_X86_SET_MCE: records the error in its bank and, for an uncorrected
+  // one, raises #MC in the guest on the next entry.
+  absl::Status InjectMachineCheck(const kvm_x86_mce& mce);
 
   // KVM_RUN once. OK means an exit to inspect in run(); an EINTR/EAGAIN
   // interruption is returned as absl::CancelledError.
