@@ -38,13 +38,16 @@ absl::Status InstallKickSignalHandler() {
 
 VcpuThread::VcpuThread(uint32_t id, std::unique_ptr<VcpuFd> vcpu,
                        size_t run_bytes, IoBus* port_bus, IoBus* mmio_bus,
-                       RunControl* control, OnStart on_start)
+                       RunControl* control,
+                       const MemoryErrorReporter* memory_errors,
+                       OnStart on_start)
     : id_(id),
       vcpu_(std::move(vcpu)),
       run_bytes_(run_bytes),
       port_bus_(port_bus),
       mmio_bus_(mmio_bus),
       control_(control),
+      memory_errors_(memory_errors),
       on_start_(std::move(on_start)) {}
 
 VcpuThread::~VcpuThread() { Join(); }
@@ -67,11 +70,13 @@ void VcpuThread::Join() {
 
 void VcpuThread::Loop() {
   current_run = vcpu_->run();
+  CatchMemoryErrorsOnThisThread();
   if (on_start_) on_start_(static_cast<uint32_t>(::syscall(SYS_gettid)), id_);
   while (control_->WaitWhilePaused()) {
     absl::Status ran = vcpu_->Run();
     if (absl::IsCancelled(ran)) {
       vcpu_->ClearImmediateExit();
+      if (!HandleMemoryError()) break;
       continue;  // kicked: look at the run state, then re-enter
     }
     if (!ran.ok()) {
@@ -99,6 +104,26 @@ void VcpuThread::Loop() {
   }
   finished_ = true;
   current_run = nullptr;
+}
+
+bool VcpuThread::HandleMemoryError() {
+  const std::optional<uint64_t> host_address = TakeMemoryError();
+  if (!host_address.has_value()) return true;
+  absl::Status reported =
+      memory_errors_ == nullptr
+          ? absl::FailedPreconditionError(absl::StrFormat(
+                "vCPU %u: memory error at host address %#x and no machine "
+                "checks",
+                id_, *host_address))
+          : memory_errors_->Report(*host_address, *vcpu_, id_);
+  if (reported.ok()) return true;
+  // Without machine checks, a poisoned page ends the VM as the error answer
+  // would have; a failed injection is the VMM's own failure.
+  control_->Stop({absl::IsFailedPrecondition(reported)
+                      ? StopKind::kBrokerErrorAnswer
+                      : StopKind::kVmmError,
+                  0, std::string(reported.message())});
+  return false;
 }
 
 }  // namespace faultline::vmm

@@ -3,6 +3,9 @@
 // the thread, whose handler sets kvm_run->immediate_exit) makes KVM_RUN
 // return EINTR, even while the vCPU waits for a page in userfaultfd; the
 // loop then pauses or stops, and re-entering the guest retries the access.
+// A memory-error SIGBUS (a poisoned page, see machine_check.h) also ends
+// KVM_RUN with EINTR; the loop then injects the machine check, or stops the
+// VM when it cannot.
 //
 // Threading: Start() and Join() from the thread that builds the VM; the
 // vCPU thread owns the VcpuFd while it runs.
@@ -20,6 +23,7 @@
 #include "absl/status/status.h"
 #include "vmm/devices/io_bus.h"
 #include "vmm/kvm/vcpu_fd.h"
+#include "vmm/vcpu/machine_check.h"
 #include "vmm/vcpu/run_control.h"
 
 namespace faultline::vmm {
@@ -36,7 +40,7 @@ class VcpuThread {
 
   VcpuThread(uint32_t id, std::unique_ptr<VcpuFd> vcpu, size_t run_bytes,
              IoBus* port_bus, IoBus* mmio_bus, RunControl* control,
-             OnStart on_start);
+             const MemoryErrorReporter* memory_errors, OnStart on_start);
   ~VcpuThread();
 
   VcpuThread(const VcpuThread&) = delete;
@@ -51,6 +55,8 @@ class VcpuThread {
 
  private:
   void Loop();
+  // After an interrupted KVM_RUN; false when the VM must stop.
+  bool HandleMemoryError();
 
   const uint32_t id_;
   std::unique_ptr<VcpuFd> vcpu_;
@@ -58,6 +64,7 @@ class VcpuThread {
   IoBus* const port_bus_;
   IoBus* const mmio_bus_;
   RunControl* const control_;
+  const MemoryErrorReporter* const memory_errors_;
   const OnStart on_start_;
   std::thread thread_;
   std::atomic<bool> started_{false};
