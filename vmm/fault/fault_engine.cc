@@ -350,11 +350,7 @@ void FaultEngine::OnAnswer(const v1::FaultAnswer& answer) {
           RetryReasonName(answer.retry().reason()), answer.retry().detail());
       return;
     case AnswerAction::kFail:
-      stats_.Count(FaultStats::Counter::kErrors);
-      Fail(FatalKind::kErrorAnswer,
-           absl::StrFormat("broker answered error (%s: %s) for %s",
-                           ErrorKindName(answer.error().kind()),
-                           answer.error().message(), DescribePage(fault)));
+      ApplyError(answer, fault);
       return;
   }
   if (!applied.ok()) {

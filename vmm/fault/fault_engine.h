@@ -2,8 +2,9 @@
 // asks the broker (through BrokerTransport) what backs each page, checks each
 // answer with fault_policy and applies it: UFFDIO_COPY for pages, ZEROPAGE
 // for zeroes, a MAP_SHARED mapping of the device file for frames, a re-ask
-// later for retries, and a stop of the VM (the fatal callback) for errors,
-// exhausted budgets and passed deadlines. Also installs the loader's pages.
+// later for retries, a poisoned page or a stop of the VM (the fatal
+// callback) for errors, and a stop for exhausted budgets and passed
+// deadlines. Also installs the loader's pages.
 //
 // Threading: Create() starts two threads: the userfaultfd reader (which also
 // sends due retries and checks deadlines) and the transport's stream thread
@@ -58,6 +59,10 @@ class FaultEngine : private BrokerTransport::Listener {
     BrokerTransport::Options transport;
     RetryOptions retry;
     uint32_t prefetch_hint = 0;
+    // An error answer poisons the page (UFFDIO_POISON) so the vCPU that
+    // touches it gets a machine check, instead of stopping the VM. Falls
+    // back to stopping where the kernel cannot poison.
+    bool poison_error_pages = false;
   };
 
   // Registers every region of `memory` with a new userfaultfd and attaches.
@@ -82,6 +87,8 @@ class FaultEngine : private BrokerTransport::Listener {
 
   FaultStats& stats() { return stats_; }
   size_t faults_in_flight() const;
+  // Whether error answers become poisoned pages (options and kernel allow).
+  bool poisons_error_pages() const;
 
  private:
   struct Region {
@@ -137,6 +144,8 @@ class FaultEngine : private BrokerTransport::Listener {
                                  const PendingFault& fault, bool zero,
                                  const StagingMapping* staging);
   absl::Status MapFrame(const PendingFault& fault, uint64_t frame);
+  // Applies an error answer: poisons the page, or stops the VM.
+  void ApplyError(const v1::FaultAnswer& answer, const PendingFault& fault);
   void ScheduleRetry(uint64_t fault_id, absl::Duration hint,
                      const std::string& reason, const std::string& detail);
   void Resolve(uint64_t fault_id);

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -115,6 +116,43 @@ absl::Status FaultEngine::MapFrame(const PendingFault& fault, uint64_t frame) {
   RETURN_IF_ERROR(uffd_->Wake(fault.host_page, kFaultPageBytes));
   stats_.Count(FaultStats::Counter::kFrames);
   return absl::OkStatus();
+}
+
+bool FaultEngine::poisons_error_pages() const {
+  return options_.poison_error_pages && uffd_->has_poison();
+}
+
+void FaultEngine::ApplyError(const v1::FaultAnswer& answer,
+                             const PendingFault& fault) {
+  stats_.Count(FaultStats::Counter::kErrors);
+  const std::string what =
+      absl::StrFormat("broker answered error (%s: %s) for %s",
+                      ErrorKindName(answer.error().kind()),
+                      answer.error().message(), DescribePage(fault));
+  if (!poisons_error_pages()) {
+    Fail(FatalKind::kErrorAnswer, what);
+    return;
+  }
+  // Poisoning wakes the waiting thread: a vCPU re-enters the guest, touches
+  // the page and gets the machine check (vmm/vcpu/machine_check.h).
+  absl::Status poisoned = uffd_->Poison(fault.host_page, kFaultPageBytes);
+  if (absl::IsAlreadyExists(poisoned)) {
+    // Filled meanwhile (a prefetch raced the error): the page is good.
+    stats_.Count(FaultStats::Counter::kAlreadyResolved);
+    poisoned = uffd_->Wake(fault.host_page, kFaultPageBytes);
+  } else if (poisoned.ok()) {
+    stats_.Count(FaultStats::Counter::kPoisoned);
+    absl::FPrintF(stderr,
+                  "vmm: %s: page poisoned, the guest gets a machine check on "
+                  "access\n",
+                  what);
+  }
+  if (!poisoned.ok()) {
+    Fail(FatalKind::kInternal,
+         absl::StrFormat("poisoning after %s: %s", what, poisoned.message()));
+    return;
+  }
+  Resolve(fault.id);
 }
 
 }  // namespace faultline::vmm

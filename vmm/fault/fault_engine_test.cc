@@ -3,6 +3,7 @@
 // vCPUs. Every wait is bounded; a thread left blocked on a page is released
 // when its engine is destroyed (the userfaultfd closes).
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 
 #include <atomic>
@@ -110,6 +111,80 @@ TEST_F(FaultEngineTest, ErrorAnswerStopsNamingPageAndKind) {
   EXPECT_THAT(fatal->message, HasSubstr("guest-physical page 0x201000"));
   EXPECT_THAT(fatal->message, HasSubstr("region 'ram'"));
   EXPECT_EQ(engine_->stats().Snapshot().errors, 1u);
+}
+
+// A touch of a poisoned page: SIGBUS, caught and escaped from, per thread.
+thread_local sigjmp_buf* bus_error_escape = nullptr;
+thread_local int bus_error_code = 0;
+thread_local uint64_t bus_error_address = 0;
+
+void OnTouchBusError(int, siginfo_t* info, void*) {
+  bus_error_code = info->si_code;
+  bus_error_address = reinterpret_cast<uint64_t>(info->si_addr);
+  siglongjmp(*bus_error_escape, 1);
+}
+
+struct BusError {
+  int code = 0;
+  uint64_t address = 0;
+};
+
+// Reads one byte at `address`; the bus error it raised, if any.
+std::optional<BusError> TouchCatchingBusError(const uint8_t* address) {
+  struct sigaction action = {};
+  action.sa_sigaction = OnTouchBusError;
+  action.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&action.sa_mask);
+  if (::sigaction(SIGBUS, &action, nullptr) != 0) return BusError{-1, 0};
+  sigjmp_buf escape;
+  bus_error_escape = &escape;
+  if (sigsetjmp(escape, 1) != 0) {
+    return BusError{bus_error_code, bus_error_address};
+  }
+  (void)*static_cast<const volatile uint8_t*>(address);
+  return std::nullopt;
+}
+
+TEST_F(FaultEngineTest, ErrorAnswerPoisonsThePageWhenAsked) {
+  poison_error_pages_ = true;
+  ASSERT_TRUE(StartEngine({RamRegion(8, Pattern(3))}).ok());
+  if (!engine_->poisons_error_pages()) {
+    GTEST_SKIP() << "this kernel has no UFFDIO_POISON";
+  }
+  v1::InjectionRule rule;
+  rule.set_region_id(kRamId);
+  rule.set_first_offset(kPage);
+  rule.set_last_offset(kPage);
+  rule.mutable_error()->set_kind(v1::ERROR_KIND_BUS_ERROR);
+  rule.mutable_error()->set_message("disk on fire");
+  Inject(rule);
+
+  std::optional<BusError> first, second, neighbour;
+  std::thread vcpu([&] {
+    first = TouchCatchingBusError(Host(kRamId) + kPage);
+    // Still poisoned: a guest retrying the access gets the same error.
+    second = TouchCatchingBusError(Host(kRamId) + kPage);
+    neighbour = TouchCatchingBusError(Host(kRamId) + 2 * kPage);
+  });
+  vcpu.join();
+  // A user-space touch reports BUS_MCEERR_AR where the kernel has
+  // CONFIG_MEMORY_FAILURE (the test host's does; KVM always does), and a
+  // plain BUS_ADRERR where it has not.
+  const auto poisoned_code = ::testing::AnyOf(BUS_MCEERR_AR, BUS_ADRERR);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_THAT(first->code, poisoned_code);
+  EXPECT_EQ(first->address, reinterpret_cast<uint64_t>(Host(kRamId) + kPage));
+  ASSERT_TRUE(second.has_value());
+  EXPECT_THAT(second->code, poisoned_code);
+  EXPECT_FALSE(neighbour.has_value()) << "other pages are served";
+  EXPECT_EQ(PatternMismatches(3, 2, 1), 0u);
+
+  EXPECT_FALSE(WaitForFatal(absl::ZeroDuration()).has_value())
+      << "a poisoned page does not stop the VM";
+  const FaultCountersSnapshot stats = engine_->stats().Snapshot();
+  EXPECT_EQ(stats.errors, 1u);
+  EXPECT_EQ(stats.poisoned, 1u);
+  EXPECT_THAT(FaultStats::Summary(stats), HasSubstr("error 1 (poisoned 1)"));
 }
 
 TEST_F(FaultEngineTest, DeadlineStopsASlowFault) {

@@ -87,6 +87,7 @@ class FaultEngineTest : public ::testing::Test {
     options.retry = retry;
     options.prefetch_hint = prefetch;
     options.transport.staging = staging;
+    options.poison_error_pages = poison_error_pages_;
     auto engine = FaultEngine::Create(memory_.get(), options,
                                       [this](const FatalFault& f) {
                                         absl::MutexLock lock(&fatal_mutex_);
@@ -171,6 +172,7 @@ class FaultEngineTest : public ::testing::Test {
     return mismatches;
   }
 
+  bool poison_error_pages_ = false;  // read by StartEngine
   std::unique_ptr<BrokerProcess> broker_;
   std::unique_ptr<v1::BrokerAdmin::Stub> admin_;
   std::unique_ptr<GuestMemory> memory_;

@@ -90,6 +90,9 @@ void FaultStats::Count(Counter counter, uint64_t n) {
     case Counter::kStagedPages:
       c.staged_pages += n;
       break;
+    case Counter::kPoisoned:
+      c.poisoned += n;
+      break;
   }
 }
 
@@ -126,14 +129,15 @@ std::string FaultStats::Summary(const FaultCountersSnapshot& s) {
       });
   return absl::StrFormat(
       "vmm: faults %u (coalesced %u); answers: page %u, zero %u, frame %u, "
-      "retry %u, error %u; extra pages %u; loaded pages %u; from staging "
+      "retry %u, error %u (poisoned %u); extra pages %u; loaded pages %u; from "
+      "staging "
       "slots %u\n"
       "vmm: retries by reason: %s\n"
       "vmm: already resolved %u, rejected answers %u, stale answers %u, "
       "resent %u, reconnects %u, revocations %u\n"
       "vmm: latency p50 %uus p99 %uus p99.9 %uus; %.0f pages/s over %.2fs\n",
       s.faults, s.coalesced, s.pages, s.zeros, s.frames, s.retries, s.errors,
-      s.extra_pages, s.loaded_pages, s.staged_pages,
+      s.poisoned, s.extra_pages, s.loaded_pages, s.staged_pages,
       reasons.empty() ? "none" : reasons, s.already_resolved,
       s.rejected_answers, s.stale_answers, s.resent, s.reconnects,
       s.revocations, s.latency_p50_us, s.latency_p99_us, s.latency_p999_us,
@@ -148,14 +152,15 @@ std::string FaultStats::Json(const FaultCountersSnapshot& s) {
       });
   return absl::StrFormat(
       "{\"faults\":%u,\"coalesced\":%u,\"answers\":{\"page\":%u,\"zero\":%u,"
-      "\"frame\":%u,\"retry\":%u,\"error\":%u},\"extra_pages\":%u,"
+      "\"frame\":%u,\"retry\":%u,\"error\":%u},\"poisoned\":%u,"
+      "\"extra_pages\":%u,"
       "\"loaded_pages\":%u,\"staged_pages\":%u,\"retries_by_reason\":{%s},"
       "\"already_resolved\":%u,\"rejected_answers\":%u,\"stale_answers\":%u,"
       "\"resent\":%u,\"reconnects\":%u,\"revocations\":%u,"
       "\"latency_us\":{\"p50\":%u,\"p99\":%u,\"p999\":%u},"
       "\"elapsed_seconds\":%.3f,\"pages_per_second\":%.1f}\n",
       s.faults, s.coalesced, s.pages, s.zeros, s.frames, s.retries, s.errors,
-      s.extra_pages, s.loaded_pages, s.staged_pages, reasons,
+      s.poisoned, s.extra_pages, s.loaded_pages, s.staged_pages, reasons,
       s.already_resolved, s.rejected_answers, s.stale_answers, s.resent,
       s.reconnects, s.revocations, s.latency_p50_us, s.latency_p99_us,
       s.latency_p999_us, s.elapsed_seconds, s.pages_per_second);

@@ -42,6 +42,7 @@ struct FaultCountersSnapshot {
   uint64_t frames = 0;
   uint64_t retries = 0;
   uint64_t errors = 0;
+  uint64_t poisoned = 0;          // error answers turned into poisoned pages
   uint64_t extra_pages = 0;       // prefetched pages installed
   uint64_t already_resolved = 0;  // EEXIST: someone got there first
   uint64_t rejected_answers = 0;  // failed validation, asked again
@@ -79,6 +80,7 @@ class FaultStats {
     kRevocations,
     kLoadedPages,
     kStagedPages,  // pages (asked or prefetched) copied from a staging slot
+    kPoisoned,     // error answers applied as UFFDIO_POISON
   };
   void Count(Counter counter, uint64_t n = 1);
   void CountRetry(const std::string& reason);
