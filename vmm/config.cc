@@ -212,6 +212,12 @@ absl::StatusOr<VmmConfig> ParseConfig(const VmmFlags& flags) {
   }
   config.staging_auto = flags.staging == "auto";
   config.preload_ram = flags.preload_ram;
+  if (flags.on_error != "machine_check" && flags.on_error != "stop") {
+    return FlagError(
+        "on_error",
+        absl::StrCat("'", flags.on_error, "' is not machine_check or stop"));
+  }
+  config.machine_check_on_error = flags.on_error == "machine_check";
   return config;
 }
 

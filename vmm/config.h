@@ -35,6 +35,7 @@ struct VmmFlags {
   std::string stats_json;
   std::string staging = "auto";
   bool preload_ram = false;
+  std::string on_error = "machine_check";
 };
 
 struct VmmConfig {
@@ -56,6 +57,9 @@ struct VmmConfig {
   // Ask a broker on a Unix socket for a staging area (--staging=auto).
   bool staging_auto = true;
   bool preload_ram = false;  // every RAM page from the broker before start
+  // An error answer poisons the page and the guest gets a machine check
+  // (--on_error=machine_check), or it stops the VM (--on_error=stop).
+  bool machine_check_on_error = true;
 };
 
 // "4096", "64K", "64M", "1G" (binary multiples).

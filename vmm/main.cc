@@ -48,6 +48,10 @@ ABSL_FLAG(std::string, stats_json, "", "Write the exit summary as JSON here.");
 ABSL_FLAG(std::string, staging, "auto",
           "auto: page bytes through the broker's shared-memory staging area "
           "when it is on a Unix socket; off: always inline in gRPC.");
+ABSL_FLAG(std::string, on_error, "machine_check",
+          "What an error answer does: machine_check poisons the page and the "
+          "vCPU touching it gets a machine check (stop where the host cannot); "
+          "stop ends the VM with status 68.");
 ABSL_FLAG(bool, preload_ram, false,
           "Ask the broker for every RAM page before the vCPUs start "
           "(counted as loaded pages, not faults).");
@@ -78,6 +82,7 @@ VmmFlags ReadFlags() {
   flags.stats_json = absl::GetFlag(FLAGS_stats_json);
   flags.staging = absl::GetFlag(FLAGS_staging);
   flags.preload_ram = absl::GetFlag(FLAGS_preload_ram);
+  flags.on_error = absl::GetFlag(FLAGS_on_error);
   return flags;
 }
 

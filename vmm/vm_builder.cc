@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "proto/base/errno_status.h"
@@ -13,6 +14,7 @@
 #include "vmm/loader/loader.h"
 #include "vmm/ram_preload.h"
 #include "vmm/vcpu/cpuid.h"
+#include "vmm/vcpu/machine_check.h"
 
 namespace faultline::vmm {
 namespace {
@@ -82,6 +84,20 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
     return nullptr;
   }
   vm->kvm_ = *std::move(kvm);
+  // Error answers become machine checks only where KVM emulates them with
+  // software recovery; elsewhere they stop the VM.
+  std::optional<uint64_t> mcg_cap;
+  if (config.machine_check_on_error) {
+    absl::StatusOr<uint64_t> cap =
+        vm->kvm_->SupportedMachineCheckCapabilities();
+    if (cap.ok()) cap = MachineCheckCapabilities(*cap);
+    if (cap.ok()) {
+      mcg_cap = *cap;
+    } else {
+      absl::FPrintF(stderr, "vmm: error answers will stop the VM: %s\n",
+                    cap.status().message());
+    }
+  }
 
   // 2. The payload, checked before any memory or broker session exists.
   absl::StatusOr<ElfImage> payload = ReadElfFile(config.guest_path);
@@ -130,6 +146,7 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
   engine_options.retry.budget = config.retry_budget;
   engine_options.retry.deadline = config.fault_deadline;
   engine_options.prefetch_hint = kRamPrefetchPages;
+  engine_options.poison_error_pages = mcg_cap.has_value();
   RunControl* control = vm->control_.get();
   absl::StatusOr<std::unique_ptr<FaultEngine>> engine = FaultEngine::Create(
       vm->memory_.get(), engine_options, [control](const FatalFault& fatal) {
@@ -148,6 +165,13 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
     return nullptr;
   }
   vm->engine_ = *std::move(engine);
+  if (mcg_cap.has_value() && !vm->engine_->poisons_error_pages()) {
+    absl::FPrintF(stderr,
+                  "vmm: error answers will stop the VM: this kernel has no "
+                  "UFFDIO_POISON\n");
+  }
+  vm->memory_errors_ =
+      std::make_unique<MemoryErrorReporter>(vm->memory_.get(), mcg_cap);
 
   // 5. The loader installs the payload and boot state; the rest will fault.
   FaultEngine* fault_engine = vm->engine_.get();
@@ -252,6 +276,9 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
   if (absl::Status kick = InstallKickSignalHandler(); !kick.ok()) {
     return fail(kick);
   }
+  if (absl::Status bus = InstallMemoryErrorSignalHandler(); !bus.ok()) {
+    return fail(bus);
+  }
   for (uint32_t id = 0; id < config.vcpu_count; ++id) {
     absl::StatusOr<std::unique_ptr<VcpuFd>> vcpu = vm->vm_->CreateVcpu(id);
     if (!vcpu.ok()) return fail(vcpu.status());
@@ -263,10 +290,13 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
       set = (*vcpu)->SetSpecialRegisters(*sregs);
     }
     if (set.ok()) set = (*vcpu)->SetRegisters(BootRegisters(loaded->entry, id));
+    if (set.ok() && mcg_cap.has_value()) {
+      set = (*vcpu)->SetupMachineCheck(*mcg_cap);
+    }
     if (!set.ok()) return fail(set);
     vm->vcpus_.push_back(std::make_unique<VcpuThread>(
         id, *std::move(vcpu), vm->kvm_->vcpu_mmap_size(), vm->port_bus_.get(),
-        vm->mmio_bus_.get(), control,
+        vm->mmio_bus_.get(), control, vm->memory_errors_.get(),
         [fault_engine](uint32_t thread_id, uint32_t vcpu_id) {
           fault_engine->RegisterVcpuThread(thread_id, vcpu_id);
         }));

@@ -23,6 +23,7 @@
 #include "vmm/fault/fault_engine.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/memory/guest_memory.h"
+#include "vmm/vcpu/machine_check.h"
 #include "vmm/vcpu/run_control.h"
 #include "vmm/vcpu/vcpu_thread.h"
 
@@ -71,6 +72,7 @@ class VirtualMachine {
   std::unique_ptr<GuestMemory> memory_;
   std::unique_ptr<RunControl> control_;
   std::unique_ptr<FaultEngine> engine_;
+  std::unique_ptr<MemoryErrorReporter> memory_errors_;
   FaultCountersSnapshot final_stats_;
   std::unique_ptr<VmFd> vm_;
   UniqueFd serial_file_;
