@@ -1,7 +1,9 @@
-// CPU exception handlers: an unexpected exception (a bug, or a machine check
-// on a page the broker poisoned) is reported on the console with the vector,
-// error code, RIP and CR2, and ends the run with kExitCpuException instead of
-// triple-faulting into an opaque VM shutdown.
+// CPU exception handlers: an unexpected exception (a bug) is reported on the
+// console with the vector, error code, RIP and CR2, and ends the run with
+// kExitCpuException instead of triple-faulting into an opaque VM shutdown. A
+// machine check (a page the broker answered error for, poisoned by the VMM)
+// is reported with its bank's status and guest-physical address and ends the
+// run with kExitMachineCheck.
 #ifndef FAULTLINE_GUEST_DRIVERS_RUNTIME_EXCEPTIONS_H_
 #define FAULTLINE_GUEST_DRIVERS_RUNTIME_EXCEPTIONS_H_
 

@@ -22,7 +22,9 @@ enum ExitStatus : uint32_t {
   kExitFail = 1,          // the check failed: mismatches, lost writes
   kExitBadSetup = 2,      // bad parameters or environment (device absent)
   kExitCpuException = 3,  // the CPU raised an exception the payload did not
-                          // expect (e.g. a machine check on a poisoned page)
+                          // expect
+  kExitMachineCheck = 4,  // a machine check: a page the broker answered
+                          // error for was touched (the VMM poisoned it)
 };
 
 // Defined by each payload. Runs on every vCPU at once, each on its own stack.
