@@ -23,6 +23,9 @@ Steps after the VMM ended (after_vmm):
   check-retries   retries of every reason in broker and VMM statistics
   check-restart   the VMM reconnected and attached again after the restart
   check-error     the VMM's stop message names a page inside the error range
+  check-machine-check
+                  the VMM poisoned a page of the error range and injected a
+                  machine check, and the guest's bank names that same page
 
 Every wait has a deadline; a failed check prints what it saw and exits 1.
 """
@@ -417,6 +420,39 @@ def check_error(case, args):
         raise StepError("the broker counted no bus_error answer")
 
 
+def check_machine_check(case, args):
+    first = size(args.at)
+    last = first + args.range_pages * PAGE - PAGE
+    vmm_log = case.read("vmm.log")
+    injected = re.search(r"machine check injected for poisoned guest-physical "
+                         r"page (0x[0-9a-f]+)", vmm_log)
+    if not injected:
+        raise StepError("the VMM log has no 'machine check injected for poisoned "
+                        "guest-physical page' line")
+    log("the VMM said: %s" % injected.group(0))
+    if "page poisoned" not in vmm_log or "e2e injected bus error" not in vmm_log:
+        raise StepError("the VMM log does not say it poisoned the page for the "
+                        "broker's error answer")
+    seen = re.search(r"RESULT: fail machine check on vCPU \d+: action-required "
+                     r"memory error at guest-physical (0x[0-9a-f]+)",
+                     case.read("serial.log"))
+    if not seen:
+        raise StepError("the guest did not report an action-required machine check")
+    log("the guest said: %s" % seen.group(0))
+    host_page, guest_page = int(injected.group(1), 16), int(seen.group(1), 16)
+    if host_page != guest_page:
+        raise StepError("the VMM injected 0x%x but the guest's bank says 0x%x"
+                        % (host_page, guest_page))
+    # RAM is region 'ram' at guest-physical 0, so its offsets are addresses.
+    if not first <= guest_page <= last:
+        raise StepError("the machine check's page 0x%x is outside the injected "
+                        "range [0x%x, 0x%x]" % (guest_page, first, last))
+    vmm = case.vmm_stats()
+    if vmm["poisoned"] < 1 or vmm["answers"]["error"] < vmm["poisoned"]:
+        raise StepError("the VMM counted %d error answers and %d poisoned pages"
+                        % (vmm["answers"]["error"], vmm["poisoned"]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--brokerctl", required=True)
@@ -440,7 +476,8 @@ def main():
     p = steps.add_parser("restart-broker")
     p.add_argument("--after_pages", type=int, required=True)
     p.set_defaults(run=restart_broker)
-    for name, run in (("bus-error", bus_error), ("check-error", check_error)):
+    for name, run in (("bus-error", bus_error), ("check-error", check_error),
+                      ("check-machine-check", check_machine_check)):
         p = steps.add_parser(name)
         p.add_argument("--at", default="12M")
         p.add_argument("--range_pages", type=int, default=16)
