@@ -43,6 +43,7 @@ TEST(ParseConfigTest, Defaults) {
   EXPECT_EQ(config->pcimem_bytes, 0u);
   EXPECT_EQ(config->fault_deadline, absl::Seconds(30));
   EXPECT_TRUE(config->staging_auto);
+  EXPECT_TRUE(config->machine_check_on_error);
   EXPECT_FALSE(config->preload_ram);
 }
 
@@ -136,6 +137,10 @@ TEST(ParseConfigTest, ClearErrors) {
   EXPECT_THAT(Error(flags), HasSubstr("--staging"));
   flags.staging = "off";
   EXPECT_FALSE(ParseConfig(flags)->staging_auto);
+  flags.on_error = "ignore";
+  EXPECT_THAT(Error(flags), HasSubstr("--on_error"));
+  flags.on_error = "stop";
+  EXPECT_FALSE(ParseConfig(flags)->machine_check_on_error);
   flags = Good();
   flags.guest_args = std::string(1020, 'a');
   flags.ram_source = "pattern:7";
