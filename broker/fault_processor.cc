@@ -79,8 +79,15 @@ void FaultProcessor::Process(std::shared_ptr<Session> session,
         break;
     }
   }
-  scheduler_.Submit(
-      queue, [this, pending](bool interrupted) { Run(pending, interrupted); });
+  auto run = [this, pending](bool interrupted) { Run(pending, interrupted); };
+  // A source that only computes answers on this thread when the workers are
+  // idle; one that may block (files, frame pools) never holds up gRPC's.
+  const PageSource* source = pending->region->source.get();
+  if (source != nullptr && !source->MayBlock()) {
+    scheduler_.SubmitOrRunHere(queue, std::move(run));
+  } else {
+    scheduler_.Submit(queue, std::move(run));
+  }
 }
 
 void FaultProcessor::Run(std::shared_ptr<Pending> pending, bool interrupted) {

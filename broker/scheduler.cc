@@ -2,9 +2,9 @@
 
 namespace faultline::broker {
 
-FairScheduler::FairScheduler(int worker_count) {
-  if (worker_count < 1) worker_count = 1;
-  for (int i = 0; i < worker_count; ++i) {
+FairScheduler::FairScheduler(int worker_count)
+    : worker_count_(worker_count < 1 ? 1 : worker_count) {
+  for (int i = 0; i < worker_count_; ++i) {
     workers_.emplace_back([this] { WorkerLoop(); });
   }
   timer_ = std::thread([this] { TimerLoop(); });
@@ -29,6 +29,25 @@ void FairScheduler::Submit(uint64_t queue_key, Task task) {
     }
   }
   task(/*interrupted=*/true);
+}
+
+void FairScheduler::SubmitOrRunHere(uint64_t queue_key, Task task) {
+  bool stopping;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping = stopping_;
+    if (!stopping) {
+      if (!turns_.empty() || running_ >= worker_count_) {
+        EnqueueLocked(queue_key, std::move(task));
+        return;
+      }
+      ++running_;
+    }
+  }
+  task(/*interrupted=*/stopping);
+  if (stopping) return;
+  absl::MutexLock lock(&mu_);
+  --running_;
 }
 
 void FairScheduler::SubmitAfter(uint64_t queue_key, absl::Duration delay,
@@ -63,8 +82,11 @@ void FairScheduler::WorkerLoop() {
       } else {
         turns_.push_back(key);
       }
+      ++running_;
     }
     task(/*interrupted=*/false);
+    absl::MutexLock lock(&mu_);
+    --running_;
   }
 }
 

@@ -36,6 +36,11 @@ class FairScheduler {
 
   // Queues `task` behind the earlier tasks of `queue_key`.
   void Submit(uint64_t queue_key, Task task) ABSL_LOCKS_EXCLUDED(mu_);
+  // Runs `task` on the calling thread, before returning, when nothing is
+  // queued and fewer than worker_count tasks run: an uncontended fault skips
+  // the hand-off to a worker (a thread wake-up that costs more than the
+  // page). Otherwise it is Submit(): under load the fair order decides.
+  void SubmitOrRunHere(uint64_t queue_key, Task task) ABSL_LOCKS_EXCLUDED(mu_);
   // Queues `task` once `delay` has passed; no worker waits meanwhile.
   void SubmitAfter(uint64_t queue_key, absl::Duration delay, Task task)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -58,6 +63,9 @@ class FairScheduler {
   // Keys of non-empty queues in the order they get their next turn.
   std::deque<uint64_t> turns_ ABSL_GUARDED_BY(mu_);
   size_t queued_ ABSL_GUARDED_BY(mu_) = 0;
+  const int worker_count_;
+  // Tasks running now, on workers or on callers of SubmitOrRunHere.
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
   std::multimap<absl::Time, std::pair<uint64_t, Task>> delayed_
       ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> workers_;

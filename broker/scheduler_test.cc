@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -78,6 +79,38 @@ TEST(FairSchedulerTest, DelayedTaskRunsWithoutHoldingWorkers) {
   scheduler.Submit(2, [&](bool) { quick_ran.Notify(); });
   ASSERT_TRUE(quick_ran.WaitForNotificationWithTimeout(absl::Seconds(30)));
   ASSERT_TRUE(delayed_ran.WaitForNotificationWithTimeout(absl::Seconds(30)));
+}
+
+TEST(FairSchedulerTest, UncontendedTaskRunsOnTheCaller) {
+  FairScheduler scheduler(1);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::thread::id ran_on;
+  scheduler.SubmitOrRunHere(1, [&](bool interrupted) {
+    EXPECT_FALSE(interrupted);
+    ran_on = std::this_thread::get_id();
+  });
+  EXPECT_EQ(ran_on, caller) << "nothing queued, the worker idle: run here";
+}
+
+TEST(FairSchedulerTest, BusyWorkersMakeTasksQueue) {
+  FairScheduler scheduler(1);
+  absl::Notification release, holding;
+  scheduler.Submit(0, [&](bool) {
+    holding.Notify();
+    release.WaitForNotification();
+  });
+  ASSERT_TRUE(holding.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  const std::thread::id caller = std::this_thread::get_id();
+  absl::Notification done;
+  std::thread::id ran_on = caller;
+  scheduler.SubmitOrRunHere(1, [&](bool) {
+    ran_on = std::this_thread::get_id();
+    done.Notify();
+  });
+  EXPECT_FALSE(done.HasBeenNotified()) << "the worker is busy: queued";
+  release.Notify();
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_NE(ran_on, caller);
 }
 
 }  // namespace

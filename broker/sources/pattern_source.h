@@ -17,6 +17,7 @@ class PatternSource : public PageSource {
 
   void Answer(uint64_t offset, v1::FaultAnswer* answer) const override;
   std::string Describe() const override;
+  bool MayBlock() const override { return false; }
 
  private:
   const uint64_t seed_;

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "broker/sources/zero_source.h"
 #include "gtest/gtest.h"
 #include "proto/pattern.h"
 
@@ -27,6 +28,12 @@ TEST(PatternSourceTest, SeedChangesContent) {
   a.Answer(0, &answer_a);
   b.Answer(0, &answer_b);
   EXPECT_NE(answer_a.page().data(), answer_b.page().data());
+}
+
+TEST(PatternSourceTest, ComputedSourcesNeverBlock) {
+  // These answer on the thread that read the fault when workers are idle.
+  EXPECT_FALSE(PatternSource(1, 0).MayBlock());
+  EXPECT_FALSE(ZeroSource().MayBlock());
 }
 
 }  // namespace

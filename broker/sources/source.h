@@ -24,6 +24,10 @@ class PageSource {
 
   // For people: "zero", "image /path@0x1000", "pattern seed=7", ...
   virtual std::string Describe() const = 0;
+
+  // False when Answer() only computes or copies from memory (no I/O, no
+  // long lock): such answers may be made on the thread that read the fault.
+  virtual bool MayBlock() const { return true; }
 };
 
 }  // namespace faultline::broker

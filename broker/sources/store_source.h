@@ -23,6 +23,7 @@ class StoreSource : public PageSource {
 
   void Answer(uint64_t offset, v1::FaultAnswer* answer) const override;
   std::string Describe() const override;
+  bool MayBlock() const override { return false; }
 
  private:
   const std::shared_ptr<PageStore> store_;

@@ -12,6 +12,7 @@ class ZeroSource : public PageSource {
  public:
   void Answer(uint64_t offset, v1::FaultAnswer* answer) const override;
   std::string Describe() const override { return "zero"; }
+  bool MayBlock() const override { return false; }
 };
 
 }  // namespace faultline::broker
