@@ -18,11 +18,15 @@ Steps while the VMM runs (during_vmm):
                   to SIGKILL the broker and start it again on the same socket
   bus-error       pause the VM, make a page range answer error bus_error
   expect-source   check the session's RAM region is served by a given source
+  revoke-frame    once pcimem reads BAR page 0 in a loop, revoke frame 0, wait
+                  until the VMM maps it again (the guest's next read faulted),
+                  then mark the frame so the guest finishes
 Steps after the VMM ended (after_vmm):
   fault-count     broker's and VMM's resident pages == pages ramtouch touched
   check-retries   retries of every reason in broker and VMM statistics
   check-restart   the VMM reconnected and attached again after the restart
   check-error     the VMM's stop message names a page inside the error range
+  check-revoked   the VMM completed one revocation and mapped the frame again
   check-machine-check
                   the VMM poisoned a page of the error range and injected a
                   machine check, and the guest's bank names that same page
@@ -336,6 +340,55 @@ def bus_error(case, args):
     case.expect_control("resume", "ok running")
 
 
+def wait_serial(case, text, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        case.check_vmm_alive("waiting for %r on the serial console" % text)
+        try:
+            if text in case.read("serial.log"):
+                return
+        except StepError:
+            pass  # not created yet
+        time.sleep(0.2)
+    raise StepError("the guest did not print %r within %d s" % (text, timeout))
+
+
+def revoke_frame(case, args):
+    wait_serial(case, "pcimem: revisit:", args.timeout)
+    session = case.wait_session()
+    window = case.region(session, "pcimem")
+    before = case.status()
+    log("before: %s" % before["line"])
+    out = case.brokerctl("revoke", "--session=" + session["session_id"],
+                         "--region=%d" % window["region_id"], "--offset=0").stdout
+    log("brokerctl revoke: %s" % out.strip())
+    # The guest reads page 0 in a loop: once the VMM has unmapped the frame,
+    # the next read faults and the broker maps it again.
+    deadline = time.monotonic() + args.timeout
+    while True:
+        now = case.status()
+        if now["frames"] > before["frames"]:
+            log("mapped again: %s" % now["line"])
+            break
+        if time.monotonic() > deadline:
+            raise StepError("no new frame answer within %d s of the revocation: %s"
+                            % (args.timeout, now["line"]))
+        time.sleep(0.1)
+    case.brokerctl("frames", "write", args.pool, "0",
+                   "--pattern_seed=%d" % args.mark_seed, "--count=1")
+    log("frame 0 marked with the pattern for seed %d" % args.mark_seed)
+
+
+def check_revoked(case, args):
+    vmm = case.vmm_stats()
+    log("VMM: revocations %d, frame answers %d" % (vmm["revocations"],
+                                                   vmm["answers"]["frame"]))
+    if vmm["revocations"] != 1:
+        raise StepError("the VMM completed %d revocations, want 1" % vmm["revocations"])
+    if "frame 0 seen again after the host's mark" not in case.read("serial.log"):
+        raise StepError("the guest did not see the mark written after the revocation")
+
+
 def expect_source(case, args):
     session = case.wait_session()
     ram = case.region(session, "ram")
@@ -482,6 +535,13 @@ def main():
         p.add_argument("--at", default="12M")
         p.add_argument("--range_pages", type=int, default=16)
         p.set_defaults(run=run)
+    p = steps.add_parser("revoke-frame")
+    p.add_argument("--pool", default="pcimem")
+    p.add_argument("--mark_seed", type=int, required=True)
+    p.add_argument("--timeout", type=int, default=120)
+    p.set_defaults(run=revoke_frame)
+    p = steps.add_parser("check-revoked")
+    p.set_defaults(run=check_revoked)
     p = steps.add_parser("expect-source")
     p.add_argument("--kind", required=True)
     p.set_defaults(run=expect_source)
