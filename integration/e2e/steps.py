@@ -328,12 +328,25 @@ def restart_broker(case, args):
         f.write(str(now["pages"]))
 
 
+def error_range(args):
+    """The injected error range [first, last] (page addresses) of --at and
+    --range_pages."""
+    first = size(args.at)
+    return first, first + args.range_pages * PAGE - PAGE
+
+
+def check_in_error_range(what, page, first, last):
+    # RAM is region 'ram' at guest-physical 0, so its offsets are addresses.
+    if not first <= page <= last:
+        raise StepError("%s 0x%x is outside the injected range [0x%x, 0x%x]"
+                        % (what, page, first, last))
+
+
 def bus_error(case, args):
     case.expect_control("pause", "ok paused")
     session = case.wait_session()
     ram = case.region(session, "ram")
-    first = size(args.at)
-    last = first + args.range_pages * PAGE - PAGE
+    first, last = error_range(args)
     case.inject(session, ram, first, last, "--error=bus_error",
                 "--message=e2e injected bus error", count=0)
     log("region ram [0x%x, 0x%x] answers error bus_error" % (first, last))
@@ -450,8 +463,7 @@ def check_restart(case, args):
 
 
 def check_error(case, args):
-    first = size(args.at)
-    last = first + args.range_pages * PAGE - PAGE
+    first, last = error_range(args)
     log_text = case.read("vmm.log")
     match = re.search(r"broker answered error \(bus error[^)]*\) for guest-physical "
                       r"page (0x[0-9a-f]+)", log_text)
@@ -460,10 +472,7 @@ def check_error(case, args):
                         "guest-physical page' line")
     page = int(match.group(1), 16)
     log("the VMM stopped on: %s" % match.group(0))
-    # RAM is region 'ram' at guest-physical 0, so its offsets are addresses.
-    if not first <= page <= last:
-        raise StepError("the named page 0x%x is outside the injected range [0x%x, 0x%x]"
-                        % (page, first, last))
+    check_in_error_range("the named page", page, first, last)
     if "e2e injected bus error" not in log_text:
         raise StepError("the broker's message is not in the VMM log")
     errors = {e.get("kind", ""): int(e.get("count", 0))
@@ -474,8 +483,7 @@ def check_error(case, args):
 
 
 def check_machine_check(case, args):
-    first = size(args.at)
-    last = first + args.range_pages * PAGE - PAGE
+    first, last = error_range(args)
     vmm_log = case.read("vmm.log")
     injected = re.search(r"machine check injected for poisoned guest-physical "
                          r"page (0x[0-9a-f]+)", vmm_log)
@@ -496,10 +504,7 @@ def check_machine_check(case, args):
     if host_page != guest_page:
         raise StepError("the VMM injected 0x%x but the guest's bank says 0x%x"
                         % (host_page, guest_page))
-    # RAM is region 'ram' at guest-physical 0, so its offsets are addresses.
-    if not first <= guest_page <= last:
-        raise StepError("the machine check's page 0x%x is outside the injected "
-                        "range [0x%x, 0x%x]" % (guest_page, first, last))
+    check_in_error_range("the machine check's page", guest_page, first, last)
     vmm = case.vmm_stats()
     if vmm["poisoned"] < 1 or vmm["answers"]["error"] < vmm["poisoned"]:
         raise StepError("the VMM counted %d error answers and %d poisoned pages"
