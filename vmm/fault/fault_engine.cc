@@ -80,9 +80,15 @@ void FaultEngine::Stop() {
     if (stopping_) return;
     stopping_ = true;
   }
+  // The transport first: a revocation on its stream thread may wait in
+  // mremap for the reader to read the remap event.
+  if (transport_ != nullptr) transport_->Shutdown();
+  {
+    absl::MutexLock lock(&mutex_);
+    reader_exit_ = true;
+  }
   Nudge();
   if (reader_.joinable()) reader_.join();
-  if (transport_ != nullptr) transport_->Shutdown();
 }
 
 size_t FaultEngine::faults_in_flight() const {
@@ -118,9 +124,11 @@ void FaultEngine::Nudge() {
 void FaultEngine::ReaderLoop() {
   for (;;) {
     absl::Duration timeout;
+    bool stopping;
     {
       absl::MutexLock lock(&mutex_);
-      if (stopping_) return;
+      if (reader_exit_) return;
+      stopping = stopping_;
       timeout = std::clamp(NextWakeup() - absl::Now(), absl::ZeroDuration(),
                            kMaxPollInterval);
     }
@@ -137,6 +145,7 @@ void FaultEngine::ReaderLoop() {
     uint64_t drained;
     while (::read(wake_fd_.get(), &drained, sizeof(drained)) > 0) {
     }
+    if (stopping) continue;  // only draining events until the transport ends
     for (const UserFault& fault : *faults) HandleUserFault(fault);
     transport_->FlushReleases();
     SendDueRetries();
@@ -377,16 +386,11 @@ void FaultEngine::OnRevocation(const v1::FrameRevocation& revocation) {
   }
   uint8_t* page = region->second.mapped->host_base() + revocation.offset();
   // A fresh placeholder replaces the frame; the next touch faults again.
-  void* placeholder =
-      ::mmap(page, kFaultPageBytes, PROT_READ | PROT_WRITE,
-             MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (placeholder == MAP_FAILED) {
-    Fail(FatalKind::kInternal, ErrnoError("mmap placeholder").ToString());
-    return;
-  }
-  if (absl::Status registered = uffd_->Register(page, kFaultPageBytes);
-      !registered.ok()) {
-    Fail(FatalKind::kInternal, registered.ToString());
+  // On the stream thread: the reader thread reads the remap event.
+  if (absl::Status replaced = uffd_->ReplaceWithPlaceholder(
+          reinterpret_cast<uint64_t>(page), kFaultPageBytes);
+      !replaced.ok()) {
+    Fail(FatalKind::kInternal, replaced.ToString());
     return;
   }
   stats_.Count(FaultStats::Counter::kRevocations);

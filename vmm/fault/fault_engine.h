@@ -164,6 +164,9 @@ class FaultEngine : private BrokerTransport::Listener {
 
   mutable absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  // Set after the transport is down: until then the reader keeps reading
+  // events, which a revocation's mremap waits for.
+  bool reader_exit_ ABSL_GUARDED_BY(mutex_) = false;
   bool failed_ ABSL_GUARDED_BY(mutex_) = false;
   bool connected_ ABSL_GUARDED_BY(mutex_) = false;
   bool ever_connected_ ABSL_GUARDED_BY(mutex_) = false;

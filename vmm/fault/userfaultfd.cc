@@ -4,6 +4,7 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -71,14 +72,16 @@ absl::StatusOr<std::unique_ptr<Userfaultfd>> Userfaultfd::Create() {
         "userfaultfd lacks UFFD_FEATURE_THREAD_ID");
   }
   const bool has_poison = (supported & UFFD_FEATURE_POISON) != 0;
+  const bool has_remap_events = (supported & UFFD_FEATURE_EVENT_REMAP) != 0;
   ASSIGN_OR_RETURN(UniqueFd fd, OpenRaw());
   uffdio_api api = {};
   api.api = UFFD_API;
-  api.features =
-      UFFD_FEATURE_THREAD_ID | (has_poison ? UFFD_FEATURE_POISON : 0);
+  api.features = UFFD_FEATURE_THREAD_ID |
+                 (has_poison ? UFFD_FEATURE_POISON : 0) |
+                 (has_remap_events ? UFFD_FEATURE_EVENT_REMAP : 0);
   if (::ioctl(fd.get(), UFFDIO_API, &api) < 0) return ErrnoError("UFFDIO_API");
   return std::unique_ptr<Userfaultfd>(
-      new Userfaultfd(std::move(fd), has_poison));
+      new Userfaultfd(std::move(fd), has_poison, has_remap_events));
 }
 
 absl::Status Userfaultfd::Register(void* address, size_t length) {
@@ -92,6 +95,38 @@ absl::Status Userfaultfd::Register(void* address, size_t length) {
   if ((reg.ioctls & (1ull << _UFFDIO_COPY)) == 0) {
     return absl::FailedPreconditionError("UFFDIO_COPY not offered for " +
                                          Range(reg.range.start, length));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Userfaultfd::ReplaceWithPlaceholder(uint64_t address,
+                                                 size_t length) {
+  void* target = reinterpret_cast<void*>(address);
+  constexpr int kPlaceholderFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+  if (!has_remap_events_) {
+    // Without remap events an mremap would drop the registration: replace
+    // and register in two steps (a touch in between gets a zero page).
+    if (::mmap(target, length, PROT_READ | PROT_WRITE,
+               MAP_FIXED | kPlaceholderFlags, -1, 0) == MAP_FAILED) {
+      return ErrnoError("mmap placeholder " + Range(address, length));
+    }
+    return Register(target, length);
+  }
+  void* scratch =
+      ::mmap(nullptr, length, PROT_READ | PROT_WRITE, kPlaceholderFlags, -1, 0);
+  if (scratch == MAP_FAILED) {
+    return ErrnoError("mmap placeholder " + Range(address, length));
+  }
+  if (absl::Status registered = Register(scratch, length); !registered.ok()) {
+    ::munmap(scratch, length);
+    return registered;
+  }
+  if (::mremap(scratch, length, length, MREMAP_MAYMOVE | MREMAP_FIXED,
+               target) == MAP_FAILED) {
+    const absl::Status failed =
+        ErrnoError("mremap placeholder onto " + Range(address, length));
+    ::munmap(scratch, length);
+    return failed;
   }
   return absl::OkStatus();
 }

@@ -28,7 +28,8 @@ struct UserFault {
 class Userfaultfd {
  public:
   // Opens a userfaultfd (/dev/userfaultfd, else the syscall) and negotiates
-  // UFFD_FEATURE_THREAD_ID, plus UFFD_FEATURE_POISON when the kernel has it.
+  // UFFD_FEATURE_THREAD_ID, plus UFFD_FEATURE_POISON and
+  // UFFD_FEATURE_EVENT_REMAP when the kernel has them.
   static absl::StatusOr<std::unique_ptr<Userfaultfd>> Create();
 
   Userfaultfd(const Userfaultfd&) = delete;
@@ -40,6 +41,15 @@ class Userfaultfd {
   // Missing-mode registration of a page-aligned range.
   absl::Status Register(void* address, size_t length);
   absl::Status Unregister(void* address, size_t length);
+
+  // Puts a fresh, registered, unpopulated anonymous mapping over the
+  // page-aligned range (a mapped device frame), so the next touch is a
+  // missing fault. With UFFD_FEATURE_EVENT_REMAP it is atomic: a placeholder
+  // registered elsewhere is mremap()ed into place, and the range is never
+  // mapped and unregistered at once (a vCPU touching it then would get a
+  // plain zero page and never fault again). mremap waits until the event
+  // is read, so this must not run on the thread that calls ReadFaults().
+  absl::Status ReplaceWithPlaceholder(uint64_t address, size_t length);
 
   // Resolving ioctls. An already-present page answers AlreadyExistsError
   // (EEXIST), which callers treat as "someone got there first".
@@ -58,11 +68,14 @@ class Userfaultfd {
                                                     int wake_fd);
 
  private:
-  Userfaultfd(UniqueFd fd, bool has_poison)
-      : fd_(std::move(fd)), has_poison_(has_poison) {}
+  Userfaultfd(UniqueFd fd, bool has_poison, bool has_remap_events)
+      : fd_(std::move(fd)),
+        has_poison_(has_poison),
+        has_remap_events_(has_remap_events) {}
 
   UniqueFd fd_;
   bool has_poison_;
+  bool has_remap_events_;
 };
 
 }  // namespace faultline::vmm

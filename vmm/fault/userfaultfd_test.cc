@@ -1,11 +1,13 @@
 #include "vmm/fault/userfaultfd.h"
 
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "vmm/memory/anonymous_mapping.h"
@@ -83,6 +85,48 @@ TEST(UserfaultfdTest, PoisonWhereTheKernelHasIt) {
   EXPECT_TRUE(status.ok()) << status;
   // The page is now taken; nothing else can be installed there.
   EXPECT_FALSE((*uffd)->ZeroPage(address, kPage, true).ok());
+}
+
+TEST(UserfaultfdTest, PlaceholderOverAFrameFaultsAgain) {
+  auto uffd = Userfaultfd::Create();
+  ASSERT_TRUE(uffd.ok()) << uffd.status();
+  auto memory = AnonymousMapping::Create(2 * kPage);
+  ASSERT_TRUE(memory.ok());
+  uint8_t* base = (*memory)->data();
+  ASSERT_TRUE((*uffd)->Register(base, 2 * kPage).ok());
+  // A device frame mapped over page 0, as the engine maps frame answers.
+  const int frame = ::memfd_create("frame", MFD_CLOEXEC);
+  ASSERT_GE(frame, 0);
+  ASSERT_EQ(::ftruncate(frame, kPage), 0);
+  ASSERT_NE(::mmap(base, kPage, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                   frame, 0),
+            MAP_FAILED);
+  ::close(frame);
+  base[0] = 'f';
+
+  // Someone must read the events (the remap one included) meanwhile.
+  std::atomic<bool> done{false};
+  std::vector<UserFault> faults;
+  std::thread reader([&] {
+    while (!done) {
+      auto read = (*uffd)->ReadFaults(absl::Milliseconds(20), -1);
+      if (!read.ok()) return;
+      for (const UserFault& fault : *read) {
+        faults.push_back(fault);
+        static const uint8_t kPageOfN[kPage] = {'n'};
+        (void)(*uffd)->Copy(fault.address, kPageOfN, kPage, /*wake=*/true);
+      }
+    }
+  });
+  absl::Status replaced =
+      (*uffd)->ReplaceWithPlaceholder(reinterpret_cast<uint64_t>(base), kPage);
+  EXPECT_TRUE(replaced.ok()) << replaced;
+  const uint8_t seen = static_cast<volatile uint8_t*>(base)[0];
+  done = true;
+  reader.join();
+  EXPECT_EQ(seen, 'n') << "the frame is gone and the touch was a fault";
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_EQ(faults[0].address, reinterpret_cast<uint64_t>(base));
 }
 
 TEST(UserfaultfdTest, RegisterRefusesUnalignedRange) {
