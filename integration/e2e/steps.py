@@ -462,14 +462,21 @@ def check_restart(case, args):
         raise StepError("the restart did not land mid-run")
 
 
+def must_find(pattern, text, missing):
+    """The first match of `pattern` in `text`; StepError(missing) if none."""
+    match = re.search(pattern, text)
+    if not match:
+        raise StepError(missing)
+    return match
+
+
 def check_error(case, args):
     first, last = error_range(args)
     log_text = case.read("vmm.log")
-    match = re.search(r"broker answered error \(bus error[^)]*\) for guest-physical "
-                      r"page (0x[0-9a-f]+)", log_text)
-    if not match:
-        raise StepError("the VMM log has no 'broker answered error (bus error...) for "
-                        "guest-physical page' line")
+    match = must_find(r"broker answered error \(bus error[^)]*\) for guest-physical "
+                      r"page (0x[0-9a-f]+)", log_text,
+                      "the VMM log has no 'broker answered error (bus error...) for "
+                      "guest-physical page' line")
     page = int(match.group(1), 16)
     log("the VMM stopped on: %s" % match.group(0))
     check_in_error_range("the named page", page, first, last)
@@ -485,20 +492,18 @@ def check_error(case, args):
 def check_machine_check(case, args):
     first, last = error_range(args)
     vmm_log = case.read("vmm.log")
-    injected = re.search(r"machine check injected for poisoned guest-physical "
-                         r"page (0x[0-9a-f]+)", vmm_log)
-    if not injected:
-        raise StepError("the VMM log has no 'machine check injected for poisoned "
-                        "guest-physical page' line")
+    injected = must_find(r"machine check injected for poisoned guest-physical "
+                         r"page (0x[0-9a-f]+)", vmm_log,
+                         "the VMM log has no 'machine check injected for poisoned "
+                         "guest-physical page' line")
     log("the VMM said: %s" % injected.group(0))
     if "page poisoned" not in vmm_log or "e2e injected bus error" not in vmm_log:
         raise StepError("the VMM log does not say it poisoned the page for the "
                         "broker's error answer")
-    seen = re.search(r"RESULT: fail machine check on vCPU \d+: action-required "
+    seen = must_find(r"RESULT: fail machine check on vCPU \d+: action-required "
                      r"memory error at guest-physical (0x[0-9a-f]+)",
-                     case.read("serial.log"))
-    if not seen:
-        raise StepError("the guest did not report an action-required machine check")
+                     case.read("serial.log"),
+                     "the guest did not report an action-required machine check")
     log("the guest said: %s" % seen.group(0))
     host_page, guest_page = int(injected.group(1), 16), int(seen.group(1), 16)
     if host_page != guest_page:
