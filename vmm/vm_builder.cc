@@ -295,8 +295,10 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
     }
     if (!set.ok()) return fail(set);
     vm->vcpus_.push_back(std::make_unique<VcpuThread>(
-        id, *std::move(vcpu), vm->kvm_->vcpu_mmap_size(), vm->port_bus_.get(),
-        vm->mmio_bus_.get(), control, vm->memory_errors_.get(),
+        id, *std::move(vcpu), vm->kvm_->vcpu_mmap_size(),
+        ExitContext{vm->port_bus_.get(), vm->mmio_bus_.get(),
+                    vm->memory_.get()},
+        control, vm->memory_errors_.get(),
         [fault_engine](uint32_t thread_id, uint32_t vcpu_id) {
           fault_engine->RegisterVcpuThread(thread_id, vcpu_id);
         }));

@@ -23,14 +23,23 @@ const MappedRegion* GuestMemory::FindRegion(uint32_t id) const {
   return nullptr;
 }
 
+const MappedRegion* GuestMemory::FindGuestRegion(
+    uint64_t guest_physical) const {
+  for (const MappedRegion& region : regions_) {
+    if (guest_physical >= region.spec.guest_physical_base &&
+        guest_physical < region.spec.end()) {
+      return &region;
+    }
+  }
+  return nullptr;
+}
+
 absl::StatusOr<uint8_t*> GuestMemory::HostAddress(uint64_t guest_physical,
                                                   uint64_t size) const {
-  for (const MappedRegion& region : regions_) {
-    const RegionSpec& spec = region.spec;
-    if (guest_physical >= spec.guest_physical_base &&
-        guest_physical < spec.end() && size <= spec.end() - guest_physical) {
-      return region.host_base() + (guest_physical - spec.guest_physical_base);
-    }
+  const MappedRegion* region = FindGuestRegion(guest_physical);
+  if (region != nullptr && size <= region->spec.end() - guest_physical) {
+    return region->host_base() +
+           (guest_physical - region->spec.guest_physical_base);
   }
   return absl::OutOfRangeError(
       absl::StrFormat("guest-physical [%#x, +%#x) is not inside one region",

@@ -47,6 +47,9 @@ class GuestMemory {
   // The region page containing host_address, or region == nullptr.
   HostPage FindHostPage(uint64_t host_address) const;
 
+  // The region containing guest_physical, or nullptr.
+  const MappedRegion* FindGuestRegion(uint64_t guest_physical) const;
+
  private:
   explicit GuestMemory(std::vector<MappedRegion> regions)
       : regions_(std::move(regions)) {}

@@ -37,6 +37,12 @@ TEST(GuestMemoryTest, TranslatesBothWays) {
             2u);
   EXPECT_FALSE((*memory)->HostAddress((1 << 20) - 4, 8).ok());
   EXPECT_EQ((*memory)->FindHostPage(0x10).region, nullptr);
+
+  EXPECT_EQ((*memory)->FindGuestRegion(0), ram);
+  EXPECT_EQ((*memory)->FindGuestRegion((1 << 20) - 1), ram);
+  EXPECT_EQ((*memory)->FindGuestRegion(1 << 20), nullptr);
+  EXPECT_EQ((*memory)->FindGuestRegion(abi::kPciMemWindowBarAddress)->spec.id,
+            2u);
 }
 
 }  // namespace

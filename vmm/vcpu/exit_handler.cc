@@ -1,6 +1,9 @@
 #include "vmm/vcpu/exit_handler.h"
 
+#include <cstring>
+
 #include "absl/strings/str_format.h"
+#include "proto/guest_abi.h"
 
 namespace faultline::vmm {
 namespace {
@@ -31,11 +34,22 @@ ExitAction HandlePortIo(kvm_run* run, size_t run_bytes, IoBus& bus) {
   return ExitAction{};
 }
 
-ExitAction HandleMmio(kvm_run* run, IoBus& bus) {
+ExitAction HandleMmio(kvm_run* run, IoBus& bus, const GuestMemory& memory) {
   auto& mmio = run->mmio;
   if (mmio.len == 0 || mmio.len > sizeof(mmio.data)) {
     return Fail(absl::StrFormat("MMIO access of %u bytes at %#x", mmio.len,
                                 mmio.phys_addr));
+  }
+  if (const MappedRegion* region = memory.FindGuestRegion(mmio.phys_addr)) {
+    if (!mmio.is_write) std::memset(mmio.data, 0xFF, sizeof(mmio.data));
+    ExitAction error{
+        ExitAction::Kind::kMemoryError,
+        absl::StrFormat("%s of unusable guest-memory page in "
+                        "region '%s'",
+                        mmio.is_write ? "write" : "read", region->spec.name)};
+    error.guest_physical =
+        mmio.phys_addr - mmio.phys_addr % guest_abi::kPageBytes;
+    return error;
   }
   if (mmio.is_write) {
     bus.Write(mmio.phys_addr, absl::MakeConstSpan(mmio.data, mmio.len));
@@ -47,13 +61,13 @@ ExitAction HandleMmio(kvm_run* run, IoBus& bus) {
 
 }  // namespace
 
-ExitAction HandleExit(kvm_run* run, size_t run_bytes, IoBus& port_bus,
-                      IoBus& mmio_bus) {
+ExitAction HandleExit(kvm_run* run, size_t run_bytes,
+                      const ExitContext& context) {
   switch (run->exit_reason) {
     case KVM_EXIT_IO:
-      return HandlePortIo(run, run_bytes, port_bus);
+      return HandlePortIo(run, run_bytes, *context.port_bus);
     case KVM_EXIT_MMIO:
-      return HandleMmio(run, mmio_bus);
+      return HandleMmio(run, *context.mmio_bus, *context.memory);
     case KVM_EXIT_HLT:
       return ExitAction{ExitAction::Kind::kHalt, "the guest halted"};
     case KVM_EXIT_INTR:

@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/guest_abi.h"
 #include "vmm/devices/debug_exit.h"
 #include "vmm/devices/io_handler.h"
 
@@ -33,15 +34,26 @@ class ExitHandlerTest : public ::testing::Test {
   ExitHandlerTest() : buffer_(8192), port_bus_("pio"), mmio_bus_("mmio") {
     EXPECT_TRUE(port_bus_.Add(0x3F8, 8, &serial_like_, "reg").ok());
     EXPECT_TRUE(mmio_bus_.Add(0xC0000000, 0x1000, &mmio_reg_, "mmio").ok());
+    MemoryLayout layout;
+    EXPECT_TRUE(layout.Add({1, "ram", RegionKind::kRam, 0, 1 << 20}).ok());
+    EXPECT_TRUE(layout
+                    .Add({2, "pcimem", RegionKind::kDeviceWindow,
+                          guest_abi::kPciMemWindowBarAddress, 64 << 10})
+                    .ok());
+    auto memory = GuestMemory::Create(layout);
+    EXPECT_TRUE(memory.ok()) << memory.status();
+    if (memory.ok()) memory_ = *std::move(memory);
   }
   kvm_run* run() { return reinterpret_cast<kvm_run*>(buffer_.data()); }
   ExitAction Handle() {
-    return HandleExit(run(), buffer_.size(), port_bus_, mmio_bus_);
+    return HandleExit(run(), buffer_.size(),
+                      ExitContext{&port_bus_, &mmio_bus_, memory_.get()});
   }
 
   std::vector<uint8_t> buffer_;
   IoBus port_bus_;
   IoBus mmio_bus_;
+  std::unique_ptr<GuestMemory> memory_;
   Register serial_like_;
   Register mmio_reg_;
 };
@@ -101,6 +113,34 @@ TEST_F(ExitHandlerTest, MmioReadAndWrite) {
   EXPECT_EQ(mmio_reg_.reads, (std::vector<uint64_t>{0x18}));
   run()->mmio.len = 9;
   EXPECT_EQ(Handle().kind, ExitAction::Kind::kFail);
+}
+
+// KVM exits to MMIO inside a memslot only when the host page is unusable
+// (a poisoned page on 6.18): a memory error at that page, never a device.
+TEST_F(ExitHandlerTest, MmioIntoGuestMemoryIsAMemoryError) {
+  run()->exit_reason = KVM_EXIT_MMIO;
+  run()->mmio.phys_addr = 0x3008;
+  run()->mmio.len = 8;
+  run()->mmio.is_write = 0;
+  std::memset(run()->mmio.data, 0x11, sizeof(run()->mmio.data));
+  ExitAction read = Handle();
+  EXPECT_EQ(read.kind, ExitAction::Kind::kMemoryError);
+  EXPECT_EQ(read.guest_physical, 0x3000u);
+  EXPECT_THAT(read.message, HasSubstr("region 'ram'"));
+  for (uint8_t byte : run()->mmio.data) EXPECT_EQ(byte, 0xFF);
+
+  run()->mmio.phys_addr = guest_abi::kPciMemWindowBarAddress + 0x2010;
+  run()->mmio.is_write = 1;
+  ExitAction write = Handle();
+  EXPECT_EQ(write.kind, ExitAction::Kind::kMemoryError);
+  EXPECT_EQ(write.guest_physical, guest_abi::kPciMemWindowBarAddress + 0x2000);
+  EXPECT_THAT(write.message, HasSubstr("write"));
+  EXPECT_TRUE(mmio_reg_.reads.empty());
+  EXPECT_TRUE(mmio_reg_.writes.empty());
+
+  run()->mmio.phys_addr = 1 << 20;  // just past RAM: an ordinary MMIO miss
+  run()->mmio.is_write = 0;
+  EXPECT_EQ(Handle().kind, ExitAction::Kind::kContinue);
 }
 
 TEST_F(ExitHandlerTest, DebugExitThroughThePortBus) {

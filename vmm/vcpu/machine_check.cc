@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "proto/base/errno_status.h"
+#include "proto/guest_abi.h"
 
 namespace faultline::vmm {
 namespace {
@@ -95,6 +96,24 @@ absl::StatusOr<kvm_x86_mce> MemoryErrorReporter::MachineCheckFor(
         "vCPU %u: memory error at host address %#x, outside guest memory",
         vcpu_id, host_address));
   }
+  return MachineCheckForPage(page, vcpu_id);
+}
+
+absl::StatusOr<kvm_x86_mce> MemoryErrorReporter::MachineCheckForGuestPhysical(
+    uint64_t guest_physical, uint32_t vcpu_id) const {
+  const MappedRegion* region = memory_->FindGuestRegion(guest_physical);
+  if (region == nullptr) {
+    return absl::InternalError(absl::StrFormat(
+        "vCPU %u: memory error at guest-physical %#x, outside guest memory",
+        vcpu_id, guest_physical));
+  }
+  const uint64_t offset = guest_physical - region->spec.guest_physical_base;
+  return MachineCheckForPage(
+      HostPage{region, offset - offset % guest_abi::kPageBytes}, vcpu_id);
+}
+
+absl::StatusOr<kvm_x86_mce> MemoryErrorReporter::MachineCheckForPage(
+    const HostPage& page, uint32_t vcpu_id) const {
   const uint64_t guest_physical =
       page.region->spec.guest_physical_base + page.offset;
   if (!mcg_cap_.has_value()) {
@@ -107,9 +126,8 @@ absl::StatusOr<kvm_x86_mce> MemoryErrorReporter::MachineCheckFor(
       guest_physical, static_cast<uint8_t>(MachineCheckBanks(*mcg_cap_) - 1));
 }
 
-absl::Status MemoryErrorReporter::Report(uint64_t host_address, VcpuFd& vcpu,
-                                         uint32_t vcpu_id) const {
-  absl::StatusOr<kvm_x86_mce> mce = MachineCheckFor(host_address, vcpu_id);
+absl::Status MemoryErrorReporter::Inject(const absl::StatusOr<kvm_x86_mce>& mce,
+                                         VcpuFd& vcpu, uint32_t vcpu_id) const {
   if (!mce.ok()) return mce.status();
   if (absl::Status injected = vcpu.InjectMachineCheck(*mce); !injected.ok()) {
     return absl::InternalError(absl::StrFormat(

@@ -1,7 +1,9 @@
 // Machine checks for pages the broker answered *error* for. The fault engine
-// poisons such a page (UFFDIO_POISON). A vCPU that touches it makes KVM send
-// the vCPU's thread SIGBUS (BUS_MCEERR_AR, the host address) and return EINTR
-// from KVM_RUN; the vCPU loop then asks MemoryErrorReporter to inject an
+// poisons such a page (UFFDIO_POISON). When a vCPU touches it, KVM either
+// sends the vCPU's thread SIGBUS (BUS_MCEERR_AR, the host address) and
+// returns EINTR from KVM_RUN (6.12), or emulates the access and exits to
+// MMIO at the guest-physical address (6.18 on Intel; see exit_handler.h).
+// Either way the vCPU loop asks MemoryErrorReporter to inject an
 // action-required memory error at the guest-physical page (KVM_X86_SET_MCE),
 // which the guest sees as #MC with the address in its bank, as it would on
 // hardware with an uncorrectable memory error.
@@ -74,17 +76,24 @@ class MemoryErrorReporter {
                       std::optional<uint64_t> mcg_cap)
       : memory_(memory), mcg_cap_(mcg_cap) {}
 
-  // The machine check for the poisoned page at `host_address`, or why there
-  // is none (FailedPrecondition: machine checks are off; Internal: not guest
-  // memory), worded for the VM's stop message.
+  // The machine check for the poisoned page at `host_address` (a SIGBUS),
+  // or why there is none (FailedPrecondition: machine checks are off;
+  // Internal: not guest memory), worded for the VM's stop message.
   absl::StatusOr<kvm_x86_mce> MachineCheckFor(uint64_t host_address,
                                               uint32_t vcpu_id) const;
+  // The same for the page at `guest_physical` (an MMIO exit into guest
+  // memory).
+  absl::StatusOr<kvm_x86_mce> MachineCheckForGuestPhysical(
+      uint64_t guest_physical, uint32_t vcpu_id) const;
 
-  // MachineCheckFor(), injected into `vcpu` and logged.
-  absl::Status Report(uint64_t host_address, VcpuFd& vcpu,
+  // `mce` injected into `vcpu` and logged, or why not.
+  absl::Status Inject(const absl::StatusOr<kvm_x86_mce>& mce, VcpuFd& vcpu,
                       uint32_t vcpu_id) const;
 
  private:
+  absl::StatusOr<kvm_x86_mce> MachineCheckForPage(const HostPage& page,
+                                                  uint32_t vcpu_id) const;
+
   const GuestMemory* const memory_;
   const std::optional<uint64_t> mcg_cap_;
 };

@@ -120,5 +120,34 @@ TEST(MachineCheckTest, ReporterTranslatesTheHostPage) {
   EXPECT_THAT(mce.status().message(), HasSubstr("outside guest memory"));
 }
 
+// An MMIO exit into guest memory names the page by its guest-physical
+// address; it must become the same machine check as the SIGBUS.
+TEST(MachineCheckTest, ReporterTakesTheGuestPhysicalPage) {
+  MemoryLayout layout;
+  ASSERT_TRUE(
+      layout.Add({1, "ram", RegionKind::kRam, 0x200000, 16 * 4096}).ok());
+  auto memory = GuestMemory::Create(layout);
+  ASSERT_TRUE(memory.ok()) << memory.status();
+  const uint64_t host =
+      reinterpret_cast<uint64_t>((*memory)->FindRegion(1)->host_base());
+  MemoryErrorReporter reporter(
+      memory->get(), 10 | kMcgCtlPresent | kMcgSoftwareRecoveryPresent);
+
+  absl::StatusOr<kvm_x86_mce> by_guest =
+      reporter.MachineCheckForGuestPhysical(0x203458, 1);
+  absl::StatusOr<kvm_x86_mce> by_host =
+      reporter.MachineCheckFor(host + 3 * 4096, 1);
+  ASSERT_TRUE(by_guest.ok()) << by_guest.status();
+  ASSERT_TRUE(by_host.ok()) << by_host.status();
+  EXPECT_EQ(by_guest->addr, 0x203000u);
+  EXPECT_EQ(by_guest->addr, by_host->addr);
+  EXPECT_EQ(by_guest->status, by_host->status);
+  EXPECT_EQ(by_guest->bank, by_host->bank);
+
+  by_guest = reporter.MachineCheckForGuestPhysical(0x1000, 1);
+  EXPECT_TRUE(absl::IsInternal(by_guest.status())) << by_guest.status();
+  EXPECT_THAT(by_guest.status().message(), HasSubstr("outside guest memory"));
+}
+
 }  // namespace
 }  // namespace faultline::vmm

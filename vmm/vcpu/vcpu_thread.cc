@@ -37,15 +37,13 @@ absl::Status InstallKickSignalHandler() {
 }
 
 VcpuThread::VcpuThread(uint32_t id, std::unique_ptr<VcpuFd> vcpu,
-                       size_t run_bytes, IoBus* port_bus, IoBus* mmio_bus,
-                       RunControl* control,
+                       size_t run_bytes, ExitContext exits, RunControl* control,
                        const MemoryErrorReporter* memory_errors,
                        OnStart on_start)
     : id_(id),
       vcpu_(std::move(vcpu)),
       run_bytes_(run_bytes),
-      port_bus_(port_bus),
-      mmio_bus_(mmio_bus),
+      exits_context_(exits),
       control_(control),
       memory_errors_(memory_errors),
       on_start_(std::move(on_start)) {}
@@ -76,7 +74,11 @@ void VcpuThread::Loop() {
     absl::Status ran = vcpu_->Run();
     if (absl::IsCancelled(ran)) {
       vcpu_->ClearImmediateExit();
-      if (!HandleMemoryError()) break;
+      if (const std::optional<uint64_t> host = TakeMemoryError();
+          host.has_value() &&
+          !InjectMachineCheck(memory_errors_->MachineCheckFor(*host, id_))) {
+        break;
+      }
       continue;  // kicked: look at the run state, then re-enter
     }
     if (!ran.ok()) {
@@ -86,8 +88,15 @@ void VcpuThread::Loop() {
     }
     ++exits_;
     const ExitAction action =
-        HandleExit(vcpu_->run(), run_bytes_, *port_bus_, *mmio_bus_);
+        HandleExit(vcpu_->run(), run_bytes_, exits_context_);
     if (action.kind == ExitAction::Kind::kContinue) continue;
+    if (action.kind == ExitAction::Kind::kMemoryError) {
+      if (InjectMachineCheck(memory_errors_->MachineCheckForGuestPhysical(
+              action.guest_physical, id_))) {
+        continue;
+      }
+      break;
+    }
     if (action.kind == ExitAction::Kind::kHalt) {
       control_->NoteHalted();
       // Interrupts are off, so a halted vCPU never runs again.
@@ -106,23 +115,15 @@ void VcpuThread::Loop() {
   current_run = nullptr;
 }
 
-bool VcpuThread::HandleMemoryError() {
-  const std::optional<uint64_t> host_address = TakeMemoryError();
-  if (!host_address.has_value()) return true;
-  absl::Status reported =
-      memory_errors_ == nullptr
-          ? absl::FailedPreconditionError(absl::StrFormat(
-                "vCPU %u: memory error at host address %#x and no machine "
-                "checks",
-                id_, *host_address))
-          : memory_errors_->Report(*host_address, *vcpu_, id_);
-  if (reported.ok()) return true;
+bool VcpuThread::InjectMachineCheck(const absl::StatusOr<kvm_x86_mce>& mce) {
+  absl::Status injected = memory_errors_->Inject(mce, *vcpu_, id_);
+  if (injected.ok()) return true;
   // Without machine checks, a poisoned page ends the VM as the error answer
   // would have; a failed injection is the VMM's own failure.
-  control_->Stop({absl::IsFailedPrecondition(reported)
+  control_->Stop({absl::IsFailedPrecondition(injected)
                       ? StopKind::kBrokerErrorAnswer
                       : StopKind::kVmmError,
-                  0, std::string(reported.message())});
+                  0, std::string(injected.message())});
   return false;
 }
 

@@ -3,9 +3,9 @@
 // the thread, whose handler sets kvm_run->immediate_exit) makes KVM_RUN
 // return EINTR, even while the vCPU waits for a page in userfaultfd; the
 // loop then pauses or stops, and re-entering the guest retries the access.
-// A memory-error SIGBUS (a poisoned page, see machine_check.h) also ends
-// KVM_RUN with EINTR; the loop then injects the machine check, or stops the
-// VM when it cannot.
+// A touched poisoned page (machine_check.h), reported as a memory-error
+// SIGBUS that ends KVM_RUN with EINTR or as an MMIO exit into guest memory,
+// makes the loop inject a machine check, or stop the VM when it cannot.
 //
 // Threading: Start() and Join() from the thread that builds the VM; the
 // vCPU thread owns the VcpuFd while it runs.
@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "vmm/devices/io_bus.h"
 #include "vmm/kvm/vcpu_fd.h"
+#include "vmm/vcpu/exit_handler.h"
 #include "vmm/vcpu/machine_check.h"
 #include "vmm/vcpu/run_control.h"
 
@@ -39,7 +40,7 @@ class VcpuThread {
   using OnStart = std::function<void(uint32_t thread_id, uint32_t vcpu_id)>;
 
   VcpuThread(uint32_t id, std::unique_ptr<VcpuFd> vcpu, size_t run_bytes,
-             IoBus* port_bus, IoBus* mmio_bus, RunControl* control,
+             ExitContext exits, RunControl* control,
              const MemoryErrorReporter* memory_errors, OnStart on_start);
   ~VcpuThread();
 
@@ -55,14 +56,13 @@ class VcpuThread {
 
  private:
   void Loop();
-  // After an interrupted KVM_RUN; false when the VM must stop.
-  bool HandleMemoryError();
+  // Injects `mce` for a touched poisoned page; false when the VM must stop.
+  bool InjectMachineCheck(const absl::StatusOr<kvm_x86_mce>& mce);
 
   const uint32_t id_;
   std::unique_ptr<VcpuFd> vcpu_;
   const size_t run_bytes_;
-  IoBus* const port_bus_;
-  IoBus* const mmio_bus_;
+  const ExitContext exits_context_;
   RunControl* const control_;
   const MemoryErrorReporter* const memory_errors_;
   const OnStart on_start_;
