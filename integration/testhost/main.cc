@@ -1,7 +1,8 @@
 // testhost: runs a command where /dev/kvm exists. On a machine without it,
 // boots a nested test host through libvirt and runs the command inside.
 //
-//   testhost run [--timeout=10m] [--memory=1536] [--cpus=2] [--console=FILE]
+//   testhost run [--where=auto|direct|testhost] [--timeout=10m]
+//                [--memory=1536] [--cpus=2] [--console=FILE]
 //                [--results=DIR] -- CMD ARGS...
 //   testhost cleanup     destroys leftover faultline-testhost-* domains
 #include <unistd.h>
@@ -40,6 +41,10 @@ ABSL_FLAG(std::string, initramfs, "",
           "The test host's initramfs; default: the one Bazel built beside "
           "this binary.");
 ABSL_FLAG(std::string, libvirt_uri, "qemu:///system", "libvirt to use.");
+ABSL_FLAG(std::string, where, "auto",
+          "Where the command runs: auto (directly when this machine has "
+          "/dev/kvm, else in the nested test host), direct, or testhost "
+          "(always boot the nested test host, e.g. to test the launcher).");
 
 namespace faultline::testhost {
 namespace {
@@ -87,6 +92,26 @@ int Fail(const absl::Status& status) {
   return absl::IsNotFound(status) ? kExitCommandNotFound : kExitTestHostFailed;
 }
 
+// Whether --where means running on this machine rather than in the test host.
+absl::StatusOr<bool> RunsDirectly(absl::string_view where) {
+  const bool has_kvm = access("/dev/kvm", F_OK) == 0;
+  if (where == "auto") return has_kvm;
+  if (where == "testhost") {
+    if (has_kvm) Report("--where=testhost: booting the test host anyway");
+    return false;
+  }
+  if (where == "direct") {
+    if (!has_kvm) {
+      return absl::FailedPreconditionError(
+          "--where=direct needs /dev/kvm, and this machine has none; use "
+          "--where=auto or --where=testhost");
+    }
+    return true;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--where must be auto, direct or testhost, got '", where, "'"));
+}
+
 int Run(const std::vector<std::string>& command) {
   if (absl::Status status = InstallInterruptHandlers(); !status.ok()) {
     return Fail(status);
@@ -98,8 +123,11 @@ int Run(const std::vector<std::string>& command) {
   absl::StatusOr<CommandSpec> spec = DescribeCommand(command);
   if (!spec.ok()) return Fail(spec.status());
 
+  absl::StatusOr<bool> direct = RunsDirectly(absl::GetFlag(FLAGS_where));
+  if (!direct.ok()) return Fail(direct.status());
+
   absl::StatusOr<RunOutcome> outcome;
-  if (access("/dev/kvm", F_OK) == 0) {
+  if (*direct) {
     Report("/dev/kvm present, running directly");
     outcome = RunDirectly(command, timeout);
   } else {
