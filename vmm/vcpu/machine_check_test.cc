@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -92,24 +93,34 @@ TEST(MachineCheckTest, MemoryErrorSignalIsKeptForTheThreadItHit) {
   EXPECT_FALSE(seen_by_other.has_value());
 }
 
-TEST(MachineCheckTest, ReporterTranslatesTheHostPage) {
-  MemoryLayout layout;
-  ASSERT_TRUE(
-      layout.Add({1, "ram", RegionKind::kRam, 0x200000, 16 * 4096}).ok());
-  auto memory = GuestMemory::Create(layout);
-  ASSERT_TRUE(memory.ok()) << memory.status();
-  const uint64_t host =
-      reinterpret_cast<uint64_t>((*memory)->FindRegion(1)->host_base());
+// Sixteen pages of RAM at 0x200000, and a reporter with ten banks.
+class MemoryErrorReporterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MemoryLayout layout;
+    ASSERT_TRUE(
+        layout.Add({1, "ram", RegionKind::kRam, 0x200000, 16 * 4096}).ok());
+    auto memory = GuestMemory::Create(layout);
+    ASSERT_TRUE(memory.ok()) << memory.status();
+    memory_ = *std::move(memory);
+    host_ = reinterpret_cast<uint64_t>(memory_->FindRegion(1)->host_base());
+  }
 
-  MemoryErrorReporter enabled(
-      memory->get(), 10 | kMcgCtlPresent | kMcgSoftwareRecoveryPresent);
-  absl::StatusOr<kvm_x86_mce> mce = enabled.MachineCheckFor(host + 3 * 4096, 2);
+  std::unique_ptr<GuestMemory> memory_;
+  uint64_t host_ = 0;
+  const uint64_t mcg_cap_ = 10 | kMcgCtlPresent | kMcgSoftwareRecoveryPresent;
+};
+
+TEST_F(MemoryErrorReporterTest, TranslatesTheHostPage) {
+  MemoryErrorReporter enabled(memory_.get(), mcg_cap_);
+  absl::StatusOr<kvm_x86_mce> mce =
+      enabled.MachineCheckFor(host_ + 3 * 4096, 2);
   ASSERT_TRUE(mce.ok()) << mce.status();
   EXPECT_EQ(mce->addr, 0x203000u);
   EXPECT_EQ(mce->bank, 9) << "the last of ten banks";
 
-  MemoryErrorReporter disabled(memory->get(), std::nullopt);
-  mce = disabled.MachineCheckFor(host + 3 * 4096, 2);
+  MemoryErrorReporter disabled(memory_.get(), std::nullopt);
+  mce = disabled.MachineCheckFor(host_ + 3 * 4096, 2);
   EXPECT_TRUE(absl::IsFailedPrecondition(mce.status())) << mce.status();
   EXPECT_THAT(mce.status().message(), HasSubstr("vCPU 2"));
   EXPECT_THAT(mce.status().message(), HasSubstr("page 0x203000"));
@@ -122,21 +133,12 @@ TEST(MachineCheckTest, ReporterTranslatesTheHostPage) {
 
 // An MMIO exit into guest memory names the page by its guest-physical
 // address; it must become the same machine check as the SIGBUS.
-TEST(MachineCheckTest, ReporterTakesTheGuestPhysicalPage) {
-  MemoryLayout layout;
-  ASSERT_TRUE(
-      layout.Add({1, "ram", RegionKind::kRam, 0x200000, 16 * 4096}).ok());
-  auto memory = GuestMemory::Create(layout);
-  ASSERT_TRUE(memory.ok()) << memory.status();
-  const uint64_t host =
-      reinterpret_cast<uint64_t>((*memory)->FindRegion(1)->host_base());
-  MemoryErrorReporter reporter(
-      memory->get(), 10 | kMcgCtlPresent | kMcgSoftwareRecoveryPresent);
-
+TEST_F(MemoryErrorReporterTest, TakesTheGuestPhysicalPage) {
+  MemoryErrorReporter reporter(memory_.get(), mcg_cap_);
   absl::StatusOr<kvm_x86_mce> by_guest =
       reporter.MachineCheckForGuestPhysical(0x203458, 1);
   absl::StatusOr<kvm_x86_mce> by_host =
-      reporter.MachineCheckFor(host + 3 * 4096, 1);
+      reporter.MachineCheckFor(host_ + 3 * 4096, 1);
   ASSERT_TRUE(by_guest.ok()) << by_guest.status();
   ASSERT_TRUE(by_host.ok()) << by_host.status();
   EXPECT_EQ(by_guest->addr, 0x203000u);
