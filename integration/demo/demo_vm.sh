@@ -82,8 +82,8 @@ run_vm() {
 }
 
 say "VM 1: ramtouch reads all $ram of its RAM; every page comes from the broker's"
-say "  pattern source on first touch and every word is checked (about 1-3 minutes"
-say "  under nested emulation)"
+say "  pattern source on first touch and every word is checked (1-3 minutes"
+say "  under nested virtualization)"
 run_vm ramtouch ramtouch --memory="$ram" --ram_source=pattern:42
 
 say "VM 2: pcimem uses the PCI memory device; the host fills $POOL_FRAMES device frames"

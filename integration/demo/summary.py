@@ -99,9 +99,9 @@ def main():
     print()
     for line in broker_line(broker):
         print(line)
-    print("(VMM latency: first ask to page installed. Under nested emulation (TCG) "
-          "each fault costs milliseconds;\n the benchmarks measure the fault path "
-          "without emulation.)")
+    print("(VMM latency: first ask to page installed. Under nested virtualization "
+          "(TCG, or a KVM guest's own KVM)\n each fault costs about a millisecond; "
+          "the benchmarks measure the fault path without it.)")
     return 0
 
 
