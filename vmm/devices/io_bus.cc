@@ -37,13 +37,16 @@ const IoBus::Mapping* IoBus::Find(uint64_t address, size_t length) const {
 void IoBus::NoteUnhandled(uint64_t address, bool write) {
   absl::MutexLock lock(&mutex_);
   ++unhandled_;
-  if (logged_.size() < 1024 && logged_.insert(address).second) {
-    std::fprintf(stderr,
-                 "vmm: %s: guest %s of unmapped address %#lx "
-                 "(logged once)\n",
-                 name_.c_str(), write ? "write" : "read",
-                 static_cast<unsigned long>(address));
+  if (logged_.size() >= kLoggedUnmappedAddresses ||
+      !logged_.insert(address).second) {
+    return;
   }
+  std::fprintf(stderr, "vmm: %s: guest %s of unmapped address %#lx%s\n",
+               name_.c_str(), write ? "write" : "read",
+               static_cast<unsigned long>(address),
+               logged_.size() < kLoggedUnmappedAddresses
+                   ? " (logged once)"
+                   : "; further unmapped addresses are counted, not logged");
 }
 
 void IoBus::Read(uint64_t address, absl::Span<uint8_t> data) {
@@ -68,6 +71,11 @@ void IoBus::Write(uint64_t address, absl::Span<const uint8_t> data) {
 uint64_t IoBus::unhandled_accesses() const {
   absl::MutexLock lock(&mutex_);
   return unhandled_;
+}
+
+size_t IoBus::logged_unmapped_addresses() const {
+  absl::MutexLock lock(&mutex_);
+  return logged_.size();
 }
 
 }  // namespace faultline::vmm

@@ -1,6 +1,7 @@
 // An address space of devices (port I/O or MMIO): ranges mapped to
-// IoHandlers. Accesses to unmapped addresses are logged once per address and
-// read as all-ones, like an empty bus.
+// IoHandlers. Accesses to unmapped addresses read as all-ones, like an empty
+// bus, and are counted; the first kLoggedUnmappedAddresses distinct addresses
+// are logged, so a guest sweeping unmapped space cannot flood the log.
 //
 // Threading: Add() while the VM is built; Read/Write from any vCPU thread.
 #ifndef FAULTLINE_VMM_DEVICES_IO_BUS_H_
@@ -21,6 +22,8 @@ namespace faultline::vmm {
 
 class IoBus {
  public:
+  static constexpr size_t kLoggedUnmappedAddresses = 16;
+
   explicit IoBus(std::string name) : name_(std::move(name)) {}
 
   IoBus(const IoBus&) = delete;
@@ -34,6 +37,8 @@ class IoBus {
   void Write(uint64_t address, absl::Span<const uint8_t> data);
 
   uint64_t unhandled_accesses() const;
+  // Distinct unmapped addresses logged so far (at most the constant above).
+  size_t logged_unmapped_addresses() const;
 
  private:
   struct Mapping {
