@@ -36,7 +36,8 @@ absl::Status InstallKickSignalHandler();
 class VcpuThread {
  public:
   // Called on the vCPU thread before the first KVM_RUN with its thread id
-  // (to attribute faults).
+  // (to attribute faults). `control` and `memory_errors` are not null and,
+  // like everything in `exits`, outlive the thread.
   using OnStart = std::function<void(uint32_t thread_id, uint32_t vcpu_id)>;
 
   VcpuThread(uint32_t id, std::unique_ptr<VcpuFd> vcpu, size_t run_bytes,
