@@ -1,6 +1,8 @@
 #include "integration/testhost/direct_run.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "integration/testhost/results_dir.h"
 #include "integration/testhost/signals.h"
 #include "integration/testhost/subprocess.h"
 #include "proto/base/status_macros.h"
@@ -8,10 +10,14 @@
 namespace faultline::testhost {
 
 absl::StatusOr<RunOutcome> RunDirectly(const std::vector<std::string>& argv,
-                                       absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  ASSIGN_OR_RETURN(std::unique_ptr<Child> child,
-                   Child::Spawn(argv, /*own_process_group=*/true));
+                                       const DirectRunOptions& options) {
+  const absl::Time deadline = absl::Now() + options.timeout;
+  ASSIGN_OR_RETURN(std::unique_ptr<ResultsDir> results,
+                   ResultsDir::Create(options.results_dir));
+  SpawnOptions spawn = InOwnProcessGroup();
+  spawn.environment = {absl::StrCat("TESTHOST_RESULTS=", results->path())};
+  spawn.output_path = options.console_path;
+  ASSIGN_OR_RETURN(std::unique_ptr<Child> child, Child::Spawn(argv, spawn));
   RunOutcome outcome;
   while (true) {
     ASSIGN_OR_RETURN(std::optional<int> status, child->Poll());

@@ -12,11 +12,21 @@
 
 namespace faultline::testhost {
 
+struct DirectRunOptions {
+  absl::Duration timeout = absl::Minutes(10);
+  // Handed to the command as $TESTHOST_RESULTS, as in the test host: this
+  // folder (created if missing, kept), or a temporary one removed afterwards.
+  std::string results_dir;
+  // When set, the command's stdout and stderr go here (the test host's
+  // console), instead of the launcher's streams.
+  std::string console_path;
+};
+
 // Runs argv in its own process group with the launcher's environment and
-// streams. Past `timeout`, or on SIGINT/SIGTERM (see signals.h), the whole
-// group is killed.
+// streams, changed as `options` says. Past the timeout, or on SIGINT/SIGTERM
+// (see signals.h), the whole group is killed.
 absl::StatusOr<RunOutcome> RunDirectly(const std::vector<std::string>& argv,
-                                       absl::Duration timeout);
+                                       const DirectRunOptions& options);
 
 }  // namespace faultline::testhost
 

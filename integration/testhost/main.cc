@@ -129,7 +129,11 @@ int Run(const std::vector<std::string>& command) {
   absl::StatusOr<RunOutcome> outcome;
   if (*direct) {
     Report("/dev/kvm present, running directly");
-    outcome = RunDirectly(command, timeout);
+    DirectRunOptions options;
+    options.timeout = timeout;
+    options.results_dir = absl::GetFlag(FLAGS_results);
+    options.console_path = absl::GetFlag(FLAGS_console);
+    outcome = RunDirectly(command, options);
   } else {
     TestHostOptions options;
     options.timeout = timeout;

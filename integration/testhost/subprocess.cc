@@ -1,5 +1,6 @@
 #include "integration/testhost/subprocess.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -8,9 +9,11 @@
 #include <cstdlib>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "proto/base/errno_status.h"
 
 extern char** environ;
@@ -19,6 +22,31 @@ namespace faultline::testhost {
 namespace {
 
 constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
+
+// The launcher's environment with `overrides` (NAME=value) put in place.
+std::vector<std::string> ChildEnvironment(
+    const std::vector<std::string>& overrides) {
+  std::vector<std::string> entries = overrides;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const absl::string_view inherited(*entry);
+    const absl::string_view name = inherited.substr(0, inherited.find('='));
+    bool overridden = false;
+    for (const std::string& override_entry : overrides) {
+      overridden |= absl::StartsWith(override_entry, absl::StrCat(name, "="));
+    }
+    if (!overridden) entries.emplace_back(inherited);
+  }
+  return entries;
+}
+
+std::vector<char*> PointersTo(const std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (const std::string& value : strings) {
+    pointers.push_back(const_cast<char*>(value.c_str()));
+  }
+  pointers.push_back(nullptr);
+  return pointers;
+}
 
 int DecodeWaitStatus(int wait_status) {
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
@@ -29,14 +57,14 @@ int DecodeWaitStatus(int wait_status) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Child>> Child::Spawn(
-    const std::vector<std::string>& argv, bool own_process_group) {
+    const std::vector<std::string>& argv, const SpawnOptions& options) {
   if (argv.empty() || argv[0].empty()) {
     return absl::InvalidArgumentError("no program to run");
   }
-  std::vector<char*> args;
-  for (const std::string& arg : argv)
-    args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
+  std::vector<char*> args = PointersTo(argv);
+  const std::vector<std::string> environment =
+      ChildEnvironment(options.environment);
+  std::vector<char*> environment_pointers = PointersTo(environment);
 
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
@@ -49,20 +77,29 @@ absl::StatusOr<std::unique_ptr<Child>> Child::Spawn(
   sigaddset(&defaults, SIGTERM);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
   short flags = POSIX_SPAWN_SETSIGDEF;
-  if (own_process_group) {
+  if (options.own_process_group) {
     flags |= POSIX_SPAWN_SETPGROUP;
     posix_spawnattr_setpgroup(&attributes, 0);
   }
   posix_spawnattr_setflags(&attributes, flags);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (!options.output_path.empty()) {
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO,
+                                     options.output_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  }
   pid_t pid = -1;
-  int error =
-      posix_spawnp(&pid, args[0], nullptr, &attributes, args.data(), environ);
+  const int error = posix_spawnp(&pid, args[0], &actions, &attributes,
+                                 args.data(), environment_pointers.data());
+  posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (error != 0) {
     return absl::ErrnoToStatus(
         error, absl::StrCat("starting ", absl::StrJoin(argv, " ")));
   }
-  return std::unique_ptr<Child>(new Child(pid, own_process_group));
+  return std::unique_ptr<Child>(new Child(pid, options.own_process_group));
 }
 
 Child::~Child() {
@@ -107,7 +144,7 @@ absl::StatusOr<int> Child::KillAndReap(absl::Duration grace) {
 absl::StatusOr<int> RunWithTimeout(const std::vector<std::string>& argv,
                                    absl::Duration timeout) {
   absl::StatusOr<std::unique_ptr<Child>> child =
-      Child::Spawn(argv, /*own_process_group=*/true);
+      Child::Spawn(argv, InOwnProcessGroup());
   if (!child.ok()) return child.status();
   const absl::Time deadline = absl::Now() + timeout;
   while (true) {

@@ -17,13 +17,31 @@
 
 namespace faultline::testhost {
 
+// How a child starts, beyond its argv.
+struct SpawnOptions {
+  // The child leads a new process group, and Kill() reaches its descendants.
+  bool own_process_group = false;
+  // NAME=value entries for the child, replacing the launcher's entries of
+  // the same names; the rest of the launcher's environment is kept.
+  std::vector<std::string> environment;
+  // When set, the child's stdout and stderr go to this file (created or
+  // truncated) instead of the launcher's.
+  std::string output_path;
+};
+
+// A child in its own process group, everything else as the launcher's.
+inline SpawnOptions InOwnProcessGroup() {
+  SpawnOptions options;
+  options.own_process_group = true;
+  return options;
+}
+
 class Child {
  public:
   // Starts argv[0] (searched in PATH when it has no slash) with the
-  // launcher's environment and standard streams. With `own_process_group`
-  // the child leads a new process group, and Kill() reaches its descendants.
+  // launcher's environment and standard streams, changed as `options` says.
   static absl::StatusOr<std::unique_ptr<Child>> Spawn(
-      const std::vector<std::string>& argv, bool own_process_group);
+      const std::vector<std::string>& argv, const SpawnOptions& options);
 
   // Kills and reaps the child if it still runs: no orphans, no zombies.
   ~Child();
