@@ -85,7 +85,8 @@ int main(int argc, char** argv) {
   for (int i = 5; i < argc; ++i) {
     v1::InjectionRule rule;
     if (!ParseRule(argv[i], &rule)) {
-      std::fprintf(stderr, "inject_rules: bad rule '%s', want REASON@FIRST-LAST\n",
+      std::fprintf(stderr,
+                   "inject_rules: bad rule '%s', want REASON@FIRST-LAST\n",
                    argv[i]);
       return 2;
     }
