@@ -232,42 +232,17 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
     }
     serial_fd = vm->serial_file_.get();
   }
-  vm->port_bus_ = std::make_unique<IoBus>("port I/O");
-  vm->mmio_bus_ = std::make_unique<IoBus>("MMIO");
-  vm->serial_ = std::make_unique<Serial8250>(serial_fd);
-  vm->debug_exit_ = std::make_unique<DebugExit>([control](uint8_t status) {
+  DeviceSetConfig device_config;
+  device_config.serial_fd = serial_fd;
+  device_config.pcimem_bytes = config.pcimem_bytes;
+  device_config.on_guest_exit = [control](uint8_t status) {
     control->Stop({StopKind::kGuestExit, status,
                    absl::StrFormat("the guest exited with status %u", status)});
-  });
-  vm->pci_ = std::make_unique<PciConfigSpace>();
-  vm->host_bridge_ = std::make_unique<PciFunction>(MakeHostBridge());
-  absl::Status devices =
-      vm->port_bus_->Add(abi::kSerialPort, Serial8250::kRegisterCount,
-                         vm->serial_.get(), "serial");
-  if (devices.ok()) {
-    devices = vm->port_bus_->Add(abi::kDebugExitPort, DebugExit::kSize,
-                                 vm->debug_exit_.get(), "debug exit");
-  }
-  if (devices.ok()) {
-    devices = vm->port_bus_->Add(abi::kPciConfigAddressPort,
-                                 PciConfigSpace::kPortCount, vm->pci_.get(),
-                                 "PCI configuration");
-  }
-  if (devices.ok()) devices = vm->pci_->AddDevice(0, vm->host_bridge_.get());
-  if (devices.ok() && config.pcimem_bytes > 0) {
-    vm->pcimem_function_ =
-        std::make_unique<PciFunction>(MakePciMemFunction(config.pcimem_bytes));
-    vm->pcimem_registers_ = std::make_unique<PciMemRegisters>(
-        config.pcimem_bytes / abi::kPageBytes);
-    devices =
-        vm->pci_->AddDevice(abi::kPciMemDeviceSlot, vm->pcimem_function_.get());
-    if (devices.ok()) {
-      devices = vm->mmio_bus_->Add(
-          abi::kPciMemRegistersBarAddress, abi::kPciMemRegistersBarBytes,
-          vm->pcimem_registers_.get(), "PCI memory registers");
-    }
-  }
-  if (!devices.ok()) return fail(devices);
+  };
+  absl::StatusOr<std::unique_ptr<DeviceSet>> devices =
+      DeviceSet::Create(std::move(device_config));
+  if (!devices.ok()) return fail(devices.status());
+  vm->devices_ = *std::move(devices);
 
   // 8. vCPUs in long mode at the entry point, each with its own thread.
   absl::StatusOr<std::vector<kvm_cpuid_entry2>> cpuid =
@@ -296,7 +271,7 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
     if (!set.ok()) return fail(set);
     vm->vcpus_.push_back(std::make_unique<VcpuThread>(
         id, *std::move(vcpu), vm->kvm_->vcpu_mmap_size(),
-        ExitContext{vm->port_bus_.get(), vm->mmio_bus_.get(),
+        ExitContext{&vm->devices_->port_bus(), &vm->devices_->mmio_bus(),
                     vm->memory_.get()},
         control, vm->memory_errors_.get(),
         [fault_engine](uint32_t thread_id, uint32_t vcpu_id) {

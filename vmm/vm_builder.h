@@ -15,11 +15,7 @@
 #include "proto/base/unique_fd.h"
 #include "vmm/config.h"
 #include "vmm/control/control_server.h"
-#include "vmm/devices/debug_exit.h"
-#include "vmm/devices/io_bus.h"
-#include "vmm/devices/pci.h"
-#include "vmm/devices/pcimem_device.h"
-#include "vmm/devices/serial.h"
+#include "vmm/devices/device_set.h"
 #include "vmm/fault/fault_engine.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/memory/guest_memory.h"
@@ -76,14 +72,7 @@ class VirtualMachine {
   FaultCountersSnapshot final_stats_;
   std::unique_ptr<VmFd> vm_;
   UniqueFd serial_file_;
-  std::unique_ptr<IoBus> port_bus_;
-  std::unique_ptr<IoBus> mmio_bus_;
-  std::unique_ptr<Serial8250> serial_;
-  std::unique_ptr<DebugExit> debug_exit_;
-  std::unique_ptr<PciConfigSpace> pci_;
-  std::unique_ptr<PciFunction> host_bridge_;
-  std::unique_ptr<PciFunction> pcimem_function_;
-  std::unique_ptr<PciMemRegisters> pcimem_registers_;
+  std::unique_ptr<DeviceSet> devices_;
   std::vector<std::unique_ptr<VcpuThread>> vcpus_;
   std::unique_ptr<ControlServer> control_server_;
 };

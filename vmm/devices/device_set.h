@@ -1,0 +1,59 @@
+// The VM's devices on their buses, where guest_abi.h puts them: the 8250
+// serial port, the debug-exit port and PCI configuration space (the host
+// bridge, and the PCI memory device when it has memory) on the port bus;
+// the PCI memory device's registers on the MMIO bus. Building them here, not
+// in the VM builder, lets tests drive the whole device model without KVM.
+//
+// Threading: Create() on one thread; then the buses may be used from every
+// vCPU thread at once (io_bus.h), and the devices lock their own state.
+#ifndef FAULTLINE_VMM_DEVICES_DEVICE_SET_H_
+#define FAULTLINE_VMM_DEVICES_DEVICE_SET_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "vmm/devices/debug_exit.h"
+#include "vmm/devices/io_bus.h"
+#include "vmm/devices/pci.h"
+#include "vmm/devices/pcimem_device.h"
+#include "vmm/devices/serial.h"
+
+namespace faultline::vmm {
+
+struct DeviceSetConfig {
+  int serial_fd = -1;         // where guest serial output goes (not owned)
+  uint64_t pcimem_bytes = 0;  // the memory device's window; 0: no device
+  // Called on the vCPU thread with the status the guest wrote to the
+  // debug-exit port.
+  std::function<void(uint8_t status)> on_guest_exit;
+};
+
+class DeviceSet {
+ public:
+  static absl::StatusOr<std::unique_ptr<DeviceSet>> Create(
+      DeviceSetConfig config);
+
+  DeviceSet(const DeviceSet&) = delete;
+  DeviceSet& operator=(const DeviceSet&) = delete;
+
+  IoBus& port_bus() { return port_bus_; }
+  IoBus& mmio_bus() { return mmio_bus_; }
+
+ private:
+  explicit DeviceSet(const DeviceSetConfig& config);
+
+  IoBus port_bus_{"port I/O"};
+  IoBus mmio_bus_{"MMIO"};
+  Serial8250 serial_;
+  DebugExit debug_exit_;
+  PciConfigSpace pci_;
+  PciFunction host_bridge_;
+  std::unique_ptr<PciFunction> pcimem_function_;
+  std::unique_ptr<PciMemRegisters> pcimem_registers_;
+};
+
+}  // namespace faultline::vmm
+
+#endif  // FAULTLINE_VMM_DEVICES_DEVICE_SET_H_
