@@ -8,6 +8,7 @@
 #include "broker/put_pages.h"
 #include "broker/region_validation.h"
 #include "proto/base/grpc_status.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -227,7 +228,7 @@ absl::StatusOr<uint64_t> AdminService::Revoke(
                      " has no Faults stream to send the revocation on"));
   }
   absl::StatusOr<uint64_t> frame =
-      region->pool->Revoke(request.offset() / kPageBytes);
+      region->pool->Revoke(request.offset() / v1::wire::kPageBytes);
   if (!frame.ok()) return frame.status();
   Session::Revocation revocation =
       session->AddRevocation(request.region_id(), request.offset(), *frame);

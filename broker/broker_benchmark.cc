@@ -13,6 +13,7 @@
 #include "benchmark/benchmark.h"
 #include "broker/server.h"
 #include "broker/test_client.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -35,7 +36,7 @@ struct Fixture {
     server = *BrokerServer::Start(options);
     channel = ConnectUnix(options.socket_path);
     v1::AttachRequest request;
-    request.set_protocol_version(1);
+    request.set_protocol_version(v1::wire::kProtocolVersion);
     request.set_vm_name("bench");
     *request.add_regions() = PatternRegion(1, 0, kPages, 1);
     grpc::ClientContext context;
@@ -108,7 +109,7 @@ bool ResolveOnce(Fixture& f, v1::FaultBroker::Stub* stub, uint64_t page) {
   v1::FaultAnswer answer;
   grpc::ClientContext context;
   SetDeadline(&context);
-  context.AddMetadata("faultline-session-token", f.attached.session_token());
+  context.AddMetadata(v1::wire::kSessionTokenKey, f.attached.session_token());
   return stub->ResolveFault(&context, request, &answer).ok();
 }
 
@@ -136,7 +137,7 @@ void BM_QuietSessionUnderStorm(benchmark::State& state) {
   if (storming) {
     storm = std::thread([&] {
       v1::AttachRequest request;
-      request.set_protocol_version(1);
+      request.set_protocol_version(v1::wire::kProtocolVersion);
       request.set_vm_name("storm");
       *request.add_regions() = PatternRegion(1, 0, kPages, 2);
       v1::AttachResponse attached;

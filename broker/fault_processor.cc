@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/region_validation.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 
@@ -120,7 +121,7 @@ v1::FaultAnswer FaultProcessor::Compute(const SessionRegion& region,
   v1::FaultAnswer answer;
   if (region.pool != nullptr) {
     absl::StatusOr<uint64_t> frame =
-        region.pool->FrameFor(fault.offset() / kPageBytes);
+        region.pool->FrameFor(fault.offset() / v1::wire::kPageBytes);
     if (frame.ok()) {
       answer.mutable_frame()->set_frame(*frame);
     } else {
@@ -134,9 +135,10 @@ v1::FaultAnswer FaultProcessor::Compute(const SessionRegion& region,
   }
   region.source->Answer(fault.offset(), &answer);
   if (!answer.has_page() && !answer.has_zero()) return answer;
-  const uint32_t hint = std::min(fault.prefetch_hint(), kMaxPrefetchPages);
+  const uint32_t hint =
+      std::min(fault.prefetch_hint(), v1::wire::kMaxPrefetchPages);
   for (uint32_t i = 1; i <= hint; ++i) {
-    const uint64_t offset = fault.offset() + uint64_t{i} * kPageBytes;
+    const uint64_t offset = fault.offset() + uint64_t{i} * v1::wire::kPageBytes;
     if (offset >= region.region.size_bytes()) break;
     v1::FaultAnswer extra;
     region.source->Answer(offset, &extra);

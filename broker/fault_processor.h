@@ -23,8 +23,6 @@
 
 namespace faultline::broker {
 
-// The most extra pages one answer carries, whatever the hint asks.
-inline constexpr uint32_t kMaxPrefetchPages = 64;
 // Delay hint for faults whose work was interrupted (shutdown, detach).
 inline constexpr uint32_t kInterruptedRetryDelayUs = 1000;
 

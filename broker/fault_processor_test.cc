@@ -7,6 +7,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -20,7 +21,7 @@ class SlowCountingSource : public PageSource {
       entered_.Notify();
       release_.WaitForNotificationWithTimeout(absl::Seconds(30));
     }
-    answer->mutable_page()->set_data(std::string(kPageBytes, 'c'));
+    answer->mutable_page()->set_data(std::string(v1::wire::kPageBytes, 'c'));
   }
   std::string Describe() const override { return "slow"; }
 
@@ -34,8 +35,8 @@ struct Harness {
     auto region = std::make_unique<SessionRegion>();
     region->region.set_region_id(1);
     region->region.set_kind(v1::REGION_KIND_RAM);
-    region->region.set_size_bytes(16 * kPageBytes);
-    region->region.set_page_size(kPageBytes);
+    region->region.set_size_bytes(16 * v1::wire::kPageBytes);
+    region->region.set_page_size(v1::wire::kPageBytes);
     auto owned = std::make_unique<SlowCountingSource>();
     source = owned.get();
     region->source = std::move(owned);
@@ -93,7 +94,7 @@ TEST(FaultProcessorTest, ConcurrentFaultsOnOnePageAreServedOnce) {
   EXPECT_EQ(h.source->calls_.load(), 1);
   std::set<uint64_t> ids;
   for (const auto& answer : answers) {
-    EXPECT_EQ(answer.page().data(), std::string(kPageBytes, 'c'));
+    EXPECT_EQ(answer.page().data(), std::string(v1::wire::kPageBytes, 'c'));
     EXPECT_EQ(answer.offset(), 4096u);
     ids.insert(answer.fault_id());
   }
@@ -105,7 +106,7 @@ TEST(FaultProcessorTest, InvalidFaultIsDeniedAndCounted) {
   Harness h;
   h.source->release_.Notify();
   v1::FaultAnswer answer;
-  h.processor.Process(h.session, h.Fault(9, 16 * kPageBytes),
+  h.processor.Process(h.session, h.Fault(9, 16 * v1::wire::kPageBytes),
                       [&](v1::FaultAnswer a) { answer = std::move(a); });
   ASSERT_TRUE(answer.has_error());
   EXPECT_EQ(answer.error().kind(), v1::ERROR_KIND_DENIED);

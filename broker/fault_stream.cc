@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/base/grpc_status.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -348,15 +349,16 @@ absl::StatusOr<std::shared_ptr<Session>> AuthorizeSession(
                                             "broker restarted: attach again)"));
   }
   const auto& metadata = context.client_metadata();
-  auto it = metadata.find(kSessionTokenKey);
+  auto it = metadata.find(v1::wire::kSessionTokenKey);
   if (it == metadata.end()) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "session-scoped call without \"", kSessionTokenKey, "\" metadata"));
+    return absl::UnauthenticatedError(
+        absl::StrCat("session-scoped call without \"",
+                     v1::wire::kSessionTokenKey, "\" metadata"));
   }
   if (!session->TokenMatches(
           absl::string_view(it->second.data(), it->second.size()))) {
     return absl::PermissionDeniedError(
-        absl::StrCat("the \"", kSessionTokenKey,
+        absl::StrCat("the \"", v1::wire::kSessionTokenKey,
                      "\" does not belong to session ", session_id));
   }
   const PeerIdentity caller = peers.Lookup(context.peer());

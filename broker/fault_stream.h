@@ -21,7 +21,6 @@
 namespace faultline::broker {
 
 // The metadata key that carries a session's secret.
-inline constexpr char kSessionTokenKey[] = "faultline-session-token";
 
 // The session `session_id` names, if the call's metadata carries its token.
 // NOT_FOUND for an unknown session, UNAUTHENTICATED without a token,

@@ -8,6 +8,7 @@
 #include "broker/sources/source.h"
 #include "proto/base/errno_status.h"
 #include "proto/base/status_macros.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -46,7 +47,7 @@ absl::Status PwriteAll(int fd, absl::string_view data, uint64_t position,
 }
 
 absl::Status CheckWholeFrames(absl::string_view data) {
-  if (data.empty() || data.size() % kPageBytes != 0) {
+  if (data.empty() || data.size() % v1::wire::kPageBytes != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("frame data of ", data.size(),
                      " bytes is not a whole, non-zero number of 4096-byte "
@@ -71,7 +72,8 @@ absl::StatusOr<std::unique_ptr<FramePool>> FramePool::Create(Options options) {
           }),
           absl::StrCat("pool ", options.name, ": open ", options.path)));
   UniqueFd fd(raw_fd);
-  const off_t size = static_cast<off_t>(options.frame_count * kPageBytes);
+  const off_t size =
+      static_cast<off_t>(options.frame_count * v1::wire::kPageBytes);
   struct stat st;
   RETURN_IF_ERROR(
       CheckSyscall(::fstat(fd.get(), &st), absl::StrCat("stat ", options.path))
@@ -169,16 +171,17 @@ absl::Status FramePool::CheckRange(uint64_t first, uint64_t count) const {
 absl::StatusOr<std::string> FramePool::ReadFrames(uint64_t first,
                                                   uint64_t count) const {
   RETURN_IF_ERROR(CheckRange(first, count));
-  std::string data(count * kPageBytes, '\0');
+  std::string data(count * v1::wire::kPageBytes, '\0');
   RETURN_IF_ERROR(PreadAll(fd_.get(), data.data(), data.size(),
-                           first * kPageBytes, options_.path));
+                           first * v1::wire::kPageBytes, options_.path));
   return data;
 }
 
 absl::Status FramePool::WriteFrames(uint64_t first, absl::string_view data) {
   RETURN_IF_ERROR(CheckWholeFrames(data));
-  RETURN_IF_ERROR(CheckRange(first, data.size() / kPageBytes));
-  return PwriteAll(fd_.get(), data, first * kPageBytes, options_.path);
+  RETURN_IF_ERROR(CheckRange(first, data.size() / v1::wire::kPageBytes));
+  return PwriteAll(fd_.get(), data, first * v1::wire::kPageBytes,
+                   options_.path);
 }
 
 absl::StatusOr<std::string> ReadPoolFile(const std::string& path,
@@ -191,9 +194,9 @@ absl::StatusOr<std::string> ReadPoolFile(const std::string& path,
                                             absl::StrCat("open ", path)));
   UniqueFd fd(raw_fd);
   if (count == 0) return absl::InvalidArgumentError("frame count must be > 0");
-  std::string data(count * kPageBytes, '\0');
-  RETURN_IF_ERROR(
-      PreadAll(fd.get(), data.data(), data.size(), first * kPageBytes, path));
+  std::string data(count * v1::wire::kPageBytes, '\0');
+  RETURN_IF_ERROR(PreadAll(fd.get(), data.data(), data.size(),
+                           first * v1::wire::kPageBytes, path));
   return data;
 }
 
@@ -208,7 +211,7 @@ absl::Status WritePoolFile(const std::string& path, uint64_t first,
                                             }),
                                             absl::StrCat("open ", path)));
   UniqueFd fd(raw_fd);
-  return PwriteAll(fd.get(), data, first * kPageBytes, path);
+  return PwriteAll(fd.get(), data, first * v1::wire::kPageBytes, path);
 }
 
 }  // namespace faultline::broker

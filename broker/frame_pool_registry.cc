@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/sources/source.h"
 #include "proto/base/status_macros.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 
@@ -89,7 +90,7 @@ std::shared_ptr<FramePool> FramePoolRegistry::Find(
 
 absl::StatusOr<std::string> FramePoolRegistry::ReadFrames(
     const std::string& pool_name, uint64_t first, uint64_t count) const {
-  if (count == 0 || count > (64u << 20) / kPageBytes) {
+  if (count == 0 || count > (64u << 20) / v1::wire::kPageBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "frame count ", count, " must be between 1 and 16384 per read"));
   }

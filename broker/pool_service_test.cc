@@ -1,6 +1,7 @@
 // Service tests for device frame pools and page stores over a real gRPC
 // channel: policies, revocation, restart, PutPages.
 #include "broker/server_test_fixture.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -160,7 +161,7 @@ TEST_F(BrokerServerTest, DetachEndsTheStreamAndRemovesPrivatePools) {
   {
     grpc::ClientContext context;
     SetDeadline(&context);
-    context.AddMetadata("faultline-session-token", attached.session_token());
+    context.AddMetadata(v1::wire::kSessionTokenKey, attached.session_token());
     ASSERT_TRUE(broker_->Detach(&context, detach, &detached).ok());
   }
   grpc::Status ended = stream->Finish();

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/sources/source.h"
 #include "proto/base/grpc_status.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -50,7 +51,7 @@ class PutPagesStream : public grpc::ServerReadReactor<v1::PutPagesRequest> {
     }
     absl::Status status = store_->Put(request.offset(), request.data());
     if (!status.ok()) return status;
-    pages_written_ += request.data().size() / kPageBytes;
+    pages_written_ += request.data().size() / v1::wire::kPageBytes;
     return absl::OkStatus();
   }
 

@@ -11,6 +11,7 @@
 #include "broker/frame_pool_registry.h"
 #include "broker/sources/source.h"
 #include "proto/base/status_macros.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -40,7 +41,7 @@ absl::Status ValidateSource(const v1::Region& region) {
         return absl::InvalidArgumentError(
             absl::StrCat(label, ": image source has an empty path"));
       }
-      if (source.image().file_offset() % kPageBytes != 0) {
+      if (source.image().file_offset() % v1::wire::kPageBytes != 0) {
         return absl::InvalidArgumentError(
             absl::StrCat(label, ": image file_offset ",
                          source.image().file_offset(), " is not page-aligned"));
@@ -81,16 +82,17 @@ absl::Status ValidateRegion(const v1::Region& region) {
         absl::StrCat(label, ": kind ", static_cast<int>(region.kind()),
                      " is not REGION_KIND_RAM or REGION_KIND_DEVICE_MEMORY"));
   }
-  if (region.page_size() != kPageBytes) {
+  if (region.page_size() != v1::wire::kPageBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         label, ": page_size ", region.page_size(), " is not 4096"));
   }
-  if (region.guest_physical_base() % kPageBytes != 0) {
+  if (region.guest_physical_base() % v1::wire::kPageBytes != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         label, ": guest_physical_base 0x",
         absl::Hex(region.guest_physical_base()), " is not page-aligned"));
   }
-  if (region.size_bytes() == 0 || region.size_bytes() % kPageBytes != 0) {
+  if (region.size_bytes() == 0 ||
+      region.size_bytes() % v1::wire::kPageBytes != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(label, ": size_bytes ", region.size_bytes(),
                      " is not a non-zero whole number of pages"));
@@ -110,10 +112,11 @@ absl::Status ValidateRegion(const v1::Region& region) {
 }  // namespace
 
 absl::Status ValidateAttach(const v1::AttachRequest& request) {
-  if (request.protocol_version() != kProtocolVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "protocol_version ", request.protocol_version(),
-        " is not spoken here; this broker speaks ", kProtocolVersion));
+  if (request.protocol_version() != v1::wire::kProtocolVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("protocol_version ", request.protocol_version(),
+                     " is not spoken here; this broker speaks ",
+                     v1::wire::kProtocolVersion));
   }
   if (request.vm_name().empty() || request.vm_name().size() > 128) {
     return absl::InvalidArgumentError(
@@ -157,7 +160,7 @@ absl::Status ValidateAttach(const v1::AttachRequest& request) {
 }
 
 absl::Status ValidateFaultTarget(const v1::Region& region, uint64_t offset) {
-  if (offset % kPageBytes != 0) {
+  if (offset % v1::wire::kPageBytes != 0) {
     return absl::InvalidArgumentError(absl::StrCat("offset ", offset, " in ",
                                                    RegionLabel(region),
                                                    " is not page-aligned"));

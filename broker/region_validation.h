@@ -9,7 +9,6 @@
 
 namespace faultline::broker {
 
-inline constexpr uint32_t kProtocolVersion = 1;
 inline constexpr int kMaxRegions = 64;
 // 1 Mi frames: 4 GiB of device memory per pool.
 inline constexpr uint64_t kMaxPoolFrames = 1ull << 20;

@@ -1,13 +1,14 @@
 #include "broker/region_validation.h"
 
 #include "gtest/gtest.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
 
 v1::AttachRequest Request() {
   v1::AttachRequest request;
-  request.set_protocol_version(1);
+  request.set_protocol_version(v1::wire::kProtocolVersion);
   request.set_vm_name("vm");
   v1::Region* region = request.add_regions();
   region->set_region_id(1);
@@ -32,7 +33,7 @@ TEST(RegionValidationTest, RefusesWithTheOffendingValue) {
         << status.message();
   };
   auto request = Request();
-  request.set_protocol_version(2);
+  request.set_protocol_version(v1::wire::kProtocolVersion + 1);
   expect_refused(request, absl::StatusCode::kFailedPrecondition,
                  "protocol_version 2");
   request = Request();

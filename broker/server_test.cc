@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "broker/server_test_fixture.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -82,7 +83,7 @@ TEST_F(BrokerServerTest, TcpAttachNeedsTheVmToken) {
       grpc::CreateChannel(tcp, grpc::InsecureChannelCredentials()));
   auto attach = [&](const std::string& vm, const std::string& token) {
     v1::AttachRequest request;
-    request.set_protocol_version(1);
+    request.set_protocol_version(v1::wire::kProtocolVersion);
     request.set_vm_name(vm);
     request.set_vm_token(token);
     *request.add_regions() = PatternRegion(1, 0, 4, 1);
@@ -120,7 +121,7 @@ TEST_F(BrokerServerTest, TcpWithTlsServesTlsClients) {
   auto secure = v1::FaultBroker::NewStub(grpc::CreateCustomChannel(
       server_->tcp_address(), grpc::SslCredentials(ssl), args));
   v1::AttachRequest request;
-  request.set_protocol_version(1);
+  request.set_protocol_version(v1::wire::kProtocolVersion);
   request.set_vm_name("tcpvm");
   request.set_vm_token("sesame");
   *request.add_regions() = PatternRegion(1, 0, 4, 1);
@@ -176,7 +177,7 @@ TEST_F(BrokerServerTest, ClientThatDoesNotReadIsPausedNotBuffered) {
   auto stub = v1::FaultBroker::NewStub(channel_);
   grpc::ClientContext context;
   SetDeadline(&context, absl::Seconds(120));
-  context.AddMetadata("faultline-session-token", attached.session_token());
+  context.AddMetadata(v1::wire::kSessionTokenKey, attached.session_token());
   auto stream = stub->Faults(&context);
   // Far more faults than the broker queues for a stream (8192): it stops
   // reading them until the client reads its answers.
@@ -374,7 +375,7 @@ TEST_F(BrokerServerTest, SessionCannotUseAnotherSessionsToken) {
   v1::DetachResponse detached;
   grpc::ClientContext context;
   SetDeadline(&context);
-  context.AddMetadata("faultline-session-token", b.session_token());
+  context.AddMetadata(v1::wire::kSessionTokenKey, b.session_token());
   EXPECT_EQ(broker_->Detach(&context, detach, &detached).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(Resolve(a, 1, 0, &answer).ok());

@@ -18,6 +18,7 @@
 #include "broker/server.h"
 #include "broker/test_client.h"
 #include "gtest/gtest.h"
+#include "proto/faultline/v1/wire.h"
 #include "proto/pattern.h"
 
 namespace faultline::broker {
@@ -77,7 +78,7 @@ class BrokerServerTest : public ::testing::Test {
                       const std::vector<v1::Region>& regions,
                       v1::AttachResponse* response) {
     v1::AttachRequest request;
-    request.set_protocol_version(1);
+    request.set_protocol_version(v1::wire::kProtocolVersion);
     request.set_vm_name(vm_name);
     for (const auto& region : regions) *request.add_regions() = region;
     grpc::ClientContext context;
@@ -112,7 +113,7 @@ class BrokerServerTest : public ::testing::Test {
     grpc::ClientContext context;
     SetDeadline(&context);
     context.AddMetadata(
-        "faultline-session-token",
+        v1::wire::kSessionTokenKey,
         token_override.empty() ? attached.session_token() : token_override);
     return broker_->ResolveFault(&context, request, answer);
   }

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "broker/server_test_fixture.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -26,7 +27,7 @@ class StagingServiceTest : public BrokerServerTest {
   v1::AttachResponse AttachWithStaging(const std::string& vm_name,
                                        bool want_staging = true) {
     v1::AttachRequest request;
-    request.set_protocol_version(1);
+    request.set_protocol_version(v1::wire::kProtocolVersion);
     request.set_vm_name(vm_name);
     request.set_want_staging(want_staging);
     *request.add_regions() = PatternRegion(1, 0x100000, 64, kSeed);
@@ -222,7 +223,7 @@ TEST_F(StagingServiceTest, GetStatsCountsStagingPerSessionAndInTotal) {
   request.set_session_id(staged.session_id());
   grpc::ClientContext context;
   SetDeadline(&context);
-  context.AddMetadata("faultline-session-token", staged.session_token());
+  context.AddMetadata(v1::wire::kSessionTokenKey, staged.session_token());
   v1::DetachResponse response;
   ASSERT_TRUE(broker_->Detach(&context, request, &response).ok());
   stats = Stats();
@@ -286,7 +287,7 @@ TEST_F(StagingServiceTest, DetachRemovesTheFile) {
   request.set_session_id(attached.session_id());
   grpc::ClientContext context;
   SetDeadline(&context);
-  context.AddMetadata("faultline-session-token", attached.session_token());
+  context.AddMetadata(v1::wire::kSessionTokenKey, attached.session_token());
   v1::DetachResponse response;
   ASSERT_TRUE(broker_->Detach(&context, request, &response).ok());
   EXPECT_FALSE(std::filesystem::exists(attached.staging().path()));

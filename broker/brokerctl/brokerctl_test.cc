@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "broker/test_client.h"
 #include "gtest/gtest.h"
+#include "proto/faultline/v1/wire.h"
 #include "proto/pattern.h"
 
 extern char** environ;
@@ -152,7 +153,7 @@ class BrokerctlTest : public ::testing::Test {
       std::shared_ptr<grpc::Channel> channel = nullptr) {
     if (channel == nullptr) channel = channel_;
     v1::AttachRequest request;
-    request.set_protocol_version(1);
+    request.set_protocol_version(v1::wire::kProtocolVersion);
     request.set_vm_name("testvm");
     request.set_want_staging(want_staging);
     *request.add_regions() = PatternRegion(1, 0, 16, 42);
@@ -182,7 +183,7 @@ class BrokerctlTest : public ::testing::Test {
     v1::FaultAnswer answer;
     grpc::ClientContext context;
     SetDeadline(&context);
-    context.AddMetadata("faultline-session-token", attached.session_token());
+    context.AddMetadata(v1::wire::kSessionTokenKey, attached.session_token());
     grpc::Status status = v1::FaultBroker::NewStub(channel_)->ResolveFault(
         &context, request, &answer);
     EXPECT_TRUE(status.ok()) << status.error_message();
