@@ -1,0 +1,220 @@
+#include "broker/staging/staging_area.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace faultline::broker {
+namespace {
+
+std::string Page(char fill) { return std::string(kStagingSlotBytes, fill); }
+
+class StagingAreaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/faultline-staging-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    dir_ = dir;
+    path_ = dir_ + "/faultline-staging-s1";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string dir_;
+  std::string path_;
+};
+
+TEST_F(StagingAreaTest, CreatesSizedFileAndRemovesItWhenDestroyed) {
+  auto area = StagingArea::Create(path_, 8);
+  ASSERT_TRUE(area.ok()) << area.status();
+  EXPECT_EQ(std::filesystem::file_size(path_), 8 * kStagingSlotBytes);
+  const v1::StagingArea grant = (*area)->Grant();
+  EXPECT_EQ(grant.path(), path_);
+  EXPECT_EQ(grant.slot_count(), 8u);
+  EXPECT_EQ(grant.slot_size(), kStagingSlotBytes);
+  area->reset();
+  EXPECT_FALSE(std::filesystem::exists(path_));
+}
+
+TEST_F(StagingAreaTest, RefusesBadSizesAndAnExistingFile) {
+  EXPECT_EQ(StagingArea::Create(path_, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(StagingArea::Create(path_, kMaxStagingSlots + 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto first = StagingArea::Create(path_, 1);
+  ASSERT_TRUE(first.ok());
+  auto second = StagingArea::Create(path_, 1);
+  EXPECT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find(path_), absl::string_view::npos);
+  // The refused create left the first area's file alone.
+  EXPECT_TRUE(std::filesystem::exists(path_));
+}
+
+TEST_F(StagingAreaTest, StagesIntoFreeSlotsUntilFullThenRefuses) {
+  auto area = StagingArea::Create(path_, 2);
+  ASSERT_TRUE(area.ok());
+  const uint64_t epoch = (*area)->BeginEpoch();
+  std::optional<uint32_t> a = (*area)->Stage(Page('a'), epoch);
+  std::optional<uint32_t> b = (*area)->Stage(Page('b'), epoch);
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  EXPECT_NE(*a, *b);
+  EXPECT_EQ((*area)->SlotBytes(*a), Page('a'));
+  EXPECT_EQ((*area)->SlotBytes(*b), Page('b'));
+  EXPECT_FALSE((*area)->Stage(Page('c'), epoch).has_value());
+  EXPECT_EQ((*area)->slots_held(), 2u);
+
+  ASSERT_TRUE((*area)->Release(*a, epoch).ok());
+  std::optional<uint32_t> c = (*area)->Stage(Page('c'), epoch);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(*c, *a);
+  EXPECT_EQ((*area)->SlotBytes(*c), Page('c'));
+}
+
+TEST_F(StagingAreaTest, RefusesShortPagesAndStaleEpochs) {
+  auto area = StagingArea::Create(path_, 4);
+  ASSERT_TRUE(area.ok());
+  EXPECT_FALSE((*area)->Stage(Page('a'), 0).has_value());  // no stream yet
+  const uint64_t epoch = (*area)->BeginEpoch();
+  EXPECT_FALSE((*area)->Stage("short", epoch).has_value());
+  EXPECT_FALSE((*area)->Stage(Page('a'), epoch + 1).has_value());
+  EXPECT_EQ((*area)->slots_held(), 0u);
+}
+
+TEST_F(StagingAreaTest, BadReleasesAreRefusedAndChangeNothing) {
+  auto area = StagingArea::Create(path_, 4);
+  ASSERT_TRUE(area.ok());
+  const uint64_t epoch = (*area)->BeginEpoch();
+  std::optional<uint32_t> slot = (*area)->Stage(Page('a'), epoch);
+  ASSERT_TRUE(slot.has_value());
+
+  absl::Status outside = (*area)->Release(4, epoch);
+  EXPECT_EQ(outside.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(outside.message().find("outside"), absl::string_view::npos);
+  absl::Status never = (*area)->Release(*slot + 1, epoch);
+  EXPECT_EQ(never.code(), absl::StatusCode::kFailedPrecondition);
+  absl::Status other_stream = (*area)->Release(*slot, epoch + 1);
+  EXPECT_EQ(other_stream.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*area)->slots_held(), 1u);
+
+  EXPECT_TRUE((*area)->Release(*slot, epoch).ok());
+  absl::Status twice = (*area)->Release(*slot, epoch);
+  EXPECT_EQ(twice.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(twice.message().find("twice"), absl::string_view::npos);
+  EXPECT_EQ((*area)->slots_held(), 0u);
+}
+
+TEST_F(StagingAreaTest, NewEpochFreesEverySlotAndOldReleasesAreRefused) {
+  auto area = StagingArea::Create(path_, 2);
+  ASSERT_TRUE(area.ok());
+  const uint64_t old_epoch = (*area)->BeginEpoch();
+  std::optional<uint32_t> slot = (*area)->Stage(Page('a'), old_epoch);
+  ASSERT_TRUE(slot.has_value());
+  const uint64_t epoch = (*area)->BeginEpoch();
+  EXPECT_EQ((*area)->slots_held(), 0u);
+  EXPECT_FALSE((*area)->Stage(Page('b'), old_epoch).has_value());
+  std::optional<uint32_t> again = (*area)->Stage(Page('b'), epoch);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ((*area)->Release(*again, old_epoch).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE((*area)->Release(*again, epoch).ok());
+}
+
+TEST_F(StagingAreaTest, StageAnswerMovesPagesToSlotsAndFallsBackInline) {
+  auto area = StagingArea::Create(path_, 2);
+  ASSERT_TRUE(area.ok());
+  const uint64_t epoch = (*area)->BeginEpoch();
+  v1::FaultAnswer answer;
+  answer.mutable_page()->set_data(Page('p'));
+  for (char fill : {'x', 'y'}) {
+    v1::ExtraPage* extra = answer.add_extra_pages();
+    extra->set_data(Page(fill));
+  }
+  answer.add_extra_pages()->mutable_zero();
+  const StagedPages pages = StageAnswer(**area, epoch, &answer);
+
+  ASSERT_TRUE(answer.page().has_staging_slot());
+  EXPECT_EQ((*area)->SlotBytes(answer.page().staging_slot()), Page('p'));
+  ASSERT_TRUE(answer.extra_pages(0).has_staging_slot());
+  EXPECT_EQ((*area)->SlotBytes(answer.extra_pages(0).staging_slot()),
+            Page('x'));
+  // No slot left: the second extra page stays inline, the zero stays zero.
+  EXPECT_EQ(answer.extra_pages(1).data(), Page('y'));
+  EXPECT_TRUE(answer.extra_pages(2).has_zero());
+  EXPECT_EQ(pages.staged, 2u);
+  EXPECT_EQ(pages.inlined, 1u);
+  StagingTotals totals;
+  totals.Add(pages);
+  totals.Add(pages);
+  totals.AddRefusedRelease();
+  v1::StagingCounters counters;
+  totals.ToProto(&counters);
+  EXPECT_EQ(counters.staged_pages(), 4u);
+  EXPECT_EQ(counters.inline_pages(), 2u);
+  EXPECT_EQ(counters.refused_releases(), 1u);
+}
+
+TEST_F(StagingAreaTest, RemoveFileKeepsTheMappingUsable) {
+  auto area = StagingArea::Create(path_, 1);
+  ASSERT_TRUE(area.ok());
+  (*area)->RemoveFile();
+  EXPECT_FALSE(std::filesystem::exists(path_));
+  const uint64_t epoch = (*area)->BeginEpoch();
+  std::optional<uint32_t> slot = (*area)->Stage(Page('z'), epoch);
+  ASSERT_TRUE(slot.has_value());
+  EXPECT_EQ((*area)->SlotBytes(*slot), Page('z'));
+  (*area)->RemoveFile();  // idempotent
+}
+
+// A file as a killed broker leaves it: named by StagingFilePath (another
+// pid), full size, nobody holding its lock.
+void MakeLeftover(const std::string& path, size_t bytes = kStagingSlotBytes) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(bytes)), 0);
+  ::close(fd);
+}
+
+TEST_F(StagingAreaTest, FilePathNamesSessionAndPid) {
+  EXPECT_EQ(StagingFilePath("/dev/shm", "00ff"),
+            absl::StrCat("/dev/shm/faultline-staging-00ff@", ::getpid()));
+}
+
+TEST_F(StagingAreaTest, SweepRemovesLeftoversAndKeepsLiveAreas) {
+  const std::string leftover = dir_ + "/faultline-staging-0123abcd@999999";
+  MakeLeftover(leftover);
+  auto live = StagingArea::Create(StagingFilePath(dir_, "feed"), 2);
+  ASSERT_TRUE(live.ok()) << live.status();
+  // Not staging files of this format: an older broker's name, a frame pool
+  // named like one, a file still being created (size 0).
+  const std::string older = dir_ + "/faultline-staging-0123abcd";
+  const std::string pool = dir_ + "/faultline-staging-1-0123abcd";
+  const std::string creating = dir_ + "/faultline-staging-beef@999999";
+  MakeLeftover(older);
+  MakeLeftover(pool);
+  MakeLeftover(creating, 0);
+
+  absl::StatusOr<int> swept = SweepLeftoverStagingFiles(dir_);
+  ASSERT_TRUE(swept.ok()) << swept.status();
+  EXPECT_EQ(*swept, 1);
+  EXPECT_FALSE(std::filesystem::exists(leftover));
+  EXPECT_TRUE(std::filesystem::exists((*live)->path()));
+  EXPECT_TRUE(std::filesystem::exists(older));
+  EXPECT_TRUE(std::filesystem::exists(pool));
+  EXPECT_TRUE(std::filesystem::exists(creating));
+  // The live area still works after the sweep looked at it.
+  const uint64_t epoch = (*live)->BeginEpoch();
+  EXPECT_TRUE((*live)->Stage(Page('l'), epoch).has_value());
+  EXPECT_EQ(SweepLeftoverStagingFiles(dir_).value_or(-1), 0);
+}
+
+TEST_F(StagingAreaTest, SweepOfAMissingDirectoryFails) {
+  EXPECT_FALSE(SweepLeftoverStagingFiles(dir_ + "/nope").ok());
+}
+
+}  // namespace
+}  // namespace faultline::broker
