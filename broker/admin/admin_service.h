@@ -1,9 +1,7 @@
 // The BrokerAdmin service on gRPC's callback API: sessions, statistics, the
 // live fault feed, page stores, fault injection, device pools and frame
-// revocation. Also renders the Prometheus text for the metrics endpoint.
-//
-// Admin calls on the Unix socket are allowed to root and the broker's own
-// user; on TCP to whoever reaches the port (firewall it, or use TLS).
+// revocation. Every call is checked once, by the Authorizer's admin rule,
+// before its handler runs.
 //
 // Threading: gRPC calls the handlers on its own threads, concurrently.
 #ifndef FAULTLINE_BROKER_ADMIN_ADMIN_SERVICE_H_
@@ -16,12 +14,12 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/devmem/frame_pool_registry.h"
-#include "broker/policy/injection.h"
-#include "broker/net/peer_credentials.h"
-#include "broker/session/session_registry.h"
-#include "broker/sources/page_store.h"
 #include "broker/observe/watch_hub.h"
 #include "broker/observe/watch_stream.h"
+#include "broker/policy/injection.h"
+#include "broker/session/authorization.h"
+#include "broker/session/session_registry.h"
+#include "broker/sources/page_store.h"
 #include "proto/faultline/v1/broker.grpc.pb.h"
 
 namespace faultline::broker {
@@ -30,13 +28,13 @@ class AdminService final : public v1::BrokerAdmin::CallbackService {
  public:
   AdminService(SessionRegistry& registry, FramePoolRegistry& pools,
                PageStoreRegistry& stores, InjectionTable& injections,
-               WatchHub& watchers, const PeerTable& peers)
+               WatchHub& watchers, const Authorizer& authorizer)
       : registry_(registry),
         pools_(pools),
         stores_(stores),
         injections_(injections),
         watchers_(watchers),
-        peers_(peers) {}
+        authorizer_(authorizer) {}
 
   grpc::ServerUnaryReactor* ListSessions(
       grpc::CallbackServerContext* context,
@@ -74,25 +72,22 @@ class AdminService final : public v1::BrokerAdmin::CallbackService {
       const v1::RevokeFrameRequest* request,
       v1::RevokeFrameResponse* response) override;
 
-  // Statistics for one session (or all, when empty).
-  absl::Status FillStats(const std::string& session_id,
-                         v1::GetStatsResponse* response);
-  // The Prometheus text exposition of the broker's statistics.
-  std::string Metrics();
   // Ends every WatchFaults stream (shutdown).
   void CloseWatchers() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  absl::StatusOr<uint64_t> Revoke(const v1::RevokeFrameRequest& request);
-  // Unix-socket callers must be root or the broker's own user.
-  absl::Status AuthorizeAdmin(const grpc::CallbackServerContext& context) const;
+  // Runs `handler` (returning absl::Status) if the caller may make admin
+  // calls, and finishes the call with its status or the refusal.
+  template <typename Handler>
+  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context,
+                                  Handler handler);
 
   SessionRegistry& registry_;
   FramePoolRegistry& pools_;
   PageStoreRegistry& stores_;
   InjectionTable& injections_;
   WatchHub& watchers_;
-  const PeerTable& peers_;
+  const Authorizer& authorizer_;
 
   absl::Mutex mu_;
   std::map<const WatchHandle*, std::shared_ptr<WatchHandle>> watches_

@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "broker/session/region_validation.h"
 #include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
@@ -17,21 +16,23 @@ struct FaultProcessor::Pending {
   bool admitted = false;
 };
 
-absl::Status FaultProcessor::CheckTarget(const Session& session,
-                                         const v1::FaultRequest& fault) {
-  const SessionRegion* region = session.FindRegion(fault.region_id());
-  if (region == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("region_id ", fault.region_id(),
-                     " is not a region of "
-                     "session ",
-                     session.id(), " (VM \"", session.vm_name(), "\")"));
-  }
-  return ValidateFaultTarget(region->region, fault.offset());
-}
-
 void FaultProcessor::Process(std::shared_ptr<Session> session,
                              const v1::FaultRequest& fault, Deliver deliver) {
+  Start(std::move(session), fault, /*deliver_invalid=*/true,
+        std::move(deliver))
+      .IgnoreError();  // Always OK when invalid faults are delivered.
+}
+
+absl::Status FaultProcessor::Resolve(std::shared_ptr<Session> session,
+                                     const v1::FaultRequest& fault,
+                                     Deliver deliver) {
+  return Start(std::move(session), fault, /*deliver_invalid=*/false,
+               std::move(deliver));
+}
+
+absl::Status FaultProcessor::Start(std::shared_ptr<Session> session,
+                                   const v1::FaultRequest& fault,
+                                   bool deliver_invalid, Deliver deliver) {
   auto pending = std::make_shared<Pending>();
   pending->received = absl::Now();
   pending->session = std::move(session);
@@ -39,21 +40,22 @@ void FaultProcessor::Process(std::shared_ptr<Session> session,
   pending->deliver = std::move(deliver);
   v1::FaultAnswer answer;
 
-  if (absl::Status target = CheckTarget(*pending->session, fault);
-      !target.ok()) {
+  absl::StatusOr<SessionRegion*> target =
+      pending->session->FaultTarget(fault.region_id(), fault.offset());
+  if (!target.ok()) {
     auto* error = answer.mutable_error();
     error->set_kind(v1::ERROR_KIND_DENIED);
-    error->set_message(std::string(target.message()));
-    Finish(*pending, std::move(answer), /*invalid=*/true);
-    return;
+    error->set_message(std::string(target.status().message()));
+    Finish(*pending, std::move(answer), /*invalid=*/true, deliver_invalid);
+    return deliver_invalid ? absl::OkStatus() : target.status();
   }
-  pending->region = pending->session->FindRegion(fault.region_id());
+  pending->region = *target;
 
   if (std::optional<v1::RetryAnswer> over =
           pending->session->quota().Admit(pending->received)) {
     *answer.mutable_retry() = *std::move(over);
     Finish(*pending, std::move(answer), false);
-    return;
+    return absl::OkStatus();
   }
   pending->admitted = true;
 
@@ -65,17 +67,17 @@ void FaultProcessor::Process(std::shared_ptr<Session> session,
       case v1::InjectionRule::kRetry:
         *answer.mutable_retry() = rule->retry();
         Finish(*pending, std::move(answer), false);
-        return;
+        return absl::OkStatus();
       case v1::InjectionRule::kError:
         *answer.mutable_error() = rule->error();
         Finish(*pending, std::move(answer), false);
-        return;
+        return absl::OkStatus();
       case v1::InjectionRule::kDelayUs:
         // On the scheduler's timer: no worker sleeps through the delay.
         scheduler_.SubmitAfter(
             queue, absl::Microseconds(rule->delay_us()),
             [this, pending](bool interrupted) { Run(pending, interrupted); });
-        return;
+        return absl::OkStatus();
       case v1::InjectionRule::ACTION_NOT_SET:
         break;
     }
@@ -89,6 +91,7 @@ void FaultProcessor::Process(std::shared_ptr<Session> session,
   } else {
     scheduler_.Submit(queue, std::move(run));
   }
+  return absl::OkStatus();
 }
 
 void FaultProcessor::Run(std::shared_ptr<Pending> pending, bool interrupted) {
@@ -155,7 +158,7 @@ v1::FaultAnswer FaultProcessor::Compute(const SessionRegion& region,
 }
 
 void FaultProcessor::Finish(const Pending& pending, v1::FaultAnswer answer,
-                            bool invalid) {
+                            bool invalid, bool deliver) {
   answer.set_fault_id(pending.fault.fault_id());
   answer.set_region_id(pending.fault.region_id());
   answer.set_offset(pending.fault.offset());
@@ -190,7 +193,7 @@ void FaultProcessor::Finish(const Pending& pending, v1::FaultAnswer answer,
     event.set_unix_us(absl::ToUnixMicros(now));
     watchers_.Publish(event);
   }
-  pending.deliver(std::move(answer));
+  if (deliver) pending.deliver(std::move(answer));
 }
 
 }  // namespace faultline::broker

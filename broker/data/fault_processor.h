@@ -1,7 +1,7 @@
-// Answers one fault: checks it against the session's regions, applies the
-// session's quota and any injection rule, then has a worker compute the
-// answer from the region's source or pool (single flight per page, with
-// prefetch), and counts and publishes the outcome.
+// Answers one fault: checks its target (the one place both the stream and
+// ResolveFault do), applies the session's quota and any injection rule, then
+// has a worker compute the answer from the region's source or pool (single
+// flight per page, with prefetch), and counts and publishes the outcome.
 //
 // Threading: Process() may be called from any thread (gRPC reactors); the
 // answer is delivered exactly once, on the calling thread or on a scheduler
@@ -14,11 +14,11 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "broker/observe/stats.h"
+#include "broker/observe/watch_hub.h"
 #include "broker/policy/injection.h"
 #include "broker/policy/scheduler.h"
 #include "broker/session/session.h"
-#include "broker/observe/stats.h"
-#include "broker/observe/watch_hub.h"
 #include "proto/faultline/v1/broker.pb.h"
 
 namespace faultline::broker {
@@ -37,23 +37,34 @@ class FaultProcessor {
         watchers_(watchers),
         total_(total) {}
 
-  // INVALID_ARGUMENT naming the value when the fault's region is not one
-  // the session declared or the offset is unaligned or outside it.
-  static absl::Status CheckTarget(const Session& session,
-                                  const v1::FaultRequest& fault);
+  // A fault whose target is invalid (a region the session did not declare,
+  // an unaligned offset or one outside the region) is refused the same way
+  // on both paths: counted as an invalid request and published as
+  // ErrorAnswer{DENIED} naming the value. Only how the caller hears of it
+  // differs.
 
-  // Answers `fault`. An invalid fault is answered ErrorAnswer{DENIED} with
-  // CheckTarget's message and counted as an invalid request.
+  // The Faults stream: answers `fault` through `deliver`, exactly once; an
+  // invalid fault is delivered as that ErrorAnswer{DENIED}, so the stream
+  // carries on.
   void Process(std::shared_ptr<Session> session, const v1::FaultRequest& fault,
                Deliver deliver);
+  // ResolveFault: the same, but an invalid fault is not delivered; the
+  // INVALID_ARGUMENT naming the value is returned instead (OK otherwise).
+  absl::Status Resolve(std::shared_ptr<Session> session,
+                       const v1::FaultRequest& fault, Deliver deliver);
 
  private:
   struct Pending;
+  absl::Status Start(std::shared_ptr<Session> session,
+                     const v1::FaultRequest& fault, bool deliver_invalid,
+                     Deliver deliver);
   void Run(std::shared_ptr<Pending> pending, bool interrupted);
   // The answer from the region's source or pool, prefetch included.
   v1::FaultAnswer Compute(const SessionRegion& region,
                           const v1::FaultRequest& fault) const;
-  void Finish(const Pending& pending, v1::FaultAnswer answer, bool invalid);
+  // Counts, publishes and (unless `deliver` is false) delivers `answer`.
+  void Finish(const Pending& pending, v1::FaultAnswer answer, bool invalid,
+              bool deliver = true);
 
   FairScheduler& scheduler_;
   InjectionTable& injections_;

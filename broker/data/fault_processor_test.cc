@@ -116,6 +116,21 @@ TEST(FaultProcessorTest, InvalidFaultIsDeniedAndCounted) {
   EXPECT_EQ(counters.invalid_requests(), 1u);
 }
 
+TEST(FaultProcessorTest, InvalidResolveFailsTheCallAndIsCountedTheSame) {
+  Harness h;
+  h.source->release_.Notify();
+  bool delivered = false;
+  absl::Status refused = h.processor.Resolve(
+      h.session, h.Fault(9, 100), [&](v1::FaultAnswer) { delivered = true; });
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("offset 100"), std::string::npos);
+  EXPECT_FALSE(delivered);
+  v1::FaultCounters counters;
+  h.session->stats().ToProto(&counters);
+  EXPECT_EQ(counters.invalid_requests(), 1u);
+  EXPECT_EQ(counters.errors(), 1u);
+}
+
 TEST(FaultProcessorTest, StoppedSchedulerAnswersInterrupted) {
   Harness h;
   h.source->release_.Notify();

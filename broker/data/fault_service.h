@@ -1,17 +1,17 @@
 // The FaultBroker service (data path) on gRPC's callback API: Attach,
 // Detach, ResolveFault and the Faults stream. The one place where its
-// absl::Status results become grpc::Status.
+// absl::Status results become grpc::Status. Who may call what is the
+// Authorizer's to say.
 //
 // Threading: gRPC calls the handlers on its own threads, concurrently.
 #ifndef FAULTLINE_BROKER_DATA_FAULT_SERVICE_H_
 #define FAULTLINE_BROKER_DATA_FAULT_SERVICE_H_
 
-#include <map>
 #include <string>
 
 #include "broker/data/fault_processor.h"
 #include "broker/policy/injection.h"
-#include "broker/net/peer_credentials.h"
+#include "broker/session/authorization.h"
 #include "broker/session/session_registry.h"
 #include "proto/faultline/v1/broker.grpc.pb.h"
 
@@ -19,16 +19,12 @@ namespace faultline::broker {
 
 class FaultService final : public v1::FaultBroker::CallbackService {
  public:
-  // `vm_tokens`: VM name -> token that TCP attaches must present. With no
-  // entry for a VM, TCP attaches of that VM are refused.
   FaultService(SessionRegistry& registry, FaultProcessor& processor,
-               InjectionTable& injections, const PeerTable& peers,
-               std::map<std::string, std::string> vm_tokens)
+               InjectionTable& injections, const Authorizer& authorizer)
       : registry_(registry),
         processor_(processor),
         injections_(injections),
-        peers_(peers),
-        vm_tokens_(std::move(vm_tokens)) {}
+        authorizer_(authorizer) {}
 
   grpc::ServerUnaryReactor* Attach(grpc::CallbackServerContext* context,
                                    const v1::AttachRequest* request,
@@ -46,13 +42,10 @@ class FaultService final : public v1::FaultBroker::CallbackService {
   absl::Status EndSession(const std::string& session_id);
 
  private:
-  absl::Status CheckTcpToken(const v1::AttachRequest& request) const;
-
   SessionRegistry& registry_;
   FaultProcessor& processor_;
   InjectionTable& injections_;
-  const PeerTable& peers_;
-  const std::map<std::string, std::string> vm_tokens_;
+  const Authorizer& authorizer_;
 };
 
 }  // namespace faultline::broker

@@ -2,7 +2,8 @@
 // reads each one's SO_PEERCRED (uid, gid, pid) and hands the fd to gRPC
 // (AddInsecureChannelFromFd); gRPC then names the call's peer "fd:N", which
 // the PeerTable maps back to the credentials. TCP callers are "ipv4:..." or
-// "ipv6:..." and prove who they are with a per-VM token (and TLS).
+// "ipv6:..." and prove who they are with a per-VM token (and TLS). What a
+// peer may do is decided in broker/session/authorization.h, not here.
 //
 // A connection's fd number is reused only after gRPC closed it, and the
 // table entry is overwritten on the next accept, so a lookup made while a
@@ -10,19 +11,14 @@
 #ifndef FAULTLINE_BROKER_NET_PEER_CREDENTIALS_H_
 #define FAULTLINE_BROKER_NET_PEER_CREDENTIALS_H_
 
-#include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
 #include <map>
-#include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/net/accept_loop.h"
-#include "proto/base/unique_fd.h"
 
 namespace faultline::broker {
 
@@ -49,34 +45,6 @@ class PeerTable {
  private:
   mutable absl::Mutex mu_;
   std::map<int, PeerIdentity> by_fd_ ABSL_GUARDED_BY(mu_);
-};
-
-// True when `caller` may act on something `owner` created: the same uid on
-// the Unix socket, or root; any TCP caller (TCP is guarded by tokens).
-bool SameOwnerOrRoot(const PeerIdentity& owner, const PeerIdentity& caller);
-
-// The Unix socket: accepts connections on its own thread and gives them to
-// the gRPC server with their credentials recorded.
-//
-// Threading: Start/Stop from the controlling thread; Stop before the gRPC
-// server shuts down, so no channel is added to a stopped server.
-class UnixSocketListener {
- public:
-  // Binds `path` (mode 0660: the broker's user and group may connect).
-  static absl::StatusOr<std::unique_ptr<UnixSocketListener>> Start(
-      const std::string& path, grpc::Server* server, PeerTable* peers);
-  ~UnixSocketListener();
-
-  UnixSocketListener(const UnixSocketListener&) = delete;
-  UnixSocketListener& operator=(const UnixSocketListener&) = delete;
-
-  void Stop();
-
- private:
-  explicit UnixSocketListener(std::unique_ptr<AcceptLoop> loop)
-      : loop_(std::move(loop)) {}
-
-  const std::unique_ptr<AcceptLoop> loop_;
 };
 
 }  // namespace faultline::broker

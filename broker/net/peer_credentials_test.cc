@@ -25,19 +25,5 @@ TEST(PeerTableTest, MapsFdPeersToCredentials) {
   EXPECT_FALSE(unknown.has_credentials);
 }
 
-TEST(PeerTableTest, OwnerPolicy) {
-  PeerTable table;
-  table.Record(1, 1000, 1000, 1);
-  table.Record(2, 1001, 1001, 2);
-  table.Record(3, 0, 0, 3);
-  const PeerIdentity owner = table.Lookup("fd:1");
-  EXPECT_TRUE(SameOwnerOrRoot(owner, table.Lookup("fd:1")));
-  EXPECT_FALSE(SameOwnerOrRoot(owner, table.Lookup("fd:2")));
-  EXPECT_TRUE(SameOwnerOrRoot(owner, table.Lookup("fd:3")));
-  EXPECT_FALSE(SameOwnerOrRoot(owner, table.Lookup("fd:99")));
-  // TCP callers are checked by token, not uid.
-  EXPECT_TRUE(SameOwnerOrRoot(owner, table.Lookup("ipv4:10.0.0.1:1")));
-}
-
 }  // namespace
 }  // namespace faultline::broker

@@ -1,16 +1,21 @@
 #include "broker/session/session.h"
 
+#include "absl/strings/str_cat.h"
+#include "broker/session/region_validation.h"
+
 namespace faultline::broker {
 
 Session::Session(Identity identity, v1::Limits limits,
                  std::map<uint32_t, std::unique_ptr<SessionRegion>> regions,
-                 std::unique_ptr<StagingArea> staging)
+                 std::unique_ptr<StagingArea> staging_area,
+                 StagingTotals* broker_staging_totals)
     : identity_(std::move(identity)),
       limits_(std::move(limits)),
       attached_at_(absl::Now()),
       regions_(std::move(regions)),
-      staging_(std::move(staging)),
-      quota_(limits_.max_faults_in_flight(), limits_.max_faults_per_second()) {}
+      staging_(identity_.id, std::move(staging_area), broker_staging_totals),
+      quota_(limits_.max_faults_in_flight(), limits_.max_faults_per_second()),
+      revocations_(absl::StrCat("session ", identity_.id)) {}
 
 bool Session::TokenMatches(absl::string_view token) const {
   const std::string& secret = identity_.token;
@@ -25,6 +30,21 @@ bool Session::TokenMatches(absl::string_view token) const {
 SessionRegion* Session::FindRegion(uint32_t region_id) const {
   auto it = regions_.find(region_id);
   return it == regions_.end() ? nullptr : it->second.get();
+}
+
+absl::StatusOr<SessionRegion*> Session::FaultTarget(uint32_t region_id,
+                                                    uint64_t offset) const {
+  SessionRegion* region = FindRegion(region_id);
+  if (region == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("region_id ", region_id, " is not a region of session ",
+                     id(), " (VM \"", vm_name(), "\")"));
+  }
+  if (absl::Status offset_ok = ValidateFaultTarget(region->region, offset);
+      !offset_ok.ok()) {
+    return offset_ok;
+  }
+  return region;
 }
 
 void Session::SetStream(std::shared_ptr<FaultStreamSink> sink) {
@@ -42,26 +62,26 @@ std::shared_ptr<FaultStreamSink> Session::stream() const {
   return stream_;
 }
 
-Session::Revocation Session::AddRevocation(uint32_t region_id, uint64_t offset,
-                                           uint64_t frame) {
-  absl::MutexLock lock(&mu_);
-  Revocation revocation;
-  revocation.revocation_id = next_revocation_id_++;
-  revocation.region_id = region_id;
-  revocation.offset = offset;
-  revocation.frame = frame;
-  revocations_[revocation.revocation_id] = revocation;
-  return revocation;
-}
-
-std::optional<Session::Revocation> Session::TakeRevocation(
-    uint64_t revocation_id) {
-  absl::MutexLock lock(&mu_);
-  auto it = revocations_.find(revocation_id);
-  if (it == revocations_.end()) return std::nullopt;
-  Revocation revocation = it->second;
-  revocations_.erase(it);
-  return revocation;
+absl::StatusOr<uint64_t> Session::RevokeFrame(uint32_t region_id,
+                                              uint64_t offset) {
+  SessionRegion* region = FindRegion(region_id);
+  if (region == nullptr || region->pool == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("session ", id(), " has no device region ", region_id));
+  }
+  if (absl::Status target = ValidateFaultTarget(region->region, offset);
+      !target.ok()) {
+    return target;
+  }
+  std::shared_ptr<FaultStreamSink> sink = stream();
+  if (sink == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "session ", id(), " has no Faults stream to send the revocation on"));
+  }
+  return revocations_.Revoke(region->pool, region_id, offset,
+                             [&sink](v1::FaultStreamResponse message) {
+                               return sink->Send(std::move(message));
+                             });
 }
 
 v1::SessionInfo Session::Info() const {

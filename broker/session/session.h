@@ -1,7 +1,7 @@
 // One attached VM: its regions and their sources or device pools, its
-// secret token, quota, single-flight table, statistics, its staging area
-// (when granted), the Faults stream it is connected on and the frame
-// revocations it has not confirmed yet.
+// secret token, quota, single-flight table, statistics, its staging (area
+// when granted, counters), the Faults stream it is connected on and the
+// frame revocations it has not confirmed yet.
 //
 // Thread-safe: a session is shared by the stream reactor, workers and admin
 // calls; immutable fields are set at construction, the rest lock.
@@ -12,21 +12,22 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "broker/devmem/frame_pool.h"
+#include "broker/devmem/frame_revocations.h"
 #include "broker/net/peer_credentials.h"
+#include "broker/observe/stats.h"
 #include "broker/policy/quota.h"
 #include "broker/policy/single_flight.h"
 #include "broker/sources/source.h"
-#include "broker/staging/staging_area.h"
-#include "broker/observe/stats.h"
+#include "broker/staging/session_staging.h"
 #include "proto/faultline/v1/broker.pb.h"
 
 namespace faultline::broker {
@@ -60,10 +61,12 @@ class Session {
     uint32_t vcpu_count = 0;
   };
 
-  // `staging` is null when the session has no staging area.
+  // `staging_area` is null when the session has no staging area; its
+  // staging counters also add to `broker_staging_totals` when given.
   Session(Identity identity, v1::Limits limits,
           std::map<uint32_t, std::unique_ptr<SessionRegion>> regions,
-          std::unique_ptr<StagingArea> staging = nullptr);
+          std::unique_ptr<StagingArea> staging_area = nullptr,
+          StagingTotals* broker_staging_totals = nullptr);
 
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -79,15 +82,18 @@ class Session {
 
   // Null when the session declared no such region.
   SessionRegion* FindRegion(uint32_t region_id) const;
+  // The region a fault (or a revocation) names, if `offset` is a page of a
+  // region the session declared: the one check of a fault's target.
+  // INVALID_ARGUMENT naming the value otherwise.
+  absl::StatusOr<SessionRegion*> FaultTarget(uint32_t region_id,
+                                             uint64_t offset) const;
   const std::map<uint32_t, std::unique_ptr<SessionRegion>>& regions() const {
     return regions_;
   }
 
-  // Null when no staging area was granted.
-  StagingArea* staging() const { return staging_.get(); }
-  // The session's staging counters since attach (kept with or without an
-  // area: a release on a session without one is refused and counted).
-  StagingTotals& staging_stats() { return staging_stats_; }
+  // Its staging slots and counters (kept with or without an area: a
+  // release on a session without one is refused and counted).
+  SessionStaging& staging() { return staging_; }
 
   SessionQuota& quota() { return quota_; }
   SingleFlight& single_flight() { return single_flight_; }
@@ -101,18 +107,16 @@ class Session {
   void ClearStream(const FaultStreamSink* sink) ABSL_LOCKS_EXCLUDED(mu_);
   std::shared_ptr<FaultStreamSink> stream() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  struct Revocation {
-    uint64_t revocation_id = 0;
-    uint32_t region_id = 0;
-    uint64_t offset = 0;
-    uint64_t frame = 0;
-  };
-  // Records a revocation sent to the VMM; returns it with its id set.
-  Revocation AddRevocation(uint32_t region_id, uint64_t offset, uint64_t frame)
-      ABSL_LOCKS_EXCLUDED(mu_);
-  // The VMM confirmed; nullopt for an id the session does not have.
-  std::optional<Revocation> TakeRevocation(uint64_t revocation_id)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // Takes the frame away from BAR page `offset` of device region
+  // `region_id` and tells the VMM on the session's stream (the handshake is
+  // devmem's FrameRevocations). INVALID_ARGUMENT for a region that is not a
+  // device region of the session or a bad offset, FAILED_PRECONDITION with
+  // no stream or no frame at that page.
+  absl::StatusOr<uint64_t> RevokeFrame(uint32_t region_id, uint64_t offset);
+  // The VMM unmapped it (RevocationDone); unknown ids are ignored.
+  void ConfirmRevocation(uint64_t revocation_id) {
+    revocations_.Confirm(revocation_id);
+  }
 
   // Detached: work still queued for the session is dropped.
   void MarkDetached() { detached_.store(true); }
@@ -125,17 +129,15 @@ class Session {
   const v1::Limits limits_;
   const absl::Time attached_at_;
   const std::map<uint32_t, std::unique_ptr<SessionRegion>> regions_;
-  const std::unique_ptr<StagingArea> staging_;
+  SessionStaging staging_;
   SessionQuota quota_;
   SingleFlight single_flight_;
   FaultStats stats_;
-  StagingTotals staging_stats_;
+  FrameRevocations revocations_;
   std::atomic<bool> detached_{false};
 
   mutable absl::Mutex mu_;
   std::shared_ptr<FaultStreamSink> stream_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_revocation_id_ ABSL_GUARDED_BY(mu_) = 1;
-  std::map<uint64_t, Revocation> revocations_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace faultline::broker

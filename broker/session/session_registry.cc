@@ -4,6 +4,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "broker/session/authorization.h"
 #include "broker/session/region_validation.h"
 #include "broker/sources/make_source.h"
 #include "proto/base/errno_status.h"
@@ -97,9 +98,8 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
       peer.transport == PeerIdentity::Transport::kUnix &&
       staging_options_.slot_count > 0) {
     ASSIGN_OR_RETURN(
-        staging,
-        StagingArea::Create(StagingFilePath(staging_options_.dir, session_id),
-                            staging_options_.slot_count));
+        staging, SessionStaging::CreateArea(staging_options_.dir, session_id,
+                                            staging_options_.slot_count));
     *built.mutable_staging() = staging->Grant();
   }
   absl::StatusOr<std::map<uint32_t, std::unique_ptr<SessionRegion>>> regions =
@@ -135,9 +135,9 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
     }
     if (session == nullptr) {
       identity.serial = next_serial_++;
-      session =
-          std::make_shared<Session>(std::move(identity), limits_,
-                                    *std::move(regions), std::move(staging));
+      session = std::make_shared<Session>(std::move(identity), limits_,
+                                          *std::move(regions),
+                                          std::move(staging), &staging_totals_);
       sessions_[session_id] = session;
       *response = std::move(built);
       response->set_session_id(session_id);
@@ -179,7 +179,7 @@ absl::Status SessionRegistry::Detach(const std::string& session_id) {
   }
   session->MarkDetached();
   ReleasePools(*session);
-  if (session->staging() != nullptr) session->staging()->RemoveFile();
+  session->staging().RemoveFile();
   return absl::OkStatus();
 }
 
@@ -188,6 +188,16 @@ std::shared_ptr<Session> SessionRegistry::Find(
   absl::MutexLock lock(&mu_);
   auto it = sessions_.find(session_id);
   return it == sessions_.end() ? nullptr : it->second;
+}
+
+absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Get(
+    const std::string& session_id) const {
+  std::shared_ptr<Session> session = Find(session_id);
+  if (session == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("no session \"", absl::CEscape(session_id), "\""));
+  }
+  return session;
 }
 
 std::vector<std::shared_ptr<Session>> SessionRegistry::List() const {

@@ -15,9 +15,10 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/devmem/frame_pool_registry.h"
 #include "broker/net/peer_credentials.h"
+#include "broker/observe/stats.h"
 #include "broker/session/session.h"
 #include "broker/sources/page_store.h"
-#include "broker/observe/stats.h"
+#include "broker/staging/staging_counters.h"
 #include "proto/faultline/v1/broker.pb.h"
 
 namespace faultline::broker {
@@ -51,8 +52,12 @@ class SessionRegistry {
   // Removes the session and releases its pools. NOT_FOUND if unknown.
   absl::Status Detach(const std::string& session_id) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Null for an unknown session.
   std::shared_ptr<Session> Find(const std::string& session_id) const
       ABSL_LOCKS_EXCLUDED(mu_);
+  // The session, or NOT_FOUND naming the id.
+  absl::StatusOr<std::shared_ptr<Session>> Get(
+      const std::string& session_id) const ABSL_LOCKS_EXCLUDED(mu_);
   std::vector<std::shared_ptr<Session>> List() const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Every fault the broker answered since it started.

@@ -1,6 +1,5 @@
 #include "broker/staging/staging_area.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -12,32 +11,13 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "proto/base/errno_status.h"
 
 namespace faultline::broker {
 namespace {
-
-constexpr absl::string_view kStagingFilePrefix = "faultline-staging-";
-
-// faultline-staging-<hex session>@<decimal pid>, as StagingFilePath makes.
-bool IsStagingFileName(absl::string_view name) {
-  if (!absl::ConsumePrefix(&name, kStagingFilePrefix)) return false;
-  const size_t at = name.find('@');
-  if (at == 0 || at == absl::string_view::npos || at + 1 == name.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    if (i < at && !absl::ascii_isxdigit(c)) return false;
-    if (i > at && !absl::ascii_isdigit(c)) return false;
-  }
-  return true;
-}
 
 // The only other process that takes the lock is a starting broker's sweep,
 // for a few system calls; a second is plenty.
@@ -58,67 +38,7 @@ absl::Status LockWithin(int fd, const std::string& path,
   return absl::OkStatus();
 }
 
-// Removes `dir`/`name` if it is an unlocked, sized regular file: a leftover.
-bool SweepIfLeftover(const std::string& dir, const std::string& name) {
-  const std::string path = absl::StrCat(dir, "/", name);
-  UniqueFd file(RetryOnEintr([&] {
-    return ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  }));
-  if (!file.valid()) return false;  // Gone, or another user's.
-  // Held: a live broker's area.
-  if (::flock(file.get(), LOCK_EX | LOCK_NB) != 0) return false;
-  struct stat held;
-  if (::fstat(file.get(), &held) != 0 || !S_ISREG(held.st_mode)) return false;
-  // Size 0: its creator has not taken the lock yet (it sizes the file after).
-  if (held.st_size == 0) return false;
-  // The name must still be this file (its broker may have removed it since).
-  struct stat named;
-  if (::lstat(path.c_str(), &named) != 0 || named.st_dev != held.st_dev ||
-      named.st_ino != held.st_ino) {
-    return false;
-  }
-  return ::unlink(path.c_str()) == 0;
-}
-
 }  // namespace
-
-void StagingTotals::Add(const StagedPages& pages) {
-  staged_pages.fetch_add(pages.staged, std::memory_order_relaxed);
-  inline_pages.fetch_add(pages.inlined, std::memory_order_relaxed);
-}
-
-void StagingTotals::AddRefusedRelease() {
-  refused_releases.fetch_add(1, std::memory_order_relaxed);
-}
-
-void StagingTotals::ToProto(v1::StagingCounters* out) const {
-  out->set_staged_pages(staged_pages.load(std::memory_order_relaxed));
-  out->set_inline_pages(inline_pages.load(std::memory_order_relaxed));
-  out->set_refused_releases(refused_releases.load(std::memory_order_relaxed));
-}
-
-std::string StagingFilePath(absl::string_view dir,
-                            absl::string_view session_id) {
-  return absl::StrCat(dir, "/", kStagingFilePrefix, session_id, "@",
-                      ::getpid());
-}
-
-absl::StatusOr<int> SweepLeftoverStagingFiles(const std::string& dir) {
-  std::vector<std::string> names;
-  {
-    DIR* listing = ::opendir(dir.c_str());
-    if (listing == nullptr) return ErrnoError(absl::StrCat("read ", dir));
-    while (const dirent* entry = ::readdir(listing)) {
-      if (IsStagingFileName(entry->d_name)) names.push_back(entry->d_name);
-    }
-    ::closedir(listing);
-  }
-  int swept = 0;
-  for (const std::string& name : names) {
-    if (SweepIfLeftover(dir, name)) ++swept;
-  }
-  return swept;
-}
 
 absl::StatusOr<std::unique_ptr<StagingArea>> StagingArea::Create(
     const std::string& path, uint32_t slot_count) {
@@ -243,30 +163,6 @@ absl::string_view StagingArea::SlotBytes(uint32_t slot) const {
   if (slot >= slot_count_) return {};
   return absl::string_view(base_ + size_t{slot} * kStagingSlotBytes,
                            kStagingSlotBytes);
-}
-
-StagedPages StageAnswer(StagingArea& area, uint64_t epoch,
-                        v1::FaultAnswer* answer) {
-  StagedPages pages;
-  auto stage = [&](std::string* data, auto set_slot) {
-    if (std::optional<uint32_t> slot = area.Stage(*data, epoch)) {
-      set_slot(*slot);
-      ++pages.staged;
-    } else {
-      ++pages.inlined;
-    }
-  };
-  if (answer->has_page() && answer->page().has_data()) {
-    v1::PageAnswer* page = answer->mutable_page();
-    stage(page->mutable_data(),
-          [page](uint32_t slot) { page->set_staging_slot(slot); });
-  }
-  for (v1::ExtraPage& extra : *answer->mutable_extra_pages()) {
-    if (!extra.has_data()) continue;
-    stage(extra.mutable_data(),
-          [&extra](uint32_t slot) { extra.set_staging_slot(slot); });
-  }
-  return pages;
 }
 
 }  // namespace faultline::broker

@@ -11,14 +11,14 @@
 // The file is locked (flock, exclusive) by the broker that created it for as
 // long as that broker has it open, so a broker starting later can tell a
 // leftover of a killed broker (unlocked) from a live area (locked): see
-// SweepLeftoverStagingFiles.
+// staging_sweep.h. SessionStaging (session_staging.h) is the only user: it
+// hands slots to answers and takes them back from streams.
 //
 // Thread-safe: Stage() runs on scheduler workers, Release() and BeginEpoch()
 // on the stream reactor, counters are read by admin calls.
 #ifndef FAULTLINE_BROKER_STAGING_STAGING_AREA_H_
 #define FAULTLINE_BROKER_STAGING_STAGING_AREA_H_
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -32,48 +32,14 @@
 #include "absl/synchronization/mutex.h"
 #include "proto/base/unique_fd.h"
 #include "proto/faultline/v1/broker.pb.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 
-inline constexpr uint32_t kStagingSlotBytes = 4096;
+// A slot holds one page.
+inline constexpr uint32_t kStagingSlotBytes = v1::wire::kPageBytes;
 // The most slots one area may have (1 GiB of slots).
 inline constexpr uint32_t kMaxStagingSlots = 1u << 18;
-
-// How the pages of one answer went: in slots or inline.
-struct StagedPages {
-  uint64_t staged = 0;
-  uint64_t inlined = 0;
-};
-
-// Staging counters, kept per session (since attach) and broker-wide (every
-// session since start).
-struct StagingTotals {
-  void Add(const StagedPages& pages);
-  void AddRefusedRelease();
-  // Fills the three counters; slot_count and slots_held are left alone.
-  void ToProto(v1::StagingCounters* out) const;
-
-  // Pages sent as a slot number.
-  std::atomic<uint64_t> staged_pages{0};
-  // Pages of staging sessions sent inline because no slot was free.
-  std::atomic<uint64_t> inline_pages{0};
-  // Releases refused: out of range, not held, or no staging area.
-  std::atomic<uint64_t> refused_releases{0};
-};
-
-// `dir`/faultline-staging-<session_id>@<pid>, pid being this process's. The
-// '@' cannot appear in a frame pool file's name, and marks files created
-// under the lock protocol above.
-std::string StagingFilePath(absl::string_view dir,
-                            absl::string_view session_id);
-
-// Removes the staging files in `dir` that no live process holds: files
-// named as StagingFilePath names them, of any pid, whose lock can be taken
-// and which have their full size (a file being created has size 0 until its
-// creator holds the lock). Files of live brokers, files of other names and
-// files it cannot open are left alone. Returns how many it removed; an error
-// only when `dir` cannot be read.
-absl::StatusOr<int> SweepLeftoverStagingFiles(const std::string& dir);
 
 class StagingArea {
  public:
@@ -132,12 +98,6 @@ class StagingArea {
   // The epoch holding each slot; 0 when free.
   std::vector<uint64_t> holder_ ABSL_GUARDED_BY(mu_);
 };
-
-// Moves the page bytes of `answer` (page and extra pages) into slots of
-// `area` for stream `epoch`; a page with no free slot stays inline. Returns
-// how many pages went each way.
-StagedPages StageAnswer(StagingArea& area, uint64_t epoch,
-                        v1::FaultAnswer* answer);
 
 }  // namespace faultline::broker
 

@@ -124,40 +124,6 @@ TEST_F(StagingAreaTest, NewEpochFreesEverySlotAndOldReleasesAreRefused) {
   EXPECT_TRUE((*area)->Release(*again, epoch).ok());
 }
 
-TEST_F(StagingAreaTest, StageAnswerMovesPagesToSlotsAndFallsBackInline) {
-  auto area = StagingArea::Create(path_, 2);
-  ASSERT_TRUE(area.ok());
-  const uint64_t epoch = (*area)->BeginEpoch();
-  v1::FaultAnswer answer;
-  answer.mutable_page()->set_data(Page('p'));
-  for (char fill : {'x', 'y'}) {
-    v1::ExtraPage* extra = answer.add_extra_pages();
-    extra->set_data(Page(fill));
-  }
-  answer.add_extra_pages()->mutable_zero();
-  const StagedPages pages = StageAnswer(**area, epoch, &answer);
-
-  ASSERT_TRUE(answer.page().has_staging_slot());
-  EXPECT_EQ((*area)->SlotBytes(answer.page().staging_slot()), Page('p'));
-  ASSERT_TRUE(answer.extra_pages(0).has_staging_slot());
-  EXPECT_EQ((*area)->SlotBytes(answer.extra_pages(0).staging_slot()),
-            Page('x'));
-  // No slot left: the second extra page stays inline, the zero stays zero.
-  EXPECT_EQ(answer.extra_pages(1).data(), Page('y'));
-  EXPECT_TRUE(answer.extra_pages(2).has_zero());
-  EXPECT_EQ(pages.staged, 2u);
-  EXPECT_EQ(pages.inlined, 1u);
-  StagingTotals totals;
-  totals.Add(pages);
-  totals.Add(pages);
-  totals.AddRefusedRelease();
-  v1::StagingCounters counters;
-  totals.ToProto(&counters);
-  EXPECT_EQ(counters.staged_pages(), 4u);
-  EXPECT_EQ(counters.inline_pages(), 2u);
-  EXPECT_EQ(counters.refused_releases(), 1u);
-}
-
 TEST_F(StagingAreaTest, RemoveFileKeepsTheMappingUsable) {
   auto area = StagingArea::Create(path_, 1);
   ASSERT_TRUE(area.ok());
@@ -168,52 +134,6 @@ TEST_F(StagingAreaTest, RemoveFileKeepsTheMappingUsable) {
   ASSERT_TRUE(slot.has_value());
   EXPECT_EQ((*area)->SlotBytes(*slot), Page('z'));
   (*area)->RemoveFile();  // idempotent
-}
-
-// A file as a killed broker leaves it: named by StagingFilePath (another
-// pid), full size, nobody holding its lock.
-void MakeLeftover(const std::string& path, size_t bytes = kStagingSlotBytes) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
-  ASSERT_GE(fd, 0) << path;
-  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(bytes)), 0);
-  ::close(fd);
-}
-
-TEST_F(StagingAreaTest, FilePathNamesSessionAndPid) {
-  EXPECT_EQ(StagingFilePath("/dev/shm", "00ff"),
-            absl::StrCat("/dev/shm/faultline-staging-00ff@", ::getpid()));
-}
-
-TEST_F(StagingAreaTest, SweepRemovesLeftoversAndKeepsLiveAreas) {
-  const std::string leftover = dir_ + "/faultline-staging-0123abcd@999999";
-  MakeLeftover(leftover);
-  auto live = StagingArea::Create(StagingFilePath(dir_, "feed"), 2);
-  ASSERT_TRUE(live.ok()) << live.status();
-  // Not staging files of this format: an older broker's name, a frame pool
-  // named like one, a file still being created (size 0).
-  const std::string older = dir_ + "/faultline-staging-0123abcd";
-  const std::string pool = dir_ + "/faultline-staging-1-0123abcd";
-  const std::string creating = dir_ + "/faultline-staging-beef@999999";
-  MakeLeftover(older);
-  MakeLeftover(pool);
-  MakeLeftover(creating, 0);
-
-  absl::StatusOr<int> swept = SweepLeftoverStagingFiles(dir_);
-  ASSERT_TRUE(swept.ok()) << swept.status();
-  EXPECT_EQ(*swept, 1);
-  EXPECT_FALSE(std::filesystem::exists(leftover));
-  EXPECT_TRUE(std::filesystem::exists((*live)->path()));
-  EXPECT_TRUE(std::filesystem::exists(older));
-  EXPECT_TRUE(std::filesystem::exists(pool));
-  EXPECT_TRUE(std::filesystem::exists(creating));
-  // The live area still works after the sweep looked at it.
-  const uint64_t epoch = (*live)->BeginEpoch();
-  EXPECT_TRUE((*live)->Stage(Page('l'), epoch).has_value());
-  EXPECT_EQ(SweepLeftoverStagingFiles(dir_).value_or(-1), 0);
-}
-
-TEST_F(StagingAreaTest, SweepOfAMissingDirectoryFails) {
-  EXPECT_FALSE(SweepLeftoverStagingFiles(dir_ + "/nope").ok());
 }
 
 }  // namespace
