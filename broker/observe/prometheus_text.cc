@@ -1,7 +1,7 @@
 #include "broker/observe/prometheus_text.h"
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "proto/faultline/v1/enum_words.h"
 
 namespace faultline::broker {
 namespace {
@@ -20,11 +20,6 @@ std::string Escape(const std::string& value) {
   return out;
 }
 
-std::string Lower(const std::string& name, const std::string& prefix) {
-  std::string value = name.substr(name.rfind(prefix) == 0 ? prefix.size() : 0);
-  return absl::AsciiStrToLower(value);
-}
-
 void Counters(std::string& out, const std::string& labels,
               const v1::FaultCounters& c) {
   const std::pair<const char*, uint64_t> answers[] = {{"page", c.pages()},
@@ -37,15 +32,12 @@ void Counters(std::string& out, const std::string& labels,
                     "\"} ", count, "\n");
   }
   for (const auto& retry : c.retries_by_reason()) {
-    absl::StrAppend(
-        &out, "faultline_retries_total{", labels, ",reason=\"",
-        Lower(v1::RetryReason_Name(retry.reason()), "RETRY_REASON_"), "\"} ",
-        retry.count(), "\n");
+    absl::StrAppend(&out, "faultline_retries_total{", labels, ",reason=\"",
+                    v1::EnumWord(retry.reason()), "\"} ", retry.count(), "\n");
   }
   for (const auto& error : c.errors_by_kind()) {
     absl::StrAppend(&out, "faultline_errors_total{", labels, ",kind=\"",
-                    Lower(v1::ErrorKind_Name(error.kind()), "ERROR_KIND_"),
-                    "\"} ", error.count(), "\n");
+                    v1::EnumWord(error.kind()), "\"} ", error.count(), "\n");
   }
   absl::StrAppend(&out, "faultline_bytes_served_total{", labels, "} ",
                   c.bytes_served(), "\n");
