@@ -16,12 +16,7 @@ namespace {
 
 TEST_F(BrokerServerTest, UnixPeersAreIdentifiedByCredentials) {
   auto attached = MustAttach("vm", {PatternRegion(1, 0, 4, 1)});
-  v1::ListSessionsResponse sessions;
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  ASSERT_TRUE(
-      admin_->ListSessions(&context, v1::ListSessionsRequest(), &sessions)
-          .ok());
+  v1::ListSessionsResponse sessions = Sessions();
   ASSERT_EQ(sessions.sessions_size(), 1);
   EXPECT_EQ(sessions.sessions(0).peer(),
             absl::StrCat("uid=", ::getuid(), " pid=", ::getpid()));
@@ -141,13 +136,7 @@ TEST_F(BrokerServerTest, SessionCannotUseAnotherSessionsToken) {
   EXPECT_EQ((*stream)->Finish().error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
 
-  v1::DetachRequest detach;
-  detach.set_session_id(a.session_id());
-  v1::DetachResponse detached;
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  context.AddMetadata(v1::wire::kSessionTokenKey, b.session_token());
-  EXPECT_EQ(broker_->Detach(&context, detach, &detached).error_code(),
+  EXPECT_EQ(Detach(a.session_id(), b.session_token()).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(Resolve(a, 1, 0, &answer).ok());
 }

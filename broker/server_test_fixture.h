@@ -102,6 +102,27 @@ class BrokerServerTest : public ::testing::Test {
     return stream.ok() ? *std::move(stream) : nullptr;
   }
 
+  // Detach of `session_id`, with `token` as the session token.
+  grpc::Status Detach(const std::string& session_id, const std::string& token) {
+    v1::DetachRequest request;
+    request.set_session_id(session_id);
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata(v1::wire::kSessionTokenKey, token);
+    v1::DetachResponse response;
+    return broker_->Detach(&context, request, &response);
+  }
+
+  v1::ListSessionsResponse Sessions() {
+    v1::ListSessionsResponse sessions;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    EXPECT_TRUE(
+        admin_->ListSessions(&context, v1::ListSessionsRequest(), &sessions)
+            .ok());
+    return sessions;
+  }
+
   grpc::Status Resolve(const v1::AttachResponse& attached, uint32_t region_id,
                        uint64_t offset, v1::FaultAnswer* answer,
                        const std::string& token_override = "") {
@@ -124,12 +145,7 @@ class BrokerServerTest : public ::testing::Test {
     const absl::Time deadline = absl::Now() + kWait;
     uint32_t seen = 0;
     while (absl::Now() < deadline) {
-      v1::ListSessionsResponse sessions;
-      grpc::ClientContext context;
-      SetDeadline(&context);
-      ASSERT_TRUE(
-          admin_->ListSessions(&context, v1::ListSessionsRequest(), &sessions)
-              .ok());
+      const v1::ListSessionsResponse sessions = Sessions();
       for (const auto& session : sessions.sessions()) {
         if (session.session_id() == session_id)
           seen = session.faults_in_flight();

@@ -219,13 +219,7 @@ TEST_F(StagingServiceTest, GetStatsCountsStagingPerSessionAndInTotal) {
 
   // The total keeps a detached session's counts.
   stream->Finish();
-  v1::DetachRequest request;
-  request.set_session_id(staged.session_id());
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  context.AddMetadata(v1::wire::kSessionTokenKey, staged.session_token());
-  v1::DetachResponse response;
-  ASSERT_TRUE(broker_->Detach(&context, request, &response).ok());
+  ASSERT_TRUE(Detach(staged.session_id(), staged.session_token()).ok());
   stats = Stats();
   EXPECT_EQ(stats.sessions_size(), 1);
   ExpectCounters(stats.staging_total(), 5, 1, 2, 0, 0);
@@ -283,13 +277,7 @@ TEST_F(StagingServiceTest, DetachRemovesTheFile) {
   v1::AttachResponse attached = AttachWithStaging("gonevm");
   ASSERT_TRUE(attached.has_staging());
   ASSERT_TRUE(std::filesystem::exists(attached.staging().path()));
-  v1::DetachRequest request;
-  request.set_session_id(attached.session_id());
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  context.AddMetadata(v1::wire::kSessionTokenKey, attached.session_token());
-  v1::DetachResponse response;
-  ASSERT_TRUE(broker_->Detach(&context, request, &response).ok());
+  ASSERT_TRUE(Detach(attached.session_id(), attached.session_token()).ok());
   EXPECT_FALSE(std::filesystem::exists(attached.staging().path()));
 }
 

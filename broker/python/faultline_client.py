@@ -23,22 +23,23 @@ class BrokerError(Exception):
         super().__init__(f"{call}: {self.code.name}: {self.details}")
 
 
+def _region(region_id, base, pages, kind, name):
+    return pb.Region(region_id=region_id, name=name, kind=kind,
+                     guest_physical_base=base,
+                     size_bytes=pages * wire.kPageBytes,
+                     page_size=wire.kPageBytes)
+
+
 def pattern_region(region_id, base, pages, seed, name="ram"):
     """A RAM region served by the broker's pattern source."""
-    region = pb.Region(region_id=region_id, name=name,
-                       kind=pb.REGION_KIND_RAM, guest_physical_base=base,
-                       size_bytes=pages * wire.kPageBytes,
-                       page_size=wire.kPageBytes)
+    region = _region(region_id, base, pages, pb.REGION_KIND_RAM, name)
     region.source.pattern.seed = seed
     return region
 
 
 def store_region(region_id, base, pages, store, name="disk"):
     """A RAM region backed by a page store (filled with put_pages)."""
-    region = pb.Region(region_id=region_id, name=name,
-                       kind=pb.REGION_KIND_RAM, guest_physical_base=base,
-                       size_bytes=pages * wire.kPageBytes,
-                       page_size=wire.kPageBytes)
+    region = _region(region_id, base, pages, pb.REGION_KIND_RAM, name)
     region.source.store.store = store
     return region
 
@@ -47,11 +48,8 @@ def device_region(region_id, base, pages, pool, frames,
                   policy=pb.FRAME_POLICY_IDENTITY, sharing=pb.SHARING_SHARED,
                   name="bar"):
     """A device memory region (a PCI BAR) backed by a frame pool."""
-    region = pb.Region(region_id=region_id, name=name,
-                       kind=pb.REGION_KIND_DEVICE_MEMORY,
-                       guest_physical_base=base,
-                       size_bytes=pages * wire.kPageBytes,
-                       page_size=wire.kPageBytes)
+    region = _region(region_id, base, pages, pb.REGION_KIND_DEVICE_MEMORY,
+                     name)
     device = region.source.device
     device.pool = pool
     device.frame_count = frames

@@ -5,22 +5,16 @@
 #include <filesystem>
 #include <string>
 
+#include "broker/staging/staging_test_dir.h"
 #include "gtest/gtest.h"
 
 namespace faultline::broker {
 namespace {
 
-std::string Page(char fill) { return std::string(kStagingSlotBytes, fill); }
+using testing::Page;
 
-class SessionStagingTest : public ::testing::Test {
+class SessionStagingTest : public testing::StagingTestDir {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/faultline-session-staging-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    dir_ = dir;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::unique_ptr<StagingArea> Area(uint32_t slots) {
     auto area = SessionStaging::CreateArea(dir_, "5e55", slots);
     EXPECT_TRUE(area.ok()) << area.status();
@@ -33,8 +27,6 @@ class SessionStagingTest : public ::testing::Test {
     for (uint32_t slot : slots) field.Add(slot);
     return field;
   }
-
-  std::string dir_;
 };
 
 TEST_F(SessionStagingTest, StagesAnswersIntoSlotsAndFallsBackInline) {

@@ -8,26 +8,14 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "broker/staging/staging_test_dir.h"
 #include "gtest/gtest.h"
 
 namespace faultline::broker {
 namespace {
 
-std::string Page(char fill) { return std::string(kStagingSlotBytes, fill); }
-
-class StagingAreaTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char dir[] = "/tmp/faultline-staging-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/faultline-staging-s1";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string dir_;
-  std::string path_;
-};
+using testing::Page;
+using StagingAreaTest = testing::StagingTestDir;
 
 TEST_F(StagingAreaTest, CreatesSizedFileAndRemovesItWhenDestroyed) {
   auto area = StagingArea::Create(path_, 8);
