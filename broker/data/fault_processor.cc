@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "broker/devmem/frame_pool.h"
+#include "broker/sources/source.h"
 #include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
