@@ -74,7 +74,8 @@ void BM_StreamPagesInFlight(benchmark::State& state) {
   const uint64_t first_id = next_id;
   for (auto _ : state) {
     while (sent - answered < window) {
-      stream->SendFault(first_id + sent, 1, (sent % kPages) * 4096);
+      stream->SendFault(first_id + sent, 1,
+                        (sent % kPages) * v1::wire::kPageBytes);
       ++sent;
     }
     if (!stream->WaitAnswer(first_id + answered, absl::Seconds(30))) {
@@ -89,7 +90,7 @@ void BM_StreamPagesInFlight(benchmark::State& state) {
   }
   next_id = first_id + sent;
   state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(state.iterations() * 4096);
+  state.SetBytesProcessed(state.iterations() * v1::wire::kPageBytes);
   stream->Finish();
 }
 BENCHMARK(BM_StreamPagesInFlight)
@@ -105,7 +106,7 @@ bool ResolveOnce(Fixture& f, v1::FaultBroker::Stub* stub, uint64_t page) {
   request.set_session_id(f.attached.session_id());
   request.mutable_fault()->set_fault_id(page);
   request.mutable_fault()->set_region_id(1);
-  request.mutable_fault()->set_offset((page % kPages) * 4096);
+  request.mutable_fault()->set_offset((page % kPages) * v1::wire::kPageBytes);
   v1::FaultAnswer answer;
   grpc::ClientContext context;
   SetDeadline(&context);
@@ -153,7 +154,7 @@ void BM_QuietSessionUnderStorm(benchmark::State& state) {
       uint64_t sent = 0, answered = 0;
       while (storming) {
         while (sent - answered < 512) {
-          stream->SendFault(sent, 1, (sent % kPages) * 4096);
+          stream->SendFault(sent, 1, (sent % kPages) * v1::wire::kPageBytes);
           ++sent;
         }
         if (!stream->WaitAnswer(answered, absl::Seconds(30))) break;

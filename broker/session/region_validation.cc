@@ -83,8 +83,9 @@ absl::Status ValidateRegion(const v1::Region& region) {
                      " is not REGION_KIND_RAM or REGION_KIND_DEVICE_MEMORY"));
   }
   if (region.page_size() != v1::wire::kPageBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        label, ": page_size ", region.page_size(), " is not 4096"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(label, ": page_size ", region.page_size(), " is not ",
+                     v1::wire::kPageBytes));
   }
   if (region.guest_physical_base() % v1::wire::kPageBytes != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
