@@ -3,9 +3,9 @@
 // has a worker compute the answer from the region's source or pool (single
 // flight per page, with prefetch), and counts and publishes the outcome.
 //
-// Threading: Process() may be called from any thread (gRPC reactors); the
-// answer is delivered exactly once, on the calling thread or on a scheduler
-// worker, never under a lock of this class.
+// Threading: Process() and Resolve() may be called from any thread (gRPC
+// reactors and handlers); the answer is delivered exactly once, on the
+// calling thread or on a scheduler worker, never under a lock of this class.
 #ifndef FAULTLINE_BROKER_DATA_FAULT_PROCESSOR_H_
 #define FAULTLINE_BROKER_DATA_FAULT_PROCESSOR_H_
 
