@@ -15,7 +15,7 @@
 // hands slots to answers and takes them back from streams.
 //
 // Thread-safe: Stage() runs on scheduler workers, Release() and BeginEpoch()
-// on the stream reactor, counters are read by admin calls.
+// on the stream reactor, slots_held() is read by admin calls.
 #ifndef FAULTLINE_BROKER_STAGING_STAGING_AREA_H_
 #define FAULTLINE_BROKER_STAGING_STAGING_AREA_H_
 
