@@ -17,9 +17,11 @@ struct PciMemRegisterValues {
   uint64_t frame_count = 0;
 };
 
+// The register set this driver reads; later versions keep it unchanged.
 inline constexpr uint32_t kPciMemVersion = 1;
 
-// Checks magic, version and frame size, and that the frames fit the window.
+// Checks magic, version (this one or later) and frame size, and that the
+// frames fit the window.
 bool CheckRegisterValues(const PciMemRegisterValues& values,
                          uint64_t window_bytes, ErrorMessage* error);
 
