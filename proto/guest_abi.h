@@ -173,7 +173,9 @@ inline constexpr uint8_t kPciMemPageAbsent = 0;
 inline constexpr uint8_t kPciMemPageAvailable = 1;
 // The VMM is asking the broker for a frame; the reason says why there is
 // none yet (ASKED: no answer so far; a broker retry reason; or
-// BROKER_UNREACHABLE while the VMM reconnects).
+// BROKER_UNREACHABLE while the VMM reconnects). Each retry answer appends
+// an event, even when state and reason stay the same; other reports append
+// one only when they change the page's state or reason.
 inline constexpr uint8_t kPciMemPagePending = 2;
 // The broker is taking the frame back. It stays mapped until the guest
 // writes the page to REVOKE_ACK (after removing its own mappings of it) or
@@ -200,6 +202,15 @@ inline constexpr uint8_t kPciMemReasonDenied = 18;
 inline constexpr uint8_t kPciMemReasonTimedOut = 19;
 // The VMM could not map the frame it was given.
 inline constexpr uint8_t kPciMemReasonHostFailure = 20;
+
+// The mark a guest test leaves on a device frame for the host to read back
+// (brokerctl frames read): "GUEST" in the top five bytes and the frame
+// number below, in the frame's last word.
+inline constexpr uint64_t kPciMemSignatureBase = 0x4755455354000000ull;
+inline constexpr uint64_t kPciMemSignatureWord = 511;
+constexpr uint64_t PciMemFrameSignature(uint64_t frame) {
+  return kPciMemSignatureBase | frame;
+}
 
 // STATE's value and an event entry, from their parts.
 constexpr uint32_t PciMemPageStateValue(uint8_t state, uint8_t reason) {

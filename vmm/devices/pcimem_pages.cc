@@ -115,7 +115,7 @@ void PciMemPageEvents::SetState(uint64_t page, uint8_t state, uint8_t reason,
   if (state != abi::kPciMemPageRevoking) revoking_.erase(index);
   const auto value =
       static_cast<uint16_t>(abi::PciMemPageStateValue(state, reason));
-  if (states_[index] == value) return;
+  if (states_[index] == value && state != abi::kPciMemPagePending) return;
   states_[index] = value;
   Append(index, value, effects);
 }

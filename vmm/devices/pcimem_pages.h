@@ -37,6 +37,8 @@ class PciMemPageEvents {
   bool Write32(uint32_t offset, uint32_t value, Effects* effects);
 
   // Fault-path side (window_pages.h); pages outside the window are ignored.
+  // An event is appended when the state changes, and for every PENDING
+  // report, so that each retry answer of the broker reaches the guest.
   void SetState(uint64_t page, uint8_t state, uint8_t reason, Effects* effects);
   bool BeginRevocation(uint64_t page, Effects* effects);
 

@@ -81,15 +81,16 @@ TEST_F(PciMemPagesTest, EventsCarryPageStateAndReason) {
       Set(5, abi::kPciMemPagePending, abi::kPciMemReasonBusy).interrupt);
   EXPECT_FALSE(
       Set(5, abi::kPciMemPagePending, abi::kPciMemReasonBusy).interrupt)
-      << "no change, no event";
-  EXPECT_FALSE(Set(6, abi::kPciMemPageAvailable, 0).interrupt)
       << "STATUS.EVENTS still set: one interrupt until it is cleared";
+  Set(6, abi::kPciMemPageAvailable, 0);
+  Set(6, abi::kPciMemPageAvailable, 0);
   EXPECT_EQ(pages_.Read32(abi::kPciMemRegStatus), abi::kPciMemStatusEvents);
-  EXPECT_EQ(
-      Drain(),
-      (std::vector<uint64_t>{
-          abi::PciMemEvent(5, abi::kPciMemPagePending, abi::kPciMemReasonBusy),
-          abi::PciMemEvent(6, abi::kPciMemPageAvailable, 0)}));
+  const uint64_t busy =
+      abi::PciMemEvent(5, abi::kPciMemPagePending, abi::kPciMemReasonBusy);
+  EXPECT_EQ(Drain(),
+            (std::vector<uint64_t>{
+                busy, busy, abi::PciMemEvent(6, abi::kPciMemPageAvailable, 0)}))
+      << "each retry answer is an event; an unchanged state otherwise not";
   EXPECT_TRUE(Write(abi::kPciMemRegStatus, abi::kPciMemStatusEvents));
   EXPECT_EQ(pages_.Read32(abi::kPciMemRegStatus), 0u);
   EXPECT_TRUE(
