@@ -166,16 +166,44 @@ Result Client::Execute(const Command& command, const CallOptions& options) {
 
 Result Client::ExecuteOn(const NodeAddress& node, std::vector<std::string> args,
                          const CallOptions& options) {
-  Result result;
-  result.node = node;
-  absl::StatusOr<Connection*> connection =
-      ConnectionTo(ForThisThread(), node, options.deadline);
-  if (!connection.ok()) {
-    result.reply = connection.status();
-    return result;
+  NodeCommand command{node, std::move(args)};
+  return std::move(ExecuteOn({&command, 1}, options)[0]);
+}
+
+std::vector<Result> Client::ExecuteOn(absl::Span<const NodeCommand> commands,
+                                      const CallOptions& options) {
+  ThreadConnections& connections = ForThisThread();
+  std::vector<Result> results(commands.size());
+  std::map<NodeAddress, std::vector<size_t>> by_node;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    results[i].node = commands[i].node;
+    by_node[commands[i].node].push_back(i);
   }
-  result.reply = Call(**connection, args, options.deadline);
-  return result;
+  std::vector<Connection*> sent;
+  std::vector<const std::vector<size_t>*> groups;
+  for (const auto& [node, indexes] : by_node) {
+    absl::StatusOr<Connection*> connection =
+        ConnectionTo(connections, node, options.deadline);
+    if (!connection.ok()) {
+      for (size_t i : indexes) results[i].reply = connection.status();
+      continue;
+    }
+    for (size_t i : indexes) (*connection)->Append(commands[i].args);
+    sent.push_back(*connection);
+    groups.push_back(&indexes);
+  }
+  std::vector<ExchangeResult> exchanged = Exchange(sent, options.deadline);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const std::vector<size_t>& indexes = *groups[g];
+    for (size_t k = 0; k < indexes.size(); ++k) {
+      if (k < exchanged[g].replies.size()) {
+        results[indexes[k]].reply = std::move(exchanged[g].replies[k]);
+      } else {
+        results[indexes[k]].reply = exchanged[g].status;
+      }
+    }
+  }
+  return results;
 }
 
 std::vector<Result> Client::MGet(absl::Span<const std::string> keys,

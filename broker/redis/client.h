@@ -58,6 +58,12 @@ struct Command {
   bool tryagain_is_final = false;
 };
 
+// A command for one node in particular (INFO, SCAN, WAIT, CLUSTER ...).
+struct NodeCommand {
+  NodeAddress node;
+  std::vector<std::string> args;
+};
+
 struct CallOptions {
   absl::Time deadline = absl::InfiniteFuture();
   // Keep retrying a down master's slots until the deadline (for writes that
@@ -90,7 +96,11 @@ class Client {
   // Replies in the order of `commands`.
   std::vector<Result> ExecuteBatch(absl::Span<const Command> commands,
                                    const CallOptions& options);
-  // On `node` itself, no routing or redirects (INFO, SCAN, WAIT, CLUSTER ...).
+  // Each command on its node, no routing or redirects, all sent before any
+  // reply is awaited; replies in the order of `commands`. WAIT counts the
+  // writes this thread made on that node, since the connection is its own.
+  std::vector<Result> ExecuteOn(absl::Span<const NodeCommand> commands,
+                                const CallOptions& options);
   Result ExecuteOn(const NodeAddress& node, std::vector<std::string> args,
                    const CallOptions& options);
   // One reply per key, a string or nil: one MGET per slot, sent together,

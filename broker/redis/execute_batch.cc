@@ -68,10 +68,11 @@ std::vector<Result> Client::ExecuteBatch(absl::Span<const Command> commands,
     bool refresh = false;
     bool wait = false;
     // A task ends when it is done, or with its last reason when it is out
-    // of attempts, or its node is down and the caller will not wait.
+    // of attempts, or its node is down and the caller will not wait (when it
+    // will, only the deadline bounds the wait for a failover).
     auto retry = [&](Task task, absl::Status why, bool node_down) {
       task.last = std::move(why);
-      ++task.attempts;
+      if (!(node_down && options.ride_out_failover)) ++task.attempts;
       const bool give_up = task.attempts >= options_.max_attempts ||
                            (node_down && !options.ride_out_failover);
       if (give_up) {
@@ -165,6 +166,11 @@ std::vector<Result> Client::ExecuteBatch(absl::Span<const Command> commands,
       }
     }
     todo = std::move(again);
+    if (refresh) {
+      // Also when every task has ended: the next call needs the new map.
+      // A failed refresh leaves the old map; the next round says why.
+      Refresh(connections, options.deadline, /*force=*/false).IgnoreError();
+    }
     if (todo.empty()) break;
     if (absl::Now() >= options.deadline) {
       for (Task& task : todo) {
@@ -173,10 +179,6 @@ std::vector<Result> Client::ExecuteBatch(absl::Span<const Command> commands,
             "redis: deadline passed; last: ", task.last.message()));
       }
       break;
-    }
-    if (refresh) {
-      // A failed refresh leaves the old map; the next round says why.
-      Refresh(connections, options.deadline, /*force=*/false).IgnoreError();
     }
     if (wait) {
       absl::SleepFor(std::min(backoff, options.deadline - absl::Now()));
