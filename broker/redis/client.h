@@ -56,6 +56,16 @@ struct Command {
   // Return a TRYAGAIN reply instead of retrying it (the caller falls back,
   // as MGet does to single GETs on a half-migrated slot).
   bool tryagain_is_final = false;
+  // When not empty, `args` is unused and these steps go as one transaction,
+  // MULTI, the steps, EXEC, to the node of transaction[0][key_index] (every
+  // key in one slot). Its reply is EXEC's array, or the first error a step
+  // was refused with, which is handled as for a single command (MOVED, ASK,
+  // TRYAGAIN, ...).
+  std::vector<std::vector<std::string>> transaction = {};
+
+  const std::vector<std::string>& routing_args() const {
+    return transaction.empty() ? args : transaction[0];
+  }
 };
 
 // A command for one node in particular (INFO, SCAN, WAIT, CLUSTER ...).

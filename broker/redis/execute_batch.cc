@@ -54,8 +54,9 @@ std::vector<Result> Client::ExecuteBatch(absl::Span<const Command> commands,
     Task task;
     task.index = i;
     const int key = commands[i].key_index;
-    if (key >= 0 && static_cast<size_t>(key) < commands[i].args.size()) {
-      task.slot = KeySlot(commands[i].args[key]);
+    const std::vector<std::string>& routing = commands[i].routing_args();
+    if (key >= 0 && static_cast<size_t>(key) < routing.size()) {
+      task.slot = KeySlot(routing[key]);
     }
     todo.push_back(std::move(task));
   }
@@ -108,8 +109,18 @@ std::vector<Result> Client::ExecuteBatch(absl::Span<const Command> commands,
         continue;
       }
       for (const Task& task : tasks) {
+        // ASKING holds for a whole MULTI ... EXEC.
         if (task.asking) (*connection)->Append({std::string("ASKING")});
-        (*connection)->Append(commands[task.index].args);
+        const Command& command = commands[task.index];
+        if (command.transaction.empty()) {
+          (*connection)->Append(command.args);
+          continue;
+        }
+        (*connection)->Append({std::string("MULTI")});
+        for (const auto& step : command.transaction) {
+          (*connection)->Append(step);
+        }
+        (*connection)->Append({std::string("EXEC")});
       }
       sent.push_back(*connection);
       groups.push_back(std::move(tasks));
@@ -121,12 +132,16 @@ std::vector<Result> Client::ExecuteBatch(absl::Span<const Command> commands,
       size_t next_reply = 0;
       for (Task& task : groups[g]) {
         if (task.asking) ++next_reply;  // ASKING's +OK
-        if (next_reply >= exchange.replies.size()) {
+        const Command& command = commands[task.index];
+        const size_t replies =
+            command.transaction.empty() ? 1 : command.transaction.size() + 2;
+        if (next_reply + replies > exchange.replies.size()) {
+          next_reply += replies;
           // Sent, and the connection failed before the reply: send again
           // only what is safe to repeat.
           refresh = true;
           task.asking = false;
-          if (!commands[task.index].idempotent) {
+          if (!command.idempotent) {
             results[task.index].node = task.target;
             results[task.index].reply = absl::UnavailableError(absl::StrCat(
                 exchange.status.message(), " (outcome unknown, not resent)"));
@@ -135,12 +150,20 @@ std::vector<Result> Client::ExecuteBatch(absl::Span<const Command> commands,
           retry(std::move(task), exchange.status, /*node_down=*/false);
           continue;
         }
-        Reply& reply = exchange.replies[next_reply++];
+        Reply reply =
+            replies == 1
+                ? std::move(exchange.replies[next_reply])
+                : CollapseTransaction(std::vector<Reply>(
+                      std::make_move_iterator(exchange.replies.begin() +
+                                              next_reply),
+                      std::make_move_iterator(exchange.replies.begin() +
+                                              next_reply + replies)));
+        next_reply += replies;
         absl::Status why = absl::UnavailableError(
             absl::StrCat("redis ", task.target.ToString(), ": ", reply.str));
         const RedirectAction action = ClassifyReply(reply, task.target);
-        const bool final_tryagain = commands[task.index].tryagain_is_final &&
-                                    reply.IsErrorCode("TRYAGAIN");
+        const bool final_tryagain =
+            command.tryagain_is_final && reply.IsErrorCode("TRYAGAIN");
         switch (final_tryagain ? RedirectAction::Kind::kDone : action.kind) {
           case RedirectAction::Kind::kDone:
             results[task.index].node = task.target;

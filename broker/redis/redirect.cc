@@ -53,4 +53,12 @@ RedirectAction ClassifyReply(const Reply& reply, const NodeAddress& from) {
   return action;
 }
 
+Reply CollapseTransaction(std::vector<Reply> replies) {
+  if (replies.empty()) return Reply::Error("ERR empty transaction reply");
+  for (size_t i = 0; i + 1 < replies.size(); ++i) {
+    if (replies[i].is_error()) return std::move(replies[i]);
+  }
+  return std::move(replies.back());
+}
+
 }  // namespace faultline::broker::redis

@@ -32,6 +32,12 @@ struct RedirectAction {
 // ("MOVED 42 :7001") means that node's host.
 RedirectAction ClassifyReply(const Reply& reply, const NodeAddress& from);
 
+// The one reply that stands for a transaction's replies (MULTI's, one per
+// step, EXEC's): the first error among MULTI's and the steps' (a step the
+// node refused to queue: MOVED, ASK, TRYAGAIN, ...; EXEC then only says
+// EXECABORT), else EXEC's reply.
+Reply CollapseTransaction(std::vector<Reply> replies);
+
 }  // namespace faultline::broker::redis
 
 #endif  // FAULTLINE_BROKER_REDIS_REDIRECT_H_

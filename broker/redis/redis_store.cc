@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "proto/base/status_macros.h"
@@ -24,13 +25,52 @@ StorePage Unavailable(std::string reason) {
   return page;
 }
 
+// What one window's read transaction brought back.
+struct WindowRead {
+  std::optional<WindowHeader> header;  // nullopt: no such window
+  std::string pages;                   // when asked for
+  double now_ms = 0;                   // the node's clock
+};
+
+absl::StatusOr<WindowRead> ParseRead(Result result, bool with_pages) {
+  if (!result.reply.ok()) return result.reply.status();
+  Reply& reply = *result.reply;
+  const size_t expected = with_pages ? 3 : 2;
+  if (reply.type != Reply::Type::kArray || reply.elements.size() != expected ||
+      reply.elements.back().elements.size() != 2) {
+    return absl::UnavailableError(absl::StrCat(
+        "redis ", result.node.ToString(), ": ",
+        reply.is_error() ? reply.str : "unexpected reply " + reply.Summary()));
+  }
+  WindowRead read;
+  const std::string& header = reply.elements[0].str;
+  if (!header.empty()) {
+    read.header = ParseWindowHeader(header);
+    if (!read.header) {
+      return absl::DataLossError(absl::StrCat("redis ", result.node.ToString(),
+                                              ": a window header of ",
+                                              header.size(), " bytes"));
+    }
+  }
+  if (with_pages) read.pages = std::move(reply.elements[1].str);
+  double seconds = 0, micros = 0;
+  const std::vector<Reply>& time = reply.elements.back().elements;
+  if (!absl::SimpleAtod(time[0].str, &seconds) ||
+      !absl::SimpleAtod(time[1].str, &micros)) {
+    return absl::UnavailableError(absl::StrCat("redis ", result.node.ToString(),
+                                               ": unexpected TIME reply"));
+  }
+  read.now_ms = seconds * 1000 + micros / 1000;
+  return read;
+}
+
 }  // namespace
 
 RedisStore::RedisStore(RedisStoreOptions options,
-                       std::unique_ptr<Client> client, WindowScripts scripts)
+                       std::unique_ptr<Client> client, WindowCommands commands)
     : options_(std::move(options)),
       client_(std::move(client)),
-      scripts_(std::move(scripts)),
+      commands_(std::move(commands)),
       cache_(options_.cache_bytes),
       writer_id_(RandomWriterId()) {}
 
@@ -50,9 +90,10 @@ absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Connect(
                      " holds faultline pages laid out as \"", layout.reply->str,
                      "\"; this broker reads and writes \"", kLayoutName, "\""));
   }
-  ASSIGN_OR_RETURN(WindowScripts scripts, WindowScripts::Load(*client, call));
+  ASSIGN_OR_RETURN(WindowCommands commands,
+                   WindowCommands::Load(*client, call));
   return std::unique_ptr<RedisStore>(new RedisStore(
-      std::move(options), std::move(client), std::move(scripts)));
+      std::move(options), std::move(client), std::move(commands)));
 }
 
 std::string RedisStore::Describe() const {
@@ -80,77 +121,80 @@ std::vector<StorePage> RedisStore::Read(absl::string_view store,
   }
   const std::vector<WindowSpan> spans =
       SplitIntoWindows(offset / kPageBytes, count);
+  // First round: a window with a cached copy asks for its header only.
   std::vector<std::string> keys;
   std::vector<std::optional<WindowCache::Snapshot>> cached;
   std::vector<Command> commands;
   for (const WindowSpan& span : spans) {
     keys.push_back(WindowKey(store, span.window));
     cached.push_back(cache_.Find(keys.back(), span.mask()));
-    commands.push_back(scripts_.Make(
-        WindowScript::kRead, keys.back(),
-        {absl::StrCat(span.first), absl::StrCat(span.count),
-         cached.back() ? cached.back()->version : std::string()}));
+    commands.push_back(WindowCommands::Read(keys.back(), span.first, span.count,
+                                            !cached.back()));
   }
-  std::vector<Result> results =
-      scripts_.Run(*client_, std::move(commands), CallOptions{deadline});
+  std::vector<Result> results = client_->ExecuteBatch(commands, {deadline});
+  std::vector<absl::StatusOr<WindowRead>> reads;
+  for (size_t s = 0; s < spans.size(); ++s) {
+    reads.push_back(ParseRead(std::move(results[s]), !cached[s]));
+  }
+  // Second round, for copies that turned out old: the pages, too.
+  std::vector<Command> again;
+  std::vector<size_t> again_index;
+  for (size_t s = 0; s < spans.size(); ++s) {
+    if (!cached[s] || !reads[s].ok() || !reads[s]->header ||
+        reads[s]->header->version == cached[s]->version) {
+      continue;
+    }
+    cached[s].reset();
+    again.push_back(
+        WindowCommands::Read(keys[s], spans[s].first, spans[s].count, true));
+    again_index.push_back(s);
+  }
+  std::vector<Result> retried = client_->ExecuteBatch(again, {deadline});
+  for (size_t k = 0; k < again.size(); ++k) {
+    reads[again_index[k]] = ParseRead(std::move(retried[k]), true);
+  }
 
   for (size_t s = 0; s < spans.size(); ++s) {
     const WindowSpan& span = spans[s];
     StorePage* out = &pages[span.request];
-    const Result& result = results[s];
-    if (!result.reply.ok() || result.reply->is_error()) {
-      const std::string reason =
-          result.reply.ok() ? absl::StrCat("redis ", result.node.ToString(),
-                                           ": ", result.reply->str)
-                            : std::string(result.reply.status().message());
-      for (uint32_t i = 0; i < span.count; ++i) out[i] = Unavailable(reason);
-      continue;
-    }
-    const Reply& reply = *result.reply;
-    if (reply.type == Reply::Type::kArray && reply.elements.empty()) {
-      continue;  // no such window: every page missing
-    }
-    if (reply.type != Reply::Type::kArray || reply.elements.size() != 4) {
+    if (!reads[s].ok()) {
       for (uint32_t i = 0; i < span.count; ++i) {
-        out[i] = Unavailable(absl::StrCat("redis ", result.node.ToString(),
-                                          ": unexpected read reply ",
-                                          reply.Summary()));
+        out[i] = Unavailable(std::string(reads[s].status().message()));
       }
       continue;
     }
-    const std::string& version = reply.elements[0].str;
-    const uint32_t present = static_cast<uint32_t>(reply.elements[1].integer);
-    const uint32_t busy = static_cast<uint32_t>(reply.elements[2].integer);
-    const Reply& data = reply.elements[3];
-    const std::optional<WindowCache::Snapshot>& copy = cached[s];
+    const WindowRead& read = *reads[s];
+    if (!read.header) continue;  // no such window: every page missing
+    const WindowHeader& header = *read.header;
     WindowPages window;
-    if (data.type == Reply::Type::kNil && copy && copy->version == version) {
-      window = copy->pages;
+    if (cached[s]) {
+      window = cached[s]->pages;
       ++hits_;
     } else {
       for (uint32_t i = 0; i < span.count; ++i) {
         const uint32_t page = span.first + i;
-        if ((present & (1u << page)) == 0 ||
-            data.str.size() < (i + 1) * kPageBytes) {
+        if ((header.present & (1u << page)) == 0 ||
+            read.pages.size() < (i + 1) * kPageBytes) {
           continue;
         }
         window[page] = std::make_shared<const std::string>(
-            data.str.substr(i * kPageBytes, kPageBytes));
+            read.pages.substr(i * kPageBytes, kPageBytes));
       }
-      cache_.Store(keys[s], version, present, span.mask(), window);
+      cache_.Store(keys[s], header.version, header.present, span.mask(),
+                   window);
       ++misses_;
     }
+    const uint32_t busy = BusyAt(header, read.now_ms);
     for (uint32_t i = 0; i < span.count; ++i) {
       const uint32_t bit = 1u << (span.first + i);
       if (busy & bit) {
         out[i].state = StorePage::State::kBeingWritten;
-      } else if ((present & bit) == 0) {
+      } else if ((header.present & bit) == 0) {
         out[i].state = StorePage::State::kMissing;
       } else if (window[span.first + i] == nullptr) {
         // Present, but no bytes came: never say missing for it.
-        out[i] = Unavailable(absl::StrCat("redis ", result.node.ToString(),
-                                          ": window ", keys[s],
-                                          " changed during the read"));
+        out[i] = Unavailable(
+            absl::StrCat("redis: window ", keys[s], " came back short"));
       } else {
         out[i].state = StorePage::State::kPresent;
         out[i].data = window[span.first + i];

@@ -1,17 +1,18 @@
 // The store backend on a Redis Cluster (or one standalone server) that many
 // brokers share. Key layout: window_layout.h. Reads and writes of a window
-// are Lua scripts (window_scripts.h), atomic on the node that holds it.
+// are transactions (window_commands.h), atomic on the node that holds it.
 //
-// The cache rule. Every write of a window sets, in the same atomic script
+// The cache rule. Every write of a window sets, in the same transaction
 // that changes its bytes, a version no writer used before (16 bytes: the
-// writing broker's random id and its own counter). A read sends the version
-// of its cached copy; the script compares it with the window's version and
-// returns the bytes only when they differ. So a cached page is served only
-// when the node holding the window says, in this very read, that nothing
-// wrote the window since the copy was made: a page changed through any
-// broker is never served stale. A failover or a restart that loses writes
-// takes the version back together with the bytes, so the rule holds then too.
-// The cache saves bytes on the wire and the node's work, not the round trip.
+// writing broker's random id and its own counter). A read of a window the
+// cache holds asks the node for the window's header; the cached pages are
+// served only when the header's version is the cached one, otherwise the
+// pages are read again. So a cached page is served only when the node that
+// holds the window says, in this very read, that nothing wrote the window
+// since the copy was made: a page changed through any broker is never
+// served stale. A failover or a restart that loses writes takes the version
+// back together with the bytes, so the rule holds then too. The cache saves
+// bytes on the wire and the node's work, not the round trip.
 //
 // Durability. A write returns when every window's script has run on its
 // master. With the servers' `appendonly yes` and `appendfsync everysec` the
@@ -36,8 +37,8 @@
 #include "absl/time/time.h"
 #include "broker/redis/client.h"
 #include "broker/redis/window_cache.h"
+#include "broker/redis/window_commands.h"
 #include "broker/redis/window_layout.h"
-#include "broker/redis/window_scripts.h"
 #include "broker/sources/store_backend.h"
 
 namespace faultline::broker::redis {
@@ -99,7 +100,7 @@ class RedisStore : public StoreBackend {
 
  private:
   RedisStore(RedisStoreOptions options, std::unique_ptr<Client> client,
-             WindowScripts scripts);
+             WindowCommands commands);
   // The next never-used window version.
   std::string NextVersion();
   // Adds `pages` to the store's and the total count; returns the counts
@@ -111,7 +112,7 @@ class RedisStore : public StoreBackend {
 
   const RedisStoreOptions options_;
   const std::unique_ptr<Client> client_;
-  const WindowScripts scripts_;
+  const WindowCommands commands_;
   WindowCache cache_;
   const uint64_t writer_id_;
   std::atomic<uint64_t> writes_{0};

@@ -9,19 +9,13 @@
 namespace faultline::broker::redis {
 namespace {
 
-// The first failure among `results`, or OK; `failed` gets their indexes.
+// The first failure among `results` (each must end with an integer), or
+// OK; `failed` gets their indexes.
 absl::Status FirstFailure(const std::vector<Result>& results,
                           std::vector<size_t>* failed) {
   absl::Status first;
   for (size_t i = 0; i < results.size(); ++i) {
-    const Result& result = results[i];
-    absl::Status status;
-    if (!result.reply.ok()) {
-      status = result.reply.status();
-    } else if (result.reply->type != Reply::Type::kInteger) {
-      status = absl::UnavailableError(absl::StrCat(
-          "redis ", result.node.ToString(), ": ", result.reply->Summary()));
-    }
+    absl::Status status = LastInteger(results[i]).status();
     if (status.ok()) continue;
     if (failed != nullptr) failed->push_back(i);
     if (first.ok()) first = status;
@@ -48,16 +42,15 @@ absl::StatusOr<RedisStore::PendingWrite> RedisStore::BeginWrite(
   std::vector<Command> commands;
   for (const WindowSpan& span : write.spans) {
     commands.push_back(
-        scripts_.Make(WindowScript::kBeginWrite, WindowKey(store, span.window),
-                      {absl::StrCat(span.mask()),
-                       absl::StrCat(absl::ToInt64Milliseconds(lease))}));
+        commands_.Begin(WindowKey(store, span.window), span.mask(), lease));
   }
   std::vector<Result> results =
-      scripts_.Run(*client_, std::move(commands), WriteCall(deadline));
+      commands_.Run(*client_, std::move(commands), WriteCall(deadline));
   absl::Status failure = FirstFailure(results, nullptr);
   for (const Result& result : results) {
+    absl::StatusOr<long long> present = LastInteger(result);
     write.present_before.push_back(
-        result.reply.ok() ? static_cast<uint32_t>(result.reply->integer) : 0);
+        present.ok() ? static_cast<uint32_t>(*present) : 0);
   }
   if (!failure.ok()) {
     AbandonWrite(write, deadline);
@@ -106,28 +99,25 @@ absl::Status RedisStore::FinishWrite(PendingWrite& write,
   const std::string version = NextVersion();
   std::vector<Command> commands;
   for (const WindowSpan& span : write.spans) {
-    commands.push_back(scripts_.Make(
-        WindowScript::kEndWrite, WindowKey(write.store, span.window),
-        {absl::StrCat(span.first),
-         std::string(
-             data.substr(span.request * kPageBytes, span.count * kPageBytes)),
-         version, absl::StrCat(span.mask())}));
+    commands.push_back(
+        commands_.End(WindowKey(write.store, span.window), span.first,
+                      std::string(data.substr(span.request * kPageBytes,
+                                              span.count * kPageBytes)),
+                      version, span.mask()));
   }
   const CallOptions call = WriteCall(deadline);
   std::vector<Result> results =
-      scripts_.Run(*client_, std::move(commands), call);
+      commands_.Run(*client_, std::move(commands), call);
   std::vector<size_t> failed;
   absl::Status failure = FirstFailure(results, &failed);
   int64_t added = 0;
   std::set<NodeAddress> masters;
   for (size_t s = 0; s < results.size(); ++s) {
-    if (!results[s].reply.ok() ||
-        results[s].reply->type != Reply::Type::kInteger) {
-      continue;
-    }
+    absl::StatusOr<long long> present = LastInteger(results[s]);
+    if (!present.ok()) continue;
     masters.insert(results[s].node);
-    added += CountPages(write.spans[s].mask() &
-                        ~static_cast<uint32_t>(results[s].reply->integer));
+    added +=
+        CountPages(write.spans[s].mask() & ~static_cast<uint32_t>(*present));
   }
   if (!failed.empty()) {
     PendingWrite unfinished = write;
@@ -156,12 +146,11 @@ absl::Status RedisStore::FinishWrite(PendingWrite& write,
 void RedisStore::AbandonWrite(const PendingWrite& write, absl::Time deadline) {
   std::vector<Command> commands;
   for (const WindowSpan& span : write.spans) {
-    commands.push_back(scripts_.Make(WindowScript::kClearBusy,
-                                     WindowKey(write.store, span.window),
-                                     {absl::StrCat(span.mask())}));
+    commands.push_back(
+        commands_.ClearBusy(WindowKey(write.store, span.window), span.mask()));
   }
   // Best effort: marks that cannot be cleared end with their lease.
-  scripts_.Run(*client_, std::move(commands), CallOptions{deadline});
+  commands_.Run(*client_, std::move(commands), CallOptions{deadline});
 }
 
 absl::StatusOr<std::pair<int64_t, int64_t>> RedisStore::AddPages(

@@ -1,5 +1,7 @@
 #include "broker/redis/window_layout.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -56,5 +58,40 @@ std::vector<WindowSpan> SplitIntoWindows(uint64_t first_page, uint64_t count) {
 }
 
 int CountPages(uint32_t mask) { return __builtin_popcount(mask); }
+
+std::optional<WindowHeader> ParseWindowHeader(absl::string_view bytes) {
+  static_assert(kHeaderBytes == kVersionBytes + 4 + 4 + sizeof(double));
+  if (bytes.size() != kHeaderBytes) return std::nullopt;
+  WindowHeader header;
+  header.version = std::string(bytes.substr(0, kVersionBytes));
+  const unsigned char* at =
+      reinterpret_cast<const unsigned char*>(bytes.data()) + kVersionBytes;
+  for (int i = 0; i < 4; ++i) {
+    header.present |= uint32_t{at[i]} << (8 * i);
+    header.busy |= uint32_t{at[4 + i]} << (8 * i);
+  }
+  uint64_t bits = 0;
+  for (int i = 0; i < 8; ++i) bits |= uint64_t{at[8 + i]} << (8 * i);
+  std::memcpy(&header.busy_until_ms, &bits, sizeof(bits));
+  return header;
+}
+
+std::string FormatWindowHeader(const WindowHeader& header) {
+  std::string bytes = header.version;
+  bytes.resize(kVersionBytes, '\0');
+  uint64_t bits = 0;
+  std::memcpy(&bits, &header.busy_until_ms, sizeof(bits));
+  for (int i = 0; i < 4; ++i)
+    bytes.push_back(static_cast<char>(header.present >> (8 * i)));
+  for (int i = 0; i < 4; ++i)
+    bytes.push_back(static_cast<char>(header.busy >> (8 * i)));
+  for (int i = 0; i < 8; ++i)
+    bytes.push_back(static_cast<char>(bits >> (8 * i)));
+  return bytes;
+}
+
+uint32_t BusyAt(const WindowHeader& header, double now_ms) {
+  return now_ms < header.busy_until_ms ? header.busy : 0;
+}
 
 }  // namespace faultline::broker::redis

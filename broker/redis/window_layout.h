@@ -2,22 +2,30 @@
 //
 // A store's pages are cut into windows of kWindowPages consecutive pages.
 // Each window is one Redis string, `fl:w:{<store>:<window>}`: a 32-byte
-// header, then the window's pages at 4096-byte strides. The hash tag is the
-// window, never the store, so one window (a fault and most of its prefetch)
-// is one key in one slot, fetched in one round trip, while a store's windows
-// spread over every master.
+// header, the window's pages at 4096-byte strides, and one pad byte. The
+// hash tag is the window, never the store, so one window (a fault and most
+// of its prefetch) is one key in one slot, fetched in one round trip, while
+// a store's windows spread over every master.
+//
+// A window is made at its full size the first time it is touched (SETRANGE
+// of the pad byte on a missing key allocates exactly that much), since
+// growing a string with SETRANGE has Redis double its allocation. 31 pages,
+// the header and the pad are 127,009 bytes, which jemalloc keeps in its 128
+// KiB class: about 4% over the page bytes, against 27% for a key per page
+// (measured: broker/redis/README.md).
 //
 // Header: version (16 bytes: the writer's random id and its counter, new for
 // every write), present (u32 bitmap of pages ever put), busy (u32 bitmap of
 // pages a put is writing) and busy_until (double, ms of the server's clock
-// until which the busy marks hold, so a writer that dies frees its pages).
-// 31 pages plus the header is 126,976 + 32 bytes, which jemalloc keeps in its
-// 128 KiB class: 3.2% over the page bytes, against 25-28% for a key per page
-// (measured: broker/redis/README.md).
+// until which the busy marks hold, so a writer that dies frees its pages),
+// little-endian. Page bytes never pass through Lua (it is slow with large
+// strings): reads are MULTI/GETRANGE/EXEC, writes SETRANGE the pages and run
+// a small script on the header, in one MULTI.
 #ifndef FAULTLINE_BROKER_REDIS_WINDOW_LAYOUT_H_
 #define FAULTLINE_BROKER_REDIS_WINDOW_LAYOUT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,8 +37,8 @@ namespace faultline::broker::redis {
 inline constexpr uint64_t kPageBytes = v1::wire::kPageBytes;
 inline constexpr uint32_t kWindowPages = 31;
 inline constexpr uint64_t kHeaderBytes = 32;
-inline constexpr uint64_t kWindowValueBytes =
-    kHeaderBytes + kWindowPages * kPageBytes;
+inline constexpr uint64_t kPadOffset = kHeaderBytes + kWindowPages * kPageBytes;
+inline constexpr uint64_t kWindowValueBytes = kPadOffset + 1;
 inline constexpr size_t kVersionBytes = 16;
 
 // Cluster-wide keys (each in its own slot).
@@ -39,7 +47,7 @@ inline constexpr char kStoresKey[] = "fl:stores";  // set of store names
 inline constexpr char kTotalKey[] = "fl:total";    // pages in all stores
 // What kLayoutKey holds; a broker refuses a cluster written another way.
 inline constexpr char kLayoutName[] =
-    "faultline page windows v1: 31 pages, 32-byte header";
+    "faultline page windows v1: 31 pages, 32-byte header, 1 pad byte";
 
 // The store name with every byte outside [A-Za-z0-9._-] as %XX, so no name
 // can open or close a hash tag or be a SCAN pattern.
@@ -63,6 +71,20 @@ struct WindowSpan {
 std::vector<WindowSpan> SplitIntoWindows(uint64_t first_page, uint64_t count);
 
 int CountPages(uint32_t mask);
+
+struct WindowHeader {
+  std::string version;  // kVersionBytes
+  uint32_t present = 0;
+  uint32_t busy = 0;
+  double busy_until_ms = 0;
+};
+// nullopt for anything but exactly kHeaderBytes (a window that is missing).
+std::optional<WindowHeader> ParseWindowHeader(absl::string_view bytes);
+// The inverse, for tests.
+std::string FormatWindowHeader(const WindowHeader& header);
+// The pages of `header` that are busy when the server's clock says
+// `now_ms`.
+uint32_t BusyAt(const WindowHeader& header, double now_ms);
 
 }  // namespace faultline::broker::redis
 

@@ -1,6 +1,7 @@
 // The Redis store's pure parts: key layout and window splitting, and the
 // bounded window cache.
 #include "broker/redis/key_slot.h"
+#include "broker/redis/redirect.h"
 #include "broker/redis/window_cache.h"
 #include "broker/redis/window_layout.h"
 #include "gtest/gtest.h"
@@ -48,6 +49,33 @@ TEST(WindowLayoutTest, SplitIntoWindows) {
   EXPECT_TRUE(SplitIntoWindows(5, 0).empty());
   EXPECT_EQ(CountPages(0x7FFFFFFFu), 31);
   EXPECT_LE(kWindowValueBytes, 128u * 1024 - 16) << "jemalloc's 128 KiB class";
+}
+
+TEST(WindowLayoutTest, HeaderRoundTripAndBusyLease) {
+  WindowHeader header;
+  header.version = std::string("0123456789abcdef");
+  header.present = 0x7FFFFFFF;
+  header.busy = 0x5;
+  header.busy_until_ms = 1796115753123.5;
+  const std::string bytes = FormatWindowHeader(header);
+  ASSERT_EQ(bytes.size(), kHeaderBytes);
+  std::optional<WindowHeader> parsed = ParseWindowHeader(bytes);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->version, header.version);
+  EXPECT_EQ(parsed->present, header.present);
+  EXPECT_EQ(parsed->busy, header.busy);
+  EXPECT_EQ(parsed->busy_until_ms, header.busy_until_ms);
+  EXPECT_EQ(BusyAt(*parsed, 1796115753000.0), 0x5u);
+  EXPECT_EQ(BusyAt(*parsed, 1796115753124.0), 0u) << "lease over";
+  EXPECT_FALSE(ParseWindowHeader("").has_value());
+  EXPECT_FALSE(ParseWindowHeader(std::string(31, 'x')).has_value());
+  EXPECT_FALSE(ParseWindowHeader(std::string(33, 'x')).has_value());
+  // A window made whole by its pad byte and never written: all zero.
+  std::optional<WindowHeader> fresh =
+      ParseWindowHeader(std::string(kHeaderBytes, '\0'));
+  ASSERT_TRUE(fresh.has_value());
+  EXPECT_EQ(fresh->present, 0u);
+  EXPECT_EQ(BusyAt(*fresh, 1), 0u);
 }
 
 WindowPages Pages(uint32_t mask, char fill) {
@@ -107,6 +135,20 @@ TEST(WindowCacheTest, EraseMatchingAndOff) {
   off.Store("w", "v", 1, 1, Pages(1, 'x'));
   EXPECT_FALSE(off.Find("w", 1).has_value());
   EXPECT_EQ(off.stats().bytes, 0u);
+}
+
+TEST(TransactionTest, CollapseGivesTheFirstRefusalOrExecsReply) {
+  EXPECT_EQ(CollapseTransaction({Reply::Status("OK"), Reply::Status("QUEUED"),
+                                 Reply::Array({Reply::Integer(3)})})
+                .elements[0]
+                .integer,
+            3);
+  Reply moved = CollapseTransaction(
+      {Reply::Status("OK"), Reply::Error("MOVED 12 127.0.0.1:7001"),
+       Reply::Status("QUEUED"),
+       Reply::Error("EXECABORT Transaction discarded")});
+  EXPECT_TRUE(moved.IsErrorCode("MOVED"));
+  EXPECT_TRUE(CollapseTransaction({}).is_error());
 }
 
 }  // namespace
