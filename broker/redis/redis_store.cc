@@ -164,7 +164,11 @@ std::vector<StorePage> RedisStore::Read(absl::string_view store,
       continue;
     }
     const WindowRead& read = *reads[s];
-    if (!read.header) continue;  // no such window: every page missing
+    if (!read.header) {
+      // No such window (never put, or deleted): every page missing.
+      if (cached[s]) cache_.EraseMatching(keys[s]);
+      continue;
+    }
     const WindowHeader& header = *read.header;
     WindowPages window;
     if (cached[s]) {
