@@ -57,21 +57,6 @@ class ClusterClientTest : public ::testing::Test {
     return result.reply.ok() ? result.reply->str : "";
   }
 
-  static std::string NodeId(RedisServer& server) {
-    absl::StatusOr<Reply> id = server.Command({"CLUSTER", "MYID"});
-    EXPECT_TRUE(id.ok()) << id.status();
-    return id.ok() ? id->str : "";
-  }
-
-  // A master other than `not_this`.
-  static RedisServer* OtherMaster(RedisServer* not_this) {
-    for (int slot = 0; slot < kSlotCount; slot += 1000) {
-      absl::StatusOr<RedisServer*> master = cluster_->MasterOf(slot);
-      if (master.ok() && *master != not_this) return *master;
-    }
-    return nullptr;
-  }
-
   static RedisCluster* cluster_;
   std::unique_ptr<Client> client_;
 };
@@ -155,8 +140,6 @@ TEST_F(ClusterClientTest, AskDuringMigrationThenMovedAfterIt) {
   const int slot = KeySlot(tag);
   absl::StatusOr<RedisServer*> source = cluster_->MasterOf(slot);
   ASSERT_TRUE(source.ok()) << source.status();
-  RedisServer* target = OtherMaster(*source);
-  ASSERT_NE(target, nullptr);
   for (const char* name : {"a", "b", "c"}) {
     ASSERT_EQ(client_
                   ->Execute(Command{{"SET", tag + name, name}},
@@ -164,22 +147,10 @@ TEST_F(ClusterClientTest, AskDuringMigrationThenMovedAfterIt) {
                   .reply->str,
               "OK");
   }
-  const std::string source_id = NodeId(**source);
-  const std::string target_id = NodeId(*target);
-  const std::string slot_text = absl::StrCat(slot);
-  ASSERT_TRUE(
-      target->Command({"CLUSTER", "SETSLOT", slot_text, "IMPORTING", source_id})
-          .ok());
-  ASSERT_TRUE(
-      (*source)
-          ->Command({"CLUSTER", "SETSLOT", slot_text, "MIGRATING", target_id})
-          .ok());
+  absl::StatusOr<RedisServer*> target = cluster_->BeginSlotMigration(slot);
+  ASSERT_TRUE(target.ok()) << target.status();
   // Half the slot moves: "a" lives on the target now, "b" and "c" do not.
-  absl::StatusOr<Reply> migrated =
-      (*source)->Command({"MIGRATE", "127.0.0.1", absl::StrCat(target->port()),
-                          tag + "a", "0", "5000"});
-  ASSERT_TRUE(migrated.ok()) << migrated.status();
-  ASSERT_EQ(migrated->str, "OK") << migrated->Summary();
+  ASSERT_TRUE(cluster_->MigrateKeys(slot, {tag + "a"}).ok());
 
   EXPECT_EQ(Get(tag + "a"), "a");  // ASK, then ASKING + GET on the target
   EXPECT_EQ(Get(tag + "b"), "b");  // still on the source
@@ -200,27 +171,11 @@ TEST_F(ClusterClientTest, AskDuringMigrationThenMovedAfterIt) {
       << "ASK must not change the map";
 
   // Finish the migration; the client's map is stale until MOVED.
-  for (const char* name : {"b", "c"}) {
-    ASSERT_EQ(
-        (*source)
-            ->Command({"MIGRATE", "127.0.0.1", absl::StrCat(target->port()),
-                       tag + name, "0", "5000"})
-            ->str,
-        "OK");
-  }
-  for (const auto& server : cluster_->servers()) {
-    absl::StatusOr<Reply> role = server->Command({"ROLE"});
-    if (role.ok() && !role->elements.empty() &&
-        role->elements[0].str == "master") {
-      ASSERT_TRUE(
-          server->Command({"CLUSTER", "SETSLOT", slot_text, "NODE", target_id})
-              .ok());
-    }
-  }
+  ASSERT_TRUE(cluster_->FinishSlotMigration(slot).ok());
   const uint64_t changes = client_->map_changes();
   EXPECT_EQ(Get(tag + "b"), "b");
   EXPECT_EQ(Get(tag + "new"), "n");
-  EXPECT_EQ(*client_->slot_map()->MasterOf(slot), target->address());
+  EXPECT_EQ(*client_->slot_map()->MasterOf(slot), (*target)->address());
   EXPECT_GT(client_->map_changes(), changes);
 }
 

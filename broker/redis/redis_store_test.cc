@@ -8,6 +8,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "broker/redis/key_slot.h"
 #include "broker/redis/testing/pattern_pages.h"
 #include "broker/redis/testing/redis_servers.h"
 #include "gtest/gtest.h"
@@ -253,6 +254,31 @@ TEST_P(RedisStoreTest, BadWritesAreRefusedAndChangeNothing) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(a->Delete("bad", In(absl::Seconds(10))).code(),
             absl::StatusCode::kNotFound);
+}
+
+// Window reads and writes are MULTI ... EXEC: ASKING must carry them to the
+// importing node while their slot migrates, and MOVED after it.
+TEST_P(RedisStoreTest, WindowsStayReadableAndWritableWhileTheirSlotMigrates) {
+  if (GetParam() != Servers::kCluster) GTEST_SKIP() << "cluster only";
+  auto a = Broker();
+  auto b = Broker();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(
+      a->Write("moving", 0, PatternPages(1, 0, 62), In(absl::Seconds(10)))
+          .ok());
+  const int slot = KeySlot(WindowKey("moving", 0));
+  ASSERT_TRUE(cluster_->BeginSlotMigration(slot).ok());
+  ExpectPattern(b->Read("moving", 0, 31, In(absl::Seconds(10))), 1, 0);
+  ASSERT_TRUE(cluster_->MigrateKeys(slot, {WindowKey("moving", 0)}).ok());
+  // On the target now, while the slot is still the source's: ASK.
+  ExpectPattern(b->Read("moving", 0, 31, In(absl::Seconds(10))), 1, 0);
+  ASSERT_TRUE(
+      a->Write("moving", 0, PatternPages(2, 0, 4), In(absl::Seconds(10))).ok());
+  ExpectPattern(b->Read("moving", 0, 4, In(absl::Seconds(10))), 2, 0);
+  ASSERT_TRUE(cluster_->FinishSlotMigration(slot).ok());
+  ExpectPattern(a->Read("moving", 0, 4, In(absl::Seconds(10))), 2, 0);
+  ExpectPattern(b->Read("moving", 4 * kPageBytes, 58, In(absl::Seconds(10))), 1,
+                4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, RedisStoreTest,

@@ -359,4 +359,79 @@ absl::Status RedisCluster::RestartAll() {
   return WaitHealthy(absl::Seconds(60));
 }
 
+absl::StatusOr<RedisServer*> RedisCluster::BeginSlotMigration(
+    int slot, RedisServer* target) {
+  Migration migration;
+  ASSIGN_OR_RETURN(migration.source, MasterOf(slot));
+  for (int other = 0; target == nullptr && other < kSlotCount; other += 500) {
+    absl::StatusOr<RedisServer*> master = MasterOf(other);
+    if (master.ok() && *master != migration.source) target = *master;
+  }
+  if (target == nullptr || target == migration.source) {
+    return absl::FailedPreconditionError("no other master to migrate to");
+  }
+  migration.target = target;
+  ASSIGN_OR_RETURN(Reply source_id,
+                   migration.source->Command({"CLUSTER", "MYID"}));
+  ASSIGN_OR_RETURN(Reply target_id, target->Command({"CLUSTER", "MYID"}));
+  migration.target_id = target_id.str;
+  const std::string slot_text = absl::StrCat(slot);
+  for (auto [server, args] :
+       {std::pair{target,
+                  std::vector<std::string>{"CLUSTER", "SETSLOT", slot_text,
+                                           "IMPORTING", source_id.str}},
+        std::pair{migration.source,
+                  std::vector<std::string>{"CLUSTER", "SETSLOT", slot_text,
+                                           "MIGRATING", target_id.str}}}) {
+    ASSIGN_OR_RETURN(Reply done, server->Command(args));
+    if (done.is_error()) return absl::InternalError(done.str);
+  }
+  migrations_[slot] = migration;
+  return target;
+}
+
+absl::Status RedisCluster::MigrateKeys(int slot,
+                                       const std::vector<std::string>& keys) {
+  auto it = migrations_.find(slot);
+  if (it == migrations_.end()) {
+    return absl::FailedPreconditionError("no migration of that slot begun");
+  }
+  for (const std::string& key : keys) {
+    ASSIGN_OR_RETURN(Reply moved, it->second.source->Command(
+                                      {"MIGRATE", "127.0.0.1",
+                                       absl::StrCat(it->second.target->port()),
+                                       key, "0", "5000"}));
+    if (moved.is_error()) {
+      return absl::InternalError(
+          absl::StrCat("MIGRATE ", key, ": ", moved.str));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisCluster::FinishSlotMigration(int slot) {
+  auto it = migrations_.find(slot);
+  if (it == migrations_.end()) {
+    return absl::FailedPreconditionError("no migration of that slot begun");
+  }
+  const std::string slot_text = absl::StrCat(slot);
+  ASSIGN_OR_RETURN(Reply left,
+                   it->second.source->Command(
+                       {"CLUSTER", "GETKEYSINSLOT", slot_text, "100000"}));
+  std::vector<std::string> keys;
+  for (const Reply& key : left.elements) keys.push_back(key.str);
+  RETURN_IF_ERROR(MigrateKeys(slot, keys));
+  for (const auto& server : servers_) {
+    if (!server->running()) continue;
+    ASSIGN_OR_RETURN(Reply role, server->Command({"ROLE"}));
+    if (role.elements.empty() || role.elements[0].str != "master") continue;
+    ASSIGN_OR_RETURN(Reply done,
+                     server->Command({"CLUSTER", "SETSLOT", slot_text, "NODE",
+                                      it->second.target_id}));
+    if (done.is_error()) return absl::InternalError(done.str);
+  }
+  migrations_.erase(it);
+  return absl::OkStatus();
+}
+
 }  // namespace faultline::broker::redis::testing

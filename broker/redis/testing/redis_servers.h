@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -105,12 +106,29 @@ class RedisCluster {
   void KillAll();
   absl::Status RestartAll();
 
+  // A live slot migration in its three steps, as redis-cli --cluster
+  // reshard does it: mark `slot` migrating from its master to `target`
+  // (another master; a running one is picked when null), move the keys
+  // given, then give the slot to the target on every master.
+  absl::StatusOr<RedisServer*> BeginSlotMigration(
+      int slot, RedisServer* target = nullptr);
+  absl::Status MigrateKeys(int slot, const std::vector<std::string>& keys);
+  // Moves the keys still left in the slot, then gives it to the target.
+  absl::Status FinishSlotMigration(int slot);
+
  private:
   explicit RedisCluster(std::unique_ptr<TempDir> dir) : dir_(std::move(dir)) {}
   absl::Status CheckHealthy();
 
+  struct Migration {
+    RedisServer* source = nullptr;
+    RedisServer* target = nullptr;
+    std::string target_id;
+  };
+
   std::unique_ptr<TempDir> dir_;
   std::vector<std::unique_ptr<RedisServer>> servers_;
+  std::map<int, Migration> migrations_;
 };
 
 // A standalone server with its own temporary directory.
