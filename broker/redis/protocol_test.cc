@@ -3,6 +3,7 @@
 #include "broker/redis/key_slot.h"
 #include "broker/redis/redirect.h"
 #include "broker/redis/slot_map.h"
+#include "broker/redis/store_url.h"
 #include "gtest/gtest.h"
 
 namespace faultline::broker::redis {
@@ -162,6 +163,24 @@ TEST(NodeAddressTest, Parse) {
   EXPECT_EQ(ParseNodeAddress("[::1]:7000")->ToString(), "[::1]:7000");
   for (const char* bad : {"", "host", ":7000", "h:0", "h:65536", "h:x"}) {
     EXPECT_FALSE(ParseNodeAddress(bad).ok()) << bad;
+  }
+}
+
+TEST(StoreUrlTest, SeedsOfAClusterOrOneServer) {
+  absl::StatusOr<std::vector<NodeAddress>> seeds =
+      ParseStoreUrl("redis://127.0.0.1:7000,[::1]:7001,localhost:7002");
+  ASSERT_TRUE(seeds.ok()) << seeds.status();
+  ASSERT_EQ(seeds->size(), 3u);
+  EXPECT_EQ((*seeds)[0], (NodeAddress{"127.0.0.1", 7000}));
+  EXPECT_EQ((*seeds)[1], (NodeAddress{"::1", 7001}));
+  EXPECT_EQ((*seeds)[2].port, 7002);
+  EXPECT_TRUE((*seeds)[2].host == "127.0.0.1" || (*seeds)[2].host == "::1")
+      << (*seeds)[2].host;
+  for (const char* bad : {"", "redis://", "http://a:1", "redis://a",
+                          "redis://127.0.0.1:1,", "redis://127.0.0.1:0"}) {
+    EXPECT_EQ(ParseStoreUrl(bad).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
   }
 }
 
