@@ -28,7 +28,10 @@ void InstallSigbusHandler() {
   struct sigaction action;
   std::memset(&action, 0, sizeof(action));
   action.sa_sigaction = OnSigbus;
-  action.sa_flags = SA_SIGINFO;
+  // SIGBUS stays unblocked in the handler, so the jump out of it needs no
+  // signal mask restored: a guarded access costs no system call, which
+  // would show in the latency of every touch.
+  action.sa_flags = SA_SIGINFO | SA_NODEFER;
   sigemptyset(&action.sa_mask);
   sigaction(SIGBUS, &action, nullptr);
 }
@@ -36,7 +39,7 @@ void InstallSigbusHandler() {
 bool GuardedAccess(void (*access)(void* context), void* context,
                    BusError* error) {
   sigjmp_buf here;
-  if (sigsetjmp(here, 1) != 0) {
+  if (sigsetjmp(here, 0) != 0) {
     guard = nullptr;
     *error = caught;
     return false;
