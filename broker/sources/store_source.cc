@@ -24,40 +24,47 @@ void StoreSource::AnswerRun(uint64_t offset, uint32_t count,
   }
 }
 
+namespace {
+
+void Retry(v1::RetryReason reason, uint32_t delay_hint_us, std::string detail,
+           v1::FaultAnswer* answer) {
+  v1::RetryAnswer* retry = answer->mutable_retry();
+  retry->set_reason(reason);
+  retry->set_delay_hint_us(delay_hint_us);
+  retry->set_detail(std::move(detail));
+}
+
+}  // namespace
+
 void StoreSource::Fill(uint64_t offset, StorePage page,
                        v1::FaultAnswer* answer) const {
   switch (page.state) {
     case StorePage::State::kPresent:
       answer->mutable_page()->set_data(*page.data);
       return;
-    case StorePage::State::kBeingWritten: {
-      auto* retry = answer->mutable_retry();
-      retry->set_reason(v1::RETRY_REASON_BUSY);
-      retry->set_delay_hint_us(kBusyRetryDelayUs);
-      retry->set_detail(absl::StrCat("store ", store_, ": page at ", offset,
-                                     " is being written"));
+    case StorePage::State::kBeingWritten:
+      Retry(v1::RETRY_REASON_BUSY, kBusyRetryDelayUs,
+            absl::StrCat("store ", store_, ": page at ", offset,
+                         " is being written"),
+            answer);
       return;
-    }
-    case StorePage::State::kUnavailable: {
-      auto* retry = answer->mutable_retry();
-      retry->set_reason(v1::RETRY_REASON_STORE_UNAVAILABLE);
-      retry->set_delay_hint_us(kStoreUnavailableRetryDelayUs);
-      retry->set_detail(absl::StrCat("store ", store_, ": page at ", offset,
-                                     " cannot be read now: ", page.reason));
+    case StorePage::State::kUnavailable:
+      Retry(v1::RETRY_REASON_STORE_UNAVAILABLE, kStoreUnavailableRetryDelayUs,
+            absl::StrCat("store ", store_, ": page at ", offset,
+                         " cannot be read now: ", page.reason),
+            answer);
       return;
-    }
     case StorePage::State::kMissing:
-      break;
+      if (missing_is_zero_) {
+        answer->mutable_zero();
+      } else {
+        Retry(v1::RETRY_REASON_NOT_YET_AVAILABLE, kNotYetAvailableRetryDelayUs,
+              absl::StrCat("store ", store_, ": page at ", offset,
+                           " has not been put yet"),
+              answer);
+      }
+      return;
   }
-  if (missing_is_zero_) {
-    answer->mutable_zero();
-    return;
-  }
-  auto* retry = answer->mutable_retry();
-  retry->set_reason(v1::RETRY_REASON_NOT_YET_AVAILABLE);
-  retry->set_delay_hint_us(kNotYetAvailableRetryDelayUs);
-  retry->set_detail(absl::StrCat("store ", store_, ": page at ", offset,
-                                 " has not been put yet"));
 }
 
 std::string StoreSource::Describe() const {
