@@ -69,7 +69,7 @@ absl::StatusOr<std::string> MakeShortTempDir() {
 }
 
 absl::StatusOr<std::unique_ptr<BrokerChild>> BrokerChild::Start(
-    BrokerChildOptions options) {
+    BrokerChildOptions options, std::vector<std::string> extra_args) {
   if (!Executable(options.binary)) {
     return absl::NotFoundError(
         absl::StrCat("broker binary '", options.binary,
@@ -96,6 +96,7 @@ absl::StatusOr<std::unique_ptr<BrokerChild>> BrokerChild::Start(
   if (options.worker_threads > 0) {
     args.push_back(absl::StrCat("--worker_threads=", options.worker_threads));
   }
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

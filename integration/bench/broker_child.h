@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -28,8 +29,9 @@ struct BrokerChildOptions {
 
 class BrokerChild {
  public:
+  // `extra_args`: more broker flags (--store=...).
   static absl::StatusOr<std::unique_ptr<BrokerChild>> Start(
-      BrokerChildOptions options);
+      BrokerChildOptions options, std::vector<std::string> extra_args = {});
   ~BrokerChild();
 
   BrokerChild(const BrokerChild&) = delete;

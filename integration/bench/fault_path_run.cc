@@ -20,8 +20,8 @@ namespace faultline::bench {
 namespace {
 
 constexpr uint32_t kRegionId = 1;
-constexpr uint64_t kRamBase = 0x200000;
-constexpr uint64_t kSeed = 0x5eed;
+constexpr uint64_t kRamBase = kFaultPathRamBase;
+constexpr uint64_t kSeed = kFaultPathSeed;
 
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -123,8 +123,9 @@ absl::StatusOr<FaultPathResult> RunFaultPath(const FaultPathSpec& spec) {
       {kRegionId, "ram", vmm::RegionKind::kRam, kRamBase, spec.region_bytes}));
   ASSIGN_OR_RETURN(std::unique_ptr<vmm::GuestMemory> memory,
                    vmm::GuestMemory::Create(layout));
-  const v1::Region attached =
+  v1::Region attached =
       PatternRegion(kRegionId, kRamBase, spec.region_bytes, kSeed);
+  if (spec.source.has_value()) *attached.mutable_source() = *spec.source;
   ServerSpec server_spec;
   server_spec.mode = spec.mode;
   server_spec.target = spec.target;

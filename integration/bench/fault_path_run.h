@@ -6,6 +6,7 @@
 #define FAULTLINE_INTEGRATION_BENCH_FAULT_PATH_RUN_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -13,8 +14,15 @@
 #include "integration/bench/latency_summary.h"
 #include "integration/bench/page_server.h"
 #include "integration/bench/touch_plan.h"
+#include "proto/faultline/v1/broker.pb.h"
 
 namespace faultline::bench {
+
+// Where the region lives and what it holds: guest-physical kFaultPathRamBase,
+// the pattern for seed kFaultPathSeed (so a store filled with that pattern
+// serves the same bytes).
+inline constexpr uint64_t kFaultPathRamBase = 0x200000;
+inline constexpr uint64_t kFaultPathSeed = 0x5eed;
 
 struct FaultPathSpec {
   ServeMode mode = ServeMode::kLocal;
@@ -23,6 +31,8 @@ struct FaultPathSpec {
   std::string vm_name;   // broker modes
   std::string vm_token;  // TCP
   uint32_t prefetch = 15;
+  // The region's source when not the pattern (a store holding the pattern).
+  std::optional<v1::Source> source;
   TouchOrder order = TouchOrder::kSequential;
   int threads = 1;
   uint64_t region_bytes = 32 << 20;
