@@ -5,6 +5,9 @@
 // again), so load that drifts during the run spreads over all rows; each
 // row reports its median repetition by us per page. Writes a Markdown
 // table, CSV and CDF points for peer_latency.gp.
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -83,6 +86,9 @@ absl::Status WriteCdfFiles(const std::string& dir,
                            const std::vector<std::string>& labels,
                            const std::vector<PeerSummary>& summaries) {
   if (dir.empty()) return absl::OkStatus();
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return absl::UnavailableError("cannot create " + dir);
+  }
   absl::Status status =
       WriteTextFile(dir + "/rows", absl::StrJoin(labels, " ") + "\n");
   for (const PeerSummary& row : summaries) {

@@ -27,6 +27,12 @@ fi
 command -v criu >/dev/null || fail "criu is not installed: run tools/setup"
 criu check >"${TMPDIR:-/tmp}/criu-check.log" 2>&1 \
   || fail "criu check: $(tail -3 "${TMPDIR:-/tmp}/criu-check.log")"
+if [[ -n "${TESTHOST_RESULTS:-}" ]]; then
+  {
+    echo "- test host: kernel $(uname -r), $(nproc) vCPUs, $(free -m | awk '/^Mem:/ {print $2}') MiB, $(criu --version | head -1)"
+    echo "- test host load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  } >"$TESTHOST_RESULTS/test_host.md"
+fi
 work=$(mktemp -d /tmp/fl-peer-XXXXXX)
 status=0
 "$@" --work_dir="$work" || status=$?
@@ -35,4 +41,6 @@ if ((status != 0)) && [[ -n "${TESTHOST_RESULTS:-}" ]]; then
   echo "peer_run: logs in $TESTHOST_RESULTS/peer-logs" >&2
 fi
 rm -rf "$work"
+[[ -n "${TESTHOST_RESULTS:-}" ]] \
+  && echo "- test host load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$TESTHOST_RESULTS/test_host.md"
 exit "$status"
