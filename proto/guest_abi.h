@@ -18,10 +18,12 @@
 
 #include <stdint.h>
 
+#include "proto/faultline/v1/wire.h"
+
 namespace faultline::guest_abi {
 
 // --- Guest-physical memory layout ---------------------------------------
-inline constexpr uint64_t kPageBytes = 4096;
+using ::faultline::v1::wire::kPageBytes;
 inline constexpr uint64_t kBootInfoAddress = 0x1000;
 inline constexpr uint64_t kGdtAddress = 0x2000;
 // PML4 here, the PDPT one page above, then one page directory per GiB.

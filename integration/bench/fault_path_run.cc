@@ -12,6 +12,7 @@
 #include "integration/bench/broker_client.h"
 #include "integration/bench/first_touch.h"
 #include "proto/base/status_macros.h"
+#include "proto/faultline/v1/wire.h"
 #include "vmm/memory/guest_memory.h"
 #include "vmm/memory/memory_layout.h"
 
@@ -78,7 +79,7 @@ class Touchers {
     samples.reserve(plans_[t].size());
     for (const uint64_t page : plans_[t]) {
       const int64_t before = NowNanos();
-      (void)*static_cast<volatile uint8_t*>(base + page * kPageBytes);
+      (void)*static_cast<volatile uint8_t*>(base + page * v1::wire::kPageBytes);
       samples.push_back(NowNanos() - before);
     }
     absl::MutexLock lock(&mutex_);
@@ -100,7 +101,7 @@ class Touchers {
 
 absl::StatusOr<ServedRegion> ServeRegion(const ServerSpec& spec,
                                          uint64_t region_bytes) {
-  if (region_bytes == 0 || region_bytes % kPageBytes != 0) {
+  if (region_bytes == 0 || region_bytes % v1::wire::kPageBytes != 0) {
     return absl::InvalidArgumentError("region size must be whole pages");
   }
   vmm::MemoryLayout layout;
@@ -113,7 +114,7 @@ absl::StatusOr<ServedRegion> ServeRegion(const ServerSpec& spec,
   ASSIGN_OR_RETURN(served.server,
                    StartPageServer(served.memory.get(), attached, spec));
   served.base = served.memory->FindRegion(kRegionId)->host_base();
-  served.pages = region_bytes / kPageBytes;
+  served.pages = region_bytes / v1::wire::kPageBytes;
   return served;
 }
 
@@ -129,7 +130,7 @@ absl::StatusOr<FaultPathResult> RunFaultPath(const FaultPathSpec& spec) {
   std::unique_ptr<PageServer>& server = served.server;
   uint8_t* base = served.base;
   TouchPlanOptions plan;
-  plan.total_pages = spec.region_bytes / kPageBytes;
+  plan.total_pages = spec.region_bytes / v1::wire::kPageBytes;
   plan.threads = spec.threads;
   plan.order = spec.order;
   plan.stride_pages = spec.stride_pages;

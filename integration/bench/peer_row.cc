@@ -7,18 +7,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
-#include "integration/bench/broker_client.h"
 #include "integration/bench/criu_peer.h"
 #include "integration/bench/fault_path_run.h"
 #include "integration/bench/page_server.h"
 #include "proto/base/status_macros.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::bench {
 namespace {
 
 std::vector<uint64_t> Plan(const PeerWorkload& workload) {
   TouchPlanOptions options;
-  options.total_pages = workload.region_bytes / kPageBytes;
+  options.total_pages = workload.region_bytes / v1::wire::kPageBytes;
   options.threads = 1;
   options.order = workload.order;
   options.stride_pages = workload.stride_pages;
