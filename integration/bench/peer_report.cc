@@ -89,11 +89,12 @@ PeerSummary SummarizePeerRuns(const std::string& label,
 
 std::string PeerMarkdown(const std::vector<PeerSummary>& rows) {
   std::string out =
-      "| order | mode | us/page | vs limit | vs criu/lazy-pages | "
+      "| order | mode | us/page | wall us/page | vs limit | "
+      "vs criu/lazy-pages | "
       "vs criu/page-server | touches that waited | faults/page | "
       "p50 waited us | p99 waited us | p50 waited vs limit | p50 all us | "
       "us/page of each run |\n"
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const PeerSummary& row : rows) {
     const PeerSummary* limit = Find(rows, kLimitLabel, row.order);
     const PeerSummary* lazy = Find(rows, kCriuLazyPagesLabel, row.order);
@@ -101,10 +102,11 @@ std::string PeerMarkdown(const std::vector<PeerSummary>& rows) {
     const double pages = row.pages > 0 ? static_cast<double>(row.pages) : 1;
     absl::StrAppendFormat(
         &out,
-        "| %s | %s | %.1f | %s | %s | %s | %.2f%% | %.4f | %.1f | %.1f | %s | "
-        "%.1f | %s |\n",
+        "| %s | %s | %.1f | %.1f | %s | %s | %s | %.2f%% | %.4f | %.1f | %.1f "
+        "| "
+        "%s | %.1f | %s |\n",
         TouchOrderName(row.order), row.label, row.us_per_page,
-        Ratio(row.us_per_page, limit, false),
+        row.wall_us_per_page, Ratio(row.us_per_page, limit, false),
         Ratio(row.us_per_page, lazy, false),
         Ratio(row.us_per_page, server, false),
         100.0 * static_cast<double>(row.waited) / pages,
