@@ -14,7 +14,7 @@ set yrange [0:1]
 set grid xtics ytics mxtics
 set xlabel "latency, us (log)"
 set ylabel "fraction of touches"
-set key top left font ",9"
+set key bottom right font ",9"
 # The limit and CRIU drawn thick, faultline's modes thin.
 peer(label) = label eq "local" || label[1:5] eq "criu/"
 width(label) = peer(label) ? 3.5 : 1.5

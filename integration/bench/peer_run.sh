@@ -29,7 +29,7 @@ criu check >"${TMPDIR:-/tmp}/criu-check.log" 2>&1 \
   || fail "criu check: $(tail -3 "${TMPDIR:-/tmp}/criu-check.log")"
 if [[ -n "${TESTHOST_RESULTS:-}" ]]; then
   {
-    echo "- test host: kernel $(uname -r), $(nproc) vCPUs, $(free -m | awk '/^Mem:/ {print $2}') MiB, $(criu --version | head -1)"
+    echo "- test host: kernel $(uname -r), $(nproc) vCPUs, $(free -m | awk '/^Mem:/ {print $2}') MiB, criu $(criu --version | sed -n 's/^Version: //p')"
     echo "- test host load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   } >"$TESTHOST_RESULTS/test_host.md"
 fi
