@@ -6,6 +6,7 @@
 #define FAULTLINE_INTEGRATION_BENCH_FAULT_PATH_RUN_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -15,14 +16,9 @@
 #include "integration/bench/page_server.h"
 #include "integration/bench/touch_plan.h"
 #include "proto/faultline/v1/broker.pb.h"
+#include "vmm/memory/guest_memory.h"
 
 namespace faultline::bench {
-
-// Where the region lives and what it holds: guest-physical kFaultPathRamBase,
-// the pattern for seed kFaultPathSeed (so a store filled with that pattern
-// serves the same bytes).
-inline constexpr uint64_t kFaultPathRamBase = 0x200000;
-inline constexpr uint64_t kFaultPathSeed = 0x5eed;
 
 struct FaultPathSpec {
   ServeMode mode = ServeMode::kLocal;
@@ -50,6 +46,21 @@ struct FaultPathResult {
   double faults_per_second = 0;
   double pages_per_second = 0;
 };
+
+// Fresh guest memory with one pattern region (first_touch.h's base and
+// seed), served by a page server of `spec.mode`; attached with `source`
+// instead of the pattern when given (a store filled with that pattern). Members
+// are destroyed server first, which releases any thread still blocked on a
+// page.
+struct ServedRegion {
+  std::unique_ptr<vmm::GuestMemory> memory;
+  std::unique_ptr<PageServer> server;
+  uint8_t* base = nullptr;
+  uint64_t pages = 0;
+};
+absl::StatusOr<ServedRegion> ServeRegion(
+    const ServerSpec& spec, uint64_t region_bytes,
+    const std::optional<v1::Source>& source = std::nullopt);
 
 // Runs one configuration; fails if serving failed, the deadline passed or a
 // page holds the wrong bytes.

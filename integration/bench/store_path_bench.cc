@@ -22,6 +22,7 @@
 #include "integration/bench/broker_child.h"
 #include "integration/bench/broker_client.h"
 #include "integration/bench/fault_path_run.h"
+#include "integration/bench/first_touch.h"
 #include "integration/bench/store_path_report.h"
 #include "proto/base/grpc_status.h"
 #include "proto/faultline/v1/wire.h"
@@ -107,14 +108,14 @@ absl::Status Fill(const std::string& target, const std::string& name,
   SetDeadline(&context, kCallTimeout);
   v1::PutPagesResponse response;
   auto writer = admin->PutPages(&context, &response);
-  const uint64_t first_frame = kFaultPathRamBase / kPageBytes;
+  const uint64_t first_frame = kBenchRamBase / kPageBytes;
   const uint64_t per_message = v1::wire::kMaxPutPagesBytes / kPageBytes;
   for (uint64_t page = 0; page < bytes / kPageBytes; page += per_message) {
     v1::PutPagesRequest request;
     request.set_store(name);
     request.set_offset(page * kPageBytes);
     request.set_data(
-        PatternPages(kFaultPathSeed, first_frame + page,
+        PatternPages(kBenchSeed, first_frame + page,
                      std::min(per_message, bytes / kPageBytes - page)));
     if (!writer->Write(request)) break;
   }
