@@ -13,7 +13,8 @@
 //   - for Linux, HW-reduced ACPI (RSDP in the BIOS area and in
 //     boot_params): FADT with the sleep control/status and reset registers
 //     below, MADT with every vCPU and the IOAPIC, and a DSDT with the PCI
-//     host bridge and \_S5 for power off.
+//     host bridge, the UART and RTC with their interrupts, and \_S5 for
+//     power off.
 //
 // Port 0xF4 by boot format:
 //   - payloads: a 32-bit OUT ends the run with the value's low 8 bits
@@ -34,6 +35,7 @@ namespace faultline::pc_machine {
 // --- Interrupts (ISA IRQ n is GSI n and IOAPIC pin n) ---------------------
 inline constexpr uint32_t kKeyboardIrq = 1;
 inline constexpr uint32_t kSerialIrq = 4;
+inline constexpr uint32_t kRtcIrq = 8;  // described in the DSDT, never raised
 inline constexpr uint32_t kIsaIrqCount = 16;
 inline constexpr uint64_t kIoApicAddress = 0xFEC00000;
 inline constexpr uint64_t kLocalApicAddress = 0xFEE00000;

@@ -41,6 +41,14 @@ SerialInput::SerialInput(Serial8250* uart, int input_fd, UniqueFd listener,
       listener_(std::move(listener)),
       socket_path_(std::move(socket_path)),
       stop_(std::move(stop)) {
+  if (input_fd_ >= 0 && ::isatty(input_fd_) == 1 &&
+      ::tcgetattr(input_fd_, &saved_terminal_) == 0) {
+    struct termios raw = saved_terminal_;
+    raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
+    raw.c_cc[VMIN] = 1;
+    raw.c_cc[VTIME] = 0;
+    restore_terminal_ = ::tcsetattr(input_fd_, TCSANOW, &raw) == 0;
+  }
   thread_ = std::thread([this] { Serve(); });
 }
 
@@ -49,6 +57,7 @@ SerialInput::~SerialInput() {
   const uint64_t one = 1;
   (void)!::write(stop_.get(), &one, sizeof(one));
   if (thread_.joinable()) thread_.join();
+  if (restore_terminal_) ::tcsetattr(input_fd_, TCSANOW, &saved_terminal_);
   if (!socket_path_.empty()) ::unlink(socket_path_.c_str());
 }
 

@@ -2,12 +2,16 @@
 // read from a file descriptor (the VMM's stdin) or from clients of a Unix
 // socket, one client at a time, go to the UART's receive FIFO. When the FIFO
 // is full the reader waits for the guest to drain it, so nothing typed is
-// lost. End of input (stdin at EOF) ends the reading, not the VM.
+// lost. End of input (stdin at EOF) ends the reading, not the VM. A
+// terminal is switched to character mode without local echo (the guest
+// echoes) for as long as this object lives; Ctrl-C still signals the VMM.
 //
 // Threading: one reader thread, started by the factory, stopped and joined
 // by the destructor; the UART (not owned) must outlive this object.
 #ifndef FAULTLINE_VMM_DEVICES_SERIAL_INPUT_H_
 #define FAULTLINE_VMM_DEVICES_SERIAL_INPUT_H_
+
+#include <termios.h>
 
 #include <atomic>
 #include <memory>
@@ -49,6 +53,8 @@ class SerialInput {
   const UniqueFd listener_;
   const std::string socket_path_;
   const UniqueFd stop_;
+  bool restore_terminal_ = false;
+  struct termios saved_terminal_ = {};
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> bytes_received_{0};
   std::thread thread_;

@@ -142,10 +142,27 @@ std::string Dsdt() {
                   aml::QWordMemory(abi::kPciMemWindowBarAddress, window_end,
                                    true),
               })));
+  // The UART and the RTC, so Linux maps their ISA interrupts (with
+  // HW-reduced ACPI there is no legacy PIC, and only devices the DSDT
+  // describes get IRQs); the i8042 stays undescribed (the FADT says none).
+  const std::string uart = aml::Device(
+      "COM1",
+      aml::Name("_HID", aml::EisaId("PNP0501")) +
+          aml::Name("_UID", aml::Integer(1)) +
+          aml::Name("_CRS",
+                    aml::ResourceTemplate(
+                        {aml::IoPort(abi::kSerialPort, abi::kSerialPort, 1, 8),
+                         aml::IrqNoFlags(pc::kSerialIrq)})));
+  const std::string rtc = aml::Device(
+      "RTC", aml::Name("_HID", aml::EisaId("PNP0B00")) +
+                 aml::Name("_CRS", aml::ResourceTemplate(
+                                       {aml::IoPort(pc::kCmosIndexPort,
+                                                    pc::kCmosIndexPort, 1, 2),
+                                        aml::IrqNoFlags(pc::kRtcIrq)})));
   const std::string s5 = aml::Name(
       "_S5", aml::Package({aml::Integer(pc::kAcpiS5SleepType), aml::Integer(0),
                            aml::Integer(0), aml::Integer(0)}));
-  return Table("DSDT", 2, aml::Scope("\\_SB", host_bridge) + s5);
+  return Table("DSDT", 2, aml::Scope("\\_SB", host_bridge + uart + rtc) + s5);
 }
 
 std::string Rsdp(uint64_t xsdt_address) {

@@ -4,8 +4,9 @@
 // and reset registers at the ACPI power ports, no 8042, no VGA), MADT (one
 // enabled local APIC per vCPU, the IOAPIC, LINT1 as NMI) and a DSDT with
 // the PCI host bridge (bus 0, the 0xCF8 ports, I/O, the 32-bit window
-// below the IOAPIC and the 64-bit window of the PCI memory device) and
-// \_S5 for power off. Pure: laid out as pages at `base`.
+// below the IOAPIC and the 64-bit window of the PCI memory device), the
+// UART and the RTC with their ISA interrupts, and \_S5 for power off.
+// Pure: laid out as pages at `base`.
 #ifndef FAULTLINE_VMM_LOADER_ACPI_TABLES_H_
 #define FAULTLINE_VMM_LOADER_ACPI_TABLES_H_
 

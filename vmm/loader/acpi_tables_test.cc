@@ -143,6 +143,9 @@ TEST_F(AcpiTablesTest, IaslDisassemblesTheDsdt) {
   EXPECT_THAT(asl, HasSubstr("0xC0000000"));
   EXPECT_THAT(asl, HasSubstr("0x0000000100000000"));
   EXPECT_THAT(asl, HasSubstr("Name (_S5, Package (0x04)"));
+  EXPECT_THAT(asl, HasSubstr("EisaId (\"PNP0501\")"));
+  EXPECT_THAT(asl, HasSubstr("IRQNoFlags ()\n                    {4}"));
+  EXPECT_THAT(asl, HasSubstr("EisaId (\"PNP0B00\")"));
 }
 
 TEST(AcpiTablesBadInputTest, RefusesWhatCannotBeDescribed) {

@@ -154,6 +154,11 @@ std::string IoPort(uint16_t min, uint16_t max, uint8_t alignment,
                       Little(alignment, 1), Little(length, 1));
 }
 
+std::string IrqNoFlags(uint8_t irq) {
+  // Small descriptor 0x22: a 16-bit mask of ISA interrupts.
+  return absl::StrCat("\x22", Little(irq < 16 ? 1u << irq : 0, 2));
+}
+
 std::string DWordMemory(uint32_t min, uint32_t max, bool prefetchable) {
   return AddressSpace(
       0x87, 4, kMemoryRange,

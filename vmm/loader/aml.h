@@ -38,6 +38,8 @@ std::string IoPort(uint16_t min, uint16_t max, uint8_t alignment,
                    uint8_t length);
 std::string DWordMemory(uint32_t min, uint32_t max, bool prefetchable);
 std::string QWordMemory(uint64_t min, uint64_t max, bool prefetchable);
+// IRQNoFlags: the ISA interrupt `irq` (edge-triggered, active high).
+std::string IrqNoFlags(uint8_t irq);
 // A Buffer holding the descriptors and the end tag.
 std::string ResourceTemplate(const std::vector<std::string>& descriptors);
 
