@@ -115,7 +115,11 @@ def multiboot_kernel(name, srcs, testonly = False, visibility = None):
         "//guest-drivers/multiboot:mb_runtime.cc",
         "//guest-drivers/multiboot:mb_runtime.h",
     ]
-    headers = ["//proto:guest_abi.h", "//proto:pc_machine.h"]
+    headers = [
+        "//proto:faultline/v1/wire.h",
+        "//proto:guest_abi.h",
+        "//proto:pc_machine.h",
+    ]
     script = "//guest-drivers/multiboot:multiboot.ld"
     native.genrule(
         name = name,

@@ -1,8 +1,9 @@
 // The VM's devices on their buses, where guest_abi.h puts them: the 8250
 // serial port, the debug-exit port and PCI configuration space (the host
 // bridge, and the PCI memory device when it has memory) on the port bus;
-// the PCI memory device's registers on the MMIO bus. Kernel guests also get
-// the PC of pc_machine.h: the UART's interrupt, the CMOS RTC, the i8042,
+// the PCI memory device's registers on the MMIO bus, with its MSI and its
+// page events when the VMM can deliver and serve them. Kernel guests also
+// get the PC of pc_machine.h: the UART's interrupt, the CMOS RTC, the i8042,
 // fw_cfg and the ACPI power registers. Building them here, not in the VM
 // builder, lets tests drive the whole device model without KVM.
 //
@@ -26,14 +27,21 @@
 #include "vmm/devices/io_bus.h"
 #include "vmm/devices/irq_line.h"
 #include "vmm/devices/pci.h"
+#include "vmm/devices/pci_msi.h"
 #include "vmm/devices/pcimem_device.h"
 #include "vmm/devices/serial.h"
+#include "vmm/devices/window_pages.h"
 
 namespace faultline::vmm {
 
 struct DeviceSetConfig {
   int serial_fd = -1;         // where guest serial output goes (not owned)
   uint64_t pcimem_bytes = 0;  // the memory device's window; 0: no device
+  // Where the memory device's MSI goes (not owned); null: no MSI capability.
+  MsiSink* pcimem_msi = nullptr;
+  // The fault path behind the memory device's page events (not owned);
+  // null: the device offers none (FEATURES reads 0).
+  WindowPageRequests* pcimem_requests = nullptr;
   // Called on the vCPU thread with the status the guest wrote to the
   // debug-exit port (its meaning is debug_exit_mode's).
   std::function<void(uint8_t status)> on_guest_exit;
@@ -69,6 +77,8 @@ class DeviceSet {
   std::optional<uint8_t> latched_status() const {
     return debug_exit_.latched_status();
   }
+  // What the fault path reports window pages to; null without the device.
+  WindowPageEvents* pcimem_events() { return pcimem_registers_.get(); }
 
  private:
   explicit DeviceSet(const DeviceSetConfig& config);
@@ -82,6 +92,7 @@ class DeviceSet {
   DebugExit debug_exit_;
   PciConfigSpace pci_;
   PciFunction host_bridge_;
+  std::unique_ptr<PciMsiCapability> pcimem_msi_;
   std::unique_ptr<PciFunction> pcimem_function_;
   std::unique_ptr<PciMemRegisters> pcimem_registers_;
   std::unique_ptr<CmosRtc> rtc_;

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "vmm/devices/fake_irq_sink.h"
+#include "vmm/devices/device_fakes.h"
 
 namespace faultline::vmm {
 namespace {

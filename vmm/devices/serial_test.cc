@@ -5,7 +5,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "vmm/devices/fake_irq_sink.h"
+#include "vmm/devices/device_fakes.h"
 
 namespace faultline::vmm {
 namespace {
