@@ -21,7 +21,7 @@ import socket
 import sys
 import time
 
-from steps import Case, StepError, log, wait_serial
+from steps import StepError, log, run_step, wait_serial
 
 
 def send_serial(case, args):
@@ -89,14 +89,7 @@ def main():
     p.add_argument("--user_output", action="store_true")
     p.add_argument("--serial", action="append", default=[])
     p.set_defaults(run=check_boot)
-    args = parser.parse_args()
-    try:
-        args.run(Case(args), args)
-    except StepError as e:
-        print("kernel_steps: %s: FAIL: %s" % (args.step, e), file=sys.stderr, flush=True)
-        return 1
-    log("%s: ok" % args.step)
-    return 0
+    return run_step(parser.parse_args(), "kernel_steps")
 
 
 if __name__ == "__main__":

@@ -575,11 +575,15 @@ def main():
     p = steps.add_parser("check-restart")
     p.set_defaults(run=check_restart)
 
-    args = parser.parse_args()
+    return run_step(parser.parse_args())
+
+
+def run_step(args, program="steps"):
+    """Runs the step args chose; 0 when it passed, 1 (and why) when not."""
     try:
         args.run(Case(args), args)
     except StepError as e:
-        print("steps: %s: FAIL: %s" % (args.step, e), file=sys.stderr, flush=True)
+        print("%s: %s: FAIL: %s" % (program, args.step, e), file=sys.stderr, flush=True)
         return 1
     log("%s: ok" % args.step)
     return 0
