@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 
+#include "vmm/vcpu/run_control.h"
+
 namespace faultline::vmm {
 
 struct RunReport {
@@ -23,6 +25,10 @@ struct RunReport {
   int exit_status = 0;
   uint64_t serial_input_bytes = 0;
 };
+
+// How the run ended, as the report's `end` says it: guest_exit, power_off,
+// reset, halted, crashed, stopped, fault_deadline, ...
+const char* StopKindName(StopKind kind);
 
 std::string RunReportSummary(const RunReport& report);
 // `fault_json` is one JSON object (FaultStats::Json); the result is the

@@ -65,32 +65,6 @@ std::vector<v1::Region> BrokerRegions(const VmmConfig& config) {
   return regions;
 }
 
-const char* StopKindName(StopKind kind) {
-  switch (kind) {
-    case StopKind::kGuestExit:
-      return "guest_exit";
-    case StopKind::kGuestPowerOff:
-      return "power_off";
-    case StopKind::kGuestReset:
-      return "reset";
-    case StopKind::kGuestHalted:
-      return "halted";
-    case StopKind::kGuestCrashed:
-      return "crashed";
-    case StopKind::kControlStop:
-      return "stopped";
-    case StopKind::kFaultDeadline:
-      return "fault_deadline";
-    case StopKind::kBrokerUnreachable:
-      return "broker_unreachable";
-    case StopKind::kBrokerErrorAnswer:
-      return "broker_error_answer";
-    case StopKind::kVmmError:
-      return "vmm_error";
-  }
-  return "unknown";
-}
-
 BuildError Failed(BuildFailure failure, absl::Status status) {
   return BuildError{failure, std::move(status)};
 }
