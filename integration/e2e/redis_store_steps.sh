@@ -16,7 +16,10 @@ shift
 wait_for() {  # wait_for SECONDS DESCRIPTION TEST...
   local seconds=$1 what=$2
   shift 2
-  for _ in $(seq $((seconds * 10))); do
+  # A deadline by the clock, not a count of tries: under TCG each try costs
+  # far more than its sleep.
+  local deadline=$((SECONDS + seconds))
+  while ((SECONDS < deadline)); do
     "$@" && return 0
     sleep 0.1
   done
@@ -31,7 +34,7 @@ case "$step" in
     TEST_TMPDIR="$WORK/redis" "$tool" "$WORK/redis.seeds" \
       >"$WORK/redis_cluster.log" 2>&1 </dev/null &
     echo $! >>"$WORK/services.pids"
-    wait_for 100 "the Redis cluster" test -s "$WORK/redis.seeds" \
+    wait_for 300 "the Redis cluster" test -s "$WORK/redis.seeds" \
       || { cat "$WORK/redis_cluster.log" >&2; exit 1; }
     printf '%s\n' "--store=redis://$(cat "$WORK/redis.seeds")" \
       --store_cache_mib=16 >"$WORK/broker.args"
