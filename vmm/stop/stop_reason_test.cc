@@ -1,0 +1,48 @@
+#include "vmm/stop/stop_reason.h"
+
+#include "gtest/gtest.h"
+
+namespace faultline::vmm {
+namespace {
+
+TEST(StopErrorTest, CarriesItsKindAndKeepsCodeAndMessage) {
+  const absl::Status refused = StopError(
+      StopKind::kBrokerRefused, absl::AlreadyExistsError("name in use"));
+  EXPECT_TRUE(absl::IsAlreadyExists(refused));
+  EXPECT_EQ(refused.message(), "name in use");
+  EXPECT_EQ(StopKindOf(refused), StopKind::kBrokerRefused);
+
+  const StopReason reason = StopReasonOf(refused);
+  EXPECT_EQ(reason.kind, StopKind::kBrokerRefused);
+  EXPECT_EQ(reason.message, "ALREADY_EXISTS: name in use");
+  EXPECT_FALSE(reason.page.has_value());
+}
+
+TEST(StopErrorTest, UntypedErrorsAreTheVmmsOwn) {
+  EXPECT_EQ(StopKindOf(absl::InternalError("mmap failed")),
+            StopKind::kVmmError);
+  EXPECT_TRUE(StopError(StopKind::kBadPayload, absl::OkStatus()).ok());
+}
+
+TEST(StopKindNameTest, EveryKindHasItsOwnName) {
+  const StopKind kinds[] = {
+      StopKind::kGuestExit,         StopKind::kGuestHalted,
+      StopKind::kGuestCrashed,      StopKind::kControlStop,
+      StopKind::kFaultDeadline,     StopKind::kBrokerUnreachable,
+      StopKind::kBrokerErrorAnswer, StopKind::kVmmError,
+      StopKind::kBadFlags,          StopKind::kKvmUnavailable,
+      StopKind::kBadPayload,        StopKind::kBrokerRefused,
+  };
+  for (StopKind kind : kinds) {
+    for (StopKind other : kinds) {
+      if (kind != other) {
+        EXPECT_NE(StopKindName(kind), StopKindName(other));
+      }
+    }
+    EXPECT_EQ(StopKindOf(StopError(kind, absl::UnknownError("x"))), kind);
+  }
+  EXPECT_EQ(StopKindName(StopKind::kBrokerErrorAnswer), "broker_error_answer");
+}
+
+}  // namespace
+}  // namespace faultline::vmm
