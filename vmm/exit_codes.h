@@ -1,12 +1,12 @@
 // The VMM's exit status. When the guest ends the run through the debug-exit
 // port, the status is the low 8 bits of the value it wrote (payloads use 0
 // pass, 1 fail, 2 bad parameters). Outcomes decided by the VMM itself use the
-// codes below, chosen above the payloads' range; a guest that writes one of
-// them is indistinguishable, so payloads should not.
+// codes below, one per StopKind, chosen above the payloads' range; a guest
+// that writes one of them is indistinguishable, so payloads should not.
 #ifndef FAULTLINE_VMM_EXIT_CODES_H_
 #define FAULTLINE_VMM_EXIT_CODES_H_
 
-#include "vmm/vcpu/run_control.h"
+#include "vmm/stop/stop_reason.h"
 
 namespace faultline::vmm {
 
@@ -40,6 +40,14 @@ inline int ExitCodeFor(const StopReason& reason) {
       return kExitBrokerErrorAnswer;
     case StopKind::kVmmError:
       return kExitVmmError;
+    case StopKind::kBadFlags:
+      return kExitBadFlags;
+    case StopKind::kKvmUnavailable:
+      return kExitKvmUnavailable;
+    case StopKind::kBadPayload:
+      return kExitBadPayload;
+    case StopKind::kBrokerRefused:
+      return kExitBrokerRefused;
   }
   return kExitVmmError;
 }

@@ -15,25 +15,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "vmm/stop/stop_reason.h"
 
 namespace faultline::vmm {
-
-enum class StopKind {
-  kGuestExit,          // the guest wrote the debug-exit port
-  kGuestHalted,        // every vCPU halted without writing it
-  kGuestCrashed,       // shutdown, triple fault, KVM could not run it
-  kControlStop,        // `stop` on the control socket, or a signal
-  kFaultDeadline,      // a fault could not be served in time
-  kBrokerUnreachable,  // ... because the broker could not be reached
-  kBrokerErrorAnswer,  // the broker answered error for a page
-  kVmmError,           // a host-side failure
-};
-
-struct StopReason {
-  StopKind kind = StopKind::kVmmError;
-  uint8_t guest_status = 0;  // for kGuestExit
-  std::string message;
-};
 
 class RunControl {
  public:
