@@ -1,16 +1,18 @@
-// The fault engine of one VM: the threads and the glue between the
-// userfaultfd, the pending-fault table (fault_table.h), the answer checks
-// (fault_policy.h), the installer (answer_installer.h) and the broker
-// transport (vmm/transport). A userfaultfd event becomes a fault request; an
-// answer is checked and installed, asked again later (retry, or a rejected
-// answer), poisoned or stopped on (error), and the VM is stopped when a
-// fault exhausts its budget or deadline. Also installs the loader's pages.
+// The fault engine of one VM, split by concern as crosvm's swap/ is: this
+// thin controller owns the threads and joins the parts. The asking side is
+// here: a userfaultfd event becomes a pending fault (fault_table.h) and a
+// request on the stream (vmm/transport's StreamWriter); faults not seen by a
+// new stream are sent again; a fault past its deadline stops the VM. The
+// answering side is AnswerHandler (answer_handler.h), which checks and
+// applies what the broker sends through AnswerInstaller. Also installs the
+// loader's pages.
 //
 // Threading: Create() starts two threads.
-//  - The userfaultfd reader: reads events, sends new faults and due
-//    retries, flushes staging slot releases and checks deadlines.
-//  - The transport's stream thread: applies answers and revocations (the
-//    only thread that installs anything once the guest runs).
+//  - The userfaultfd reader (this file): reads events, sends new faults and
+//    due retries, flushes staging slot releases and checks deadlines.
+//  - The transport's stream thread: AnswerHandler applies answers and
+//    revocations on it (the only thread that installs anything once the
+//    guest runs) and, when a stream opens, this engine resends on it.
 // Public methods may be called from any thread. The stop callback runs at
 // most once, on one of those threads, and must not call back into the
 // engine; so must the device page callback (stream thread).
@@ -20,7 +22,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <string>
 #include <thread>
 #include <vector>
 
@@ -31,34 +32,25 @@
 #include "absl/synchronization/mutex.h"
 #include "proto/base/unique_fd.h"
 #include "proto/faultline/v1/broker.pb.h"
+#include "vmm/fault/answer_handler.h"
 #include "vmm/fault/answer_installer.h"
 #include "vmm/fault/attached_regions.h"
 #include "vmm/fault/fault_policy.h"
 #include "vmm/fault/fault_stats.h"
 #include "vmm/fault/fault_table.h"
+#include "vmm/fault/stop_latch.h"
 #include "vmm/fault/userfaultfd.h"
 #include "vmm/memory/guest_memory.h"
 #include "vmm/stop/stop_reason.h"
 #include "vmm/transport/broker_transport.h"
 #include "vmm/transport/staging_slots.h"
+#include "vmm/transport/stream_writer.h"
 
 namespace faultline::vmm {
 
-// A device-window page became available (a frame was mapped at it) or
-// unavailable (its frame was revoked, or the broker answered retry for it).
-struct DevicePageEvent {
-  uint32_t region_id = 0;
-  uint64_t offset = 0;
-  bool available = false;
-  uint64_t frame = 0;  // when available
-  // When unavailable: the retry's reason; RETRY_REASON_UNSPECIFIED when
-  // the frame was revoked.
-  v1::RetryReason reason = v1::RETRY_REASON_UNSPECIFIED;
-};
-
-class FaultEngine : private BrokerTransport::Listener {
+class FaultEngine {
  public:
-  using StopCallback = std::function<void(const StopReason&)>;
+  using StopCallback = StopLatch::Callback;
 
   struct Options {
     // transport.session.regions is left empty: Create() derives the regions
@@ -80,7 +72,7 @@ class FaultEngine : private BrokerTransport::Listener {
   // (errors typed as BrokerSession's). `memory` must outlive the engine.
   static absl::StatusOr<std::unique_ptr<FaultEngine>> Create(
       const GuestMemory* memory, Options options, StopCallback on_stop);
-  ~FaultEngine() override;
+  ~FaultEngine();
 
   FaultEngine(const FaultEngine&) = delete;
   FaultEngine& operator=(const FaultEngine&) = delete;
@@ -99,53 +91,38 @@ class FaultEngine : private BrokerTransport::Listener {
 
   FaultStats& stats() { return stats_; }
   const FaultStats& stats() const { return stats_; }
+  size_t faults_in_flight() const { return table_.size(); }
+  // Whether error answers become poisoned pages (options and kernel allow).
+  bool poisons_error_pages() const { return handler_.poisons_error_pages(); }
   // The regions as attached (derived from guest memory and the sources).
   const std::vector<v1::Region>& regions() const {
     return options_.transport.session.regions;
   }
-  size_t faults_in_flight() const { return table_.size(); }
-  // Whether error answers become poisoned pages (options and kernel allow).
-  bool poisons_error_pages() const;
 
  private:
   FaultEngine(const GuestMemory* memory, Options options,
               std::unique_ptr<Userfaultfd> uffd, UniqueFd wake_fd,
               StopCallback on_stop);
 
-  // BrokerTransport::Listener, on the stream thread.
-  absl::Status OnAttached(const v1::AttachResponse& response) override;
-  void OnStreamOpen(uint64_t generation) override;
-  void OnAnswer(const v1::FaultAnswer& answer) override;
-  void OnRevocation(const v1::FrameRevocation& revocation) override;
-
-  // The reader thread.
   void ReaderLoop();
   void HandleUserFault(const UserFault& fault);
   void SendFault(uint64_t fault_id);
+  // On the stream thread: stream `generation` is open.
+  void ResendOn(uint64_t generation);
   void CheckDeadlines();
   void Nudge();
-
-  void ApplyAnswer(const v1::FaultAnswer& answer, const PendingFault& fault);
-  void ApplyError(const v1::FaultAnswer& answer, const PendingFault& fault);
-  // Plans the next ask; false when the fault gave up (the VM stops) or left.
-  bool Retry(const PendingFault& fault, absl::Duration hint,
-             const std::string& reason);
-  void Resolve(uint64_t fault_id);
-  void Fail(StopKind kind, const std::string& message,
-            const PendingFault* fault = nullptr);
-  void TellDevicePage(const DevicePageEvent& event);
-  bool failed() const;
-  std::string DescribePage(const PendingFault& fault) const;
 
   const GuestMemory* const memory_;
   const Options options_;
   const std::unique_ptr<Userfaultfd> uffd_;
   const UniqueFd wake_fd_;
-  const StopCallback on_stop_;
   FaultStats stats_;
+  StopLatch stop_;
   StagingSlots slots_;
   FaultTable table_;
   AnswerInstaller installer_;
+  StreamWriter writer_;
+  AnswerHandler handler_;
   std::unique_ptr<BrokerTransport> transport_;
   std::thread reader_;
 
@@ -155,7 +132,6 @@ class FaultEngine : private BrokerTransport::Listener {
   // Set after the transport is down: until then the reader keeps reading
   // events, which a revocation's mremap waits for.
   bool reader_exit_ ABSL_GUARDED_BY(mutex_) = false;
-  bool failed_ ABSL_GUARDED_BY(mutex_) = false;
   absl::flat_hash_map<uint32_t, uint32_t> vcpu_by_thread_
       ABSL_GUARDED_BY(mutex_);
 };

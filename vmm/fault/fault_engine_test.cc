@@ -260,7 +260,7 @@ TEST_F(FaultEngineTest, FramesAreMappedSharedWithTheDevice) {
   // The device model hears of every page that became available.
   const std::vector<DevicePageEvent> events = DevicePages();
   ASSERT_EQ(events.size(), 4u);
-  EXPECT_TRUE(events[0].available);
+  EXPECT_EQ(events[0].kind, DevicePageEvent::Kind::kAvailable);
   EXPECT_EQ(events[0].region_id, kDeviceId);
   EXPECT_EQ(events[0].offset, 3 * kPage);
   EXPECT_EQ(events[0].frame, 3u);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_format.h"
+
 namespace faultline::vmm {
 namespace {
 
@@ -27,6 +29,16 @@ v1::FaultRequest RequestFor(const PendingFault& fault) {
   request.set_attempt(fault.attempt);
   request.set_prefetch_hint(fault.page.prefetch_hint);
   return request;
+}
+
+std::string DescribePage(const PendingFault& fault) {
+  const NewFault& page = fault.page;
+  const std::string vcpu = page.vcpu == kUnknownVcpu
+                               ? std::string("unknown vCPU")
+                               : absl::StrFormat("vCPU %u", page.vcpu);
+  return absl::StrFormat(
+      "guest-physical page %#x (region '%s' id %u offset %#x, %s)",
+      page.guest_physical, page.region_name, page.region_id, page.offset, vcpu);
 }
 
 std::optional<uint64_t> FaultTable::Add(const NewFault& fault) {

@@ -42,6 +42,7 @@ class Clock {
 // A userfaultfd event, resolved to its region page.
 struct NewFault {
   uint32_t region_id = 0;
+  std::string region_name;  // for messages
   uint64_t offset = 0;
   uint64_t host_page = 0;       // page-aligned host address
   uint64_t guest_physical = 0;  // of the page
@@ -64,6 +65,9 @@ struct PendingFault {
 
 // The request for the fault's current attempt.
 v1::FaultRequest RequestFor(const PendingFault& fault);
+// "guest-physical page 0x201000 (region 'ram' id 1 offset 0x1000, vCPU 0)",
+// for messages.
+std::string DescribePage(const PendingFault& fault);
 
 class FaultTable {
  public:

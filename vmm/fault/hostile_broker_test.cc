@@ -326,18 +326,22 @@ TEST_F(HostileBrokerTest, BadFramesAndRevocationsAreRejected) {
   EXPECT_EQ(stats.faults, 2u);
   const std::vector<DevicePageEvent> events = DevicePages();
   ASSERT_EQ(events.size(), 3u);
-  EXPECT_TRUE(events[0].available);
-  EXPECT_FALSE(events[1].available);
-  EXPECT_EQ(events[1].reason, v1::RETRY_REASON_UNSPECIFIED) << "revoked";
-  EXPECT_TRUE(events[2].available);
+  EXPECT_EQ(events[0].kind, DevicePageEvent::Kind::kAvailable);
+  EXPECT_EQ(events[0].frame, 1u);
+  EXPECT_EQ(events[1].kind, DevicePageEvent::Kind::kRevoked);
+  EXPECT_EQ(events[1].offset, 0u);
+  EXPECT_EQ(events[2].kind, DevicePageEvent::Kind::kAvailable);
   EXPECT_THAT(fake_->streams()[0].revocations_done, Not(Contains(100u + 7)));
 }
 
-TEST_F(HostileBrokerTest, RetriesOfDevicePagesTellTheDeviceWhy) {
+TEST_F(HostileBrokerTest, TheDeviceHearsWhatBecameOfItsPages) {
   StartFake();
   fake_->set_script([this](const v1::FaultRequest& fault) {
     v1::FaultStreamResponse response = Answer(fault);
-    if (asks_.Next(fault) == 1) {
+    if (fault.offset() == 3 * kPage) {
+      response.mutable_answer()->mutable_error()->set_kind(
+          v1::ERROR_KIND_DENIED);
+    } else if (asks_.Next(fault) == 1) {
       response.mutable_answer()->mutable_retry()->set_reason(
           v1::RETRY_REASON_NOT_YET_AVAILABLE);
     } else {
@@ -347,14 +351,27 @@ TEST_F(HostileBrokerTest, RetriesOfDevicePagesTellTheDeviceWhy) {
   });
   ASSERT_TRUE(StartEngineOnFake({Device(4)}).ok());
   Touch(kDeviceId, 2);
-  const std::vector<DevicePageEvent> events = DevicePages();
+  std::vector<DevicePageEvent> events = DevicePages();
   ASSERT_EQ(events.size(), 2u);
-  EXPECT_FALSE(events[0].available);
+  EXPECT_EQ(events[0].kind, DevicePageEvent::Kind::kPending);
   EXPECT_EQ(events[0].offset, 2 * kPage);
-  EXPECT_EQ(events[0].reason, v1::RETRY_REASON_NOT_YET_AVAILABLE);
-  EXPECT_TRUE(events[1].available);
+  EXPECT_EQ(events[0].retry_reason, v1::RETRY_REASON_NOT_YET_AVAILABLE);
+  EXPECT_EQ(events[1].kind, DevicePageEvent::Kind::kAvailable);
   const FaultCountersSnapshot stats = engine_->stats().Snapshot();
   EXPECT_EQ(stats.retries_by_reason.at(v1::RETRY_REASON_NOT_YET_AVAILABLE), 1u);
+
+  // An error stops the VM (no poisoning asked for); the toucher is
+  // released when the engine goes.
+  TouchInBackground(kDeviceId, 3, 1, 1);
+  const std::optional<StopReason> stop = WaitForFatal(absl::Seconds(10));
+  ASSERT_TRUE(stop.has_value());
+  EXPECT_EQ(stop->kind, StopKind::kBrokerErrorAnswer);
+  EXPECT_EQ(stop->page, abi::kPciMemWindowBarAddress + 3 * kPage);
+  events = DevicePages();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].kind, DevicePageEvent::Kind::kError);
+  EXPECT_EQ(events[2].offset, 3 * kPage);
+  EXPECT_EQ(events[2].error_kind, v1::ERROR_KIND_DENIED);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
-// The session and the stream against the fake broker (vmm/testing): typed
-// attach failures, the token on every call, grants refused by the listener,
-// and the staging slots' releases going back only on their own stream.
+// The session, the connection and the stream writer against the fake broker
+// (vmm/testing): typed attach failures, the token on every call, grants
+// refused by the listener, and the staging slots' releases going back only
+// on their own stream.
 #include "vmm/transport/broker_session.h"
 
 #include <string>
@@ -13,6 +14,7 @@
 #include "vmm/testing/fake_broker.h"
 #include "vmm/transport/broker_transport.h"
 #include "vmm/transport/staging_slots.h"
+#include "vmm/transport/stream_writer.h"
 
 namespace faultline::vmm {
 namespace {
@@ -163,7 +165,7 @@ v1::FaultStreamRequest Fault(uint64_t id) {
   return request;
 }
 
-TEST(BrokerTransportTest, SlotsGoBackOnlyOnTheStreamThatCarriedThem) {
+TEST(StreamWriterTest, SlotsGoBackOnlyOnTheStreamThatCarriedThem) {
   FakeBroker::Options options;
   options.staging_slots = 16;
   std::unique_ptr<FakeBroker> broker = StartFake(options);
@@ -177,16 +179,17 @@ TEST(BrokerTransportTest, SlotsGoBackOnlyOnTheStreamThatCarriedThem) {
     return std::vector<v1::FaultStreamResponse>{response};
   });
   StagingSlots slots;
+  StreamWriter stream(&slots);
   Recorder listener(&slots);
-  BrokerTransport::Options transport;
-  transport.session = SessionTo(broker->target());
-  transport.attach_deadline = absl::Seconds(10);
-  auto connected = BrokerTransport::Connect(transport, &listener, &slots);
+  BrokerTransport::Options connection;
+  connection.session = SessionTo(broker->target());
+  connection.attach_deadline = absl::Seconds(10);
+  auto connected = BrokerTransport::Connect(connection, &listener, &stream);
   ASSERT_TRUE(connected.ok()) << connected.status();
-  BrokerTransport& stream = **connected;
+  BrokerTransport& transport = **connected;
   EXPECT_EQ(slots.slot_count(), 16u) << "unix: asks for a staging area";
   ASSERT_TRUE(listener.WaitForGeneration(1));
-  EXPECT_TRUE(stream.health().connected);
+  EXPECT_TRUE(transport.health().connected);
 
   ASSERT_NE(stream.Send(Fault(3)), 0u);
   ASSERT_TRUE(listener.WaitForAnswers(1));
@@ -215,7 +218,9 @@ TEST(BrokerTransportTest, SlotsGoBackOnlyOnTheStreamThatCarriedThem) {
   EXPECT_EQ(streams[1].released_slots, std::vector<uint32_t>{5});
   EXPECT_THAT(streams[1].released_slots, Not(Contains(4u)));
   EXPECT_EQ(broker->attaches(), 1) << "a broken stream is no lost session";
-  stream.Shutdown();
+  transport.Shutdown();
+  EXPECT_FALSE(stream.open());
+  EXPECT_EQ(stream.Send(Fault(6)), 0u) << "no stream, no write";
   EXPECT_EQ(broker->detaches(), 1);
   EXPECT_EQ(broker->calls_without_token(), 0);
 }

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <utility>
-#include <vector>
 
 #include "absl/strings/match.h"
 #include "proto/base/grpc_status.h"
@@ -22,17 +21,17 @@ BrokerSession::Options SessionOptions(const BrokerTransport::Options& options) {
 }  // namespace
 
 BrokerTransport::BrokerTransport(Options options, Listener* listener,
-                                 StagingSlots* slots)
+                                 StreamWriter* writer)
     : options_(std::move(options)),
       listener_(listener),
-      slots_(slots),
+      writer_(writer),
       session_(SessionOptions(options_)) {}
 
 absl::StatusOr<std::unique_ptr<BrokerTransport>> BrokerTransport::Connect(
-    Options options, Listener* listener, StagingSlots* slots) {
+    Options options, Listener* listener, StreamWriter* writer) {
   const absl::Time deadline = absl::Now() + options.attach_deadline;
   std::unique_ptr<BrokerTransport> transport(
-      new BrokerTransport(std::move(options), listener, slots));
+      new BrokerTransport(std::move(options), listener, writer));
   RETURN_IF_ERROR(transport->AttachUntil(deadline));
   transport->stream_thread_ =
       std::thread([t = transport.get()] { t->StreamLoop(); });
@@ -95,11 +94,11 @@ absl::Status BrokerTransport::RunStream(bool* opened, bool* answered) {
       *opened = false;
     } else {
       context_ = &context;
-      stream_ = stream.get();
       generation = ++generation_;
     }
   }
   if (generation != 0) {
+    writer_->Open(stream.get(), generation);
     listener_->OnStreamOpen(generation);
     v1::FaultStreamResponse response;
     while (stream->Read(&response)) {
@@ -116,13 +115,11 @@ absl::Status BrokerTransport::RunStream(bool* opened, bool* answered) {
       }
     }
   }
+  writer_->Close();
   {
     absl::MutexLock lock(&mutex_);
-    stream_ = nullptr;
     context_ = nullptr;
   }
-  // Waits out a writer that still holds the old stream.
-  { absl::MutexLock write_lock(&write_mutex_); }
   absl::Status status = ToAbslStatus(stream->Finish());
   if (status.ok()) {
     status = absl::UnavailableError("the broker ended the fault stream");
@@ -130,52 +127,9 @@ absl::Status BrokerTransport::RunStream(bool* opened, bool* answered) {
   return status;
 }
 
-uint64_t BrokerTransport::Send(const v1::FaultStreamRequest& request) {
-  absl::MutexLock write_lock(&write_mutex_);
-  return SendLocked(request);
-}
-
-uint64_t BrokerTransport::SendLocked(const v1::FaultStreamRequest& request) {
-  Stream* stream;
-  uint64_t generation;
-  v1::FaultStreamRequest with_releases;
-  const v1::FaultStreamRequest* message = &request;
-  {
-    absl::MutexLock lock(&mutex_);
-    if (stream_ == nullptr) return 0;
-    stream = stream_;
-    generation = generation_;
-    // Taken under the lock that names the stream: releases only ever go
-    // out on the stream whose answers named the slots.
-    std::vector<uint32_t> releases = slots_->TakeReleases(generation);
-    if (!releases.empty()) {
-      with_releases = request;
-      for (uint32_t slot : releases) {
-        with_releases.add_released_staging_slots(slot);
-      }
-      message = &with_releases;
-    } else if (request.message_case() ==
-                   v1::FaultStreamRequest::MESSAGE_NOT_SET &&
-               request.released_staging_slots_size() == 0) {
-      return generation;  // a flush that found nothing left to send
-    }
-  }
-  return stream->Write(*message) ? generation : 0;
-}
-
-void BrokerTransport::FlushReleases(bool wait) {
-  if (!slots_->has_pending_releases()) return;
-  if (wait) {
-    Send(v1::FaultStreamRequest());
-  } else if (write_mutex_.TryLock()) {
-    SendLocked(v1::FaultStreamRequest());
-    write_mutex_.Unlock();
-  }
-}
-
 BrokerTransport::Health BrokerTransport::health() const {
   absl::MutexLock lock(&mutex_);
-  return Health{stream_ != nullptr, last_error_};
+  return Health{writer_->open(), last_error_};
 }
 
 bool BrokerTransport::SleepUnlessShutdown(absl::Duration delay) {

@@ -1,19 +1,19 @@
-// The Faults stream of one VM (protocol v1): attaches through a
-// BrokerSession, then keeps one stream open with many faults in flight. A
-// broken stream is re-opened with backoff; when the broker no longer knows
-// the session (it restarted) the VM attaches again. The engine above resends
+// The connection of one VM to the broker (protocol v1): attaches through a
+// BrokerSession, then keeps one Faults stream open, reads what the broker
+// sends on it and hands each message to the Listener. A broken stream is
+// re-opened with backoff; when the broker no longer knows the session (it
+// restarted) the VM attaches again. Writing is the StreamWriter's job: the
+// transport only tells it which stream is open. The engine above resends
 // its faults in flight whenever a stream opens.
 //
 // Staging: on a Unix socket (Staging::kAuto) the transport asks for a
 // staging area; the Listener maps it (StagingSlots) when it accepts each
-// attach. Every message the transport writes carries the slots waiting for
-// release on that stream, taken from StagingSlots under the lock that names
-// the stream, so a slot only ever goes back on the stream that carried it.
+// attach.
 //
 // Threading: Connect() blocks until the first attach. After it, one stream
-// thread owned by the transport reads answers and calls the Listener (never
-// two Listener calls at once; OnAttached of a re-attach included). Send(),
-// FlushReleases() and health() may be called from any thread.
+// thread owned by the transport reads and calls the Listener (never two
+// Listener calls at once; OnAttached of a re-attach included). health() may
+// be called from any thread.
 #ifndef FAULTLINE_VMM_TRANSPORT_BROKER_TRANSPORT_H_
 #define FAULTLINE_VMM_TRANSPORT_BROKER_TRANSPORT_H_
 
@@ -31,7 +31,7 @@
 #include "absl/time/time.h"
 #include "proto/faultline/v1/broker.grpc.pb.h"
 #include "vmm/transport/broker_session.h"
-#include "vmm/transport/staging_slots.h"
+#include "vmm/transport/stream_writer.h"
 
 namespace faultline::vmm {
 
@@ -69,24 +69,13 @@ class BrokerTransport {
 
   // Attaches (retrying an unreachable broker until attach_deadline; a broker
   // refusal fails at once; errors typed as BrokerSession's) and starts the
-  // stream thread. `listener` and `slots` must outlive the transport.
+  // stream thread. `listener` and `writer` must outlive the transport.
   static absl::StatusOr<std::unique_ptr<BrokerTransport>> Connect(
-      Options options, Listener* listener, StagingSlots* slots);
+      Options options, Listener* listener, StreamWriter* writer);
   ~BrokerTransport();
 
   BrokerTransport(const BrokerTransport&) = delete;
   BrokerTransport& operator=(const BrokerTransport&) = delete;
-
-  // Writes on the open stream; returns its generation, or 0 when no stream
-  // is open (the caller keeps the fault and resends it from OnStreamOpen).
-  // Slots waiting to be released go with it.
-  uint64_t Send(const v1::FaultStreamRequest& request);
-
-  // Sends the slots waiting for release on their own, if there are any.
-  // With `wait` false it gives up when another write is in progress: the
-  // slots then go with that writer's next message (for the stream thread,
-  // which must never wait for a writer).
-  void FlushReleases(bool wait = true);
 
   Health health() const ABSL_LOCKS_EXCLUDED(mutex_);
 
@@ -96,11 +85,9 @@ class BrokerTransport {
  private:
   using Stream = BrokerSession::Stream;
 
-  BrokerTransport(Options options, Listener* listener, StagingSlots* slots);
+  BrokerTransport(Options options, Listener* listener, StreamWriter* writer);
 
   absl::Status AttachUntil(absl::Time deadline);
-  uint64_t SendLocked(const v1::FaultStreamRequest& request)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
   void StreamLoop();
   // Runs one stream until it ends; returns how it ended (never OK), whether
   // it opened and whether any answer arrived on it.
@@ -109,19 +96,15 @@ class BrokerTransport {
 
   const Options options_;
   Listener* const listener_;
-  StagingSlots* const slots_;
+  StreamWriter* const writer_;
   // Used by Connect()'s thread, then by the stream thread only, then by
   // Shutdown() after the stream thread ended.
   BrokerSession session_;
   std::thread stream_thread_;
 
-  // Held across a Write so that writes never interleave and the stream
-  // thread can wait out a writer before finishing the stream.
-  absl::Mutex write_mutex_ ABSL_ACQUIRED_BEFORE(mutex_);
   mutable absl::Mutex mutex_;
   bool shutdown_ ABSL_GUARDED_BY(mutex_) = false;
   grpc::ClientContext* context_ ABSL_GUARDED_BY(mutex_) = nullptr;
-  Stream* stream_ ABSL_GUARDED_BY(mutex_) = nullptr;
   uint64_t generation_ ABSL_GUARDED_BY(mutex_) = 0;
   std::string last_error_ ABSL_GUARDED_BY(mutex_);
 };
