@@ -8,15 +8,6 @@ namespace {
 // The payload under which a status carries its StopKind.
 constexpr char kStopKindUrl[] = "type.faultline.dev/vmm.StopKind";
 
-constexpr StopKind kAllKinds[] = {
-    StopKind::kGuestExit,         StopKind::kGuestHalted,
-    StopKind::kGuestCrashed,      StopKind::kControlStop,
-    StopKind::kFaultDeadline,     StopKind::kBrokerUnreachable,
-    StopKind::kBrokerErrorAnswer, StopKind::kVmmError,
-    StopKind::kBadFlags,          StopKind::kKvmUnavailable,
-    StopKind::kBadPayload,        StopKind::kBrokerRefused,
-};
-
 }  // namespace
 
 absl::string_view StopKindName(StopKind kind) {
@@ -58,7 +49,7 @@ absl::Status StopError(StopKind kind, absl::Status status) {
 StopKind StopKindOf(const absl::Status& status) {
   const auto payload = status.GetPayload(kStopKindUrl);
   if (payload.has_value()) {
-    for (StopKind kind : kAllKinds) {
+    for (StopKind kind : kAllStopKinds) {
       if (*payload == StopKindName(kind)) return kind;
     }
   }

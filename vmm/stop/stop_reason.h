@@ -34,6 +34,15 @@ enum class StopKind {
   kBrokerRefused,   // the broker refused the attach (name, token, regions)
 };
 
+inline constexpr StopKind kAllStopKinds[] = {
+    StopKind::kGuestExit,         StopKind::kGuestHalted,
+    StopKind::kGuestCrashed,      StopKind::kControlStop,
+    StopKind::kFaultDeadline,     StopKind::kBrokerUnreachable,
+    StopKind::kBrokerErrorAnswer, StopKind::kVmmError,
+    StopKind::kBadFlags,          StopKind::kKvmUnavailable,
+    StopKind::kBadPayload,        StopKind::kBrokerRefused,
+};
+
 struct StopReason {
   StopReason() = default;
   StopReason(StopKind kind, uint8_t guest_status, std::string message,

@@ -25,16 +25,8 @@ TEST(StopErrorTest, UntypedErrorsAreTheVmmsOwn) {
 }
 
 TEST(StopKindNameTest, EveryKindHasItsOwnName) {
-  const StopKind kinds[] = {
-      StopKind::kGuestExit,         StopKind::kGuestHalted,
-      StopKind::kGuestCrashed,      StopKind::kControlStop,
-      StopKind::kFaultDeadline,     StopKind::kBrokerUnreachable,
-      StopKind::kBrokerErrorAnswer, StopKind::kVmmError,
-      StopKind::kBadFlags,          StopKind::kKvmUnavailable,
-      StopKind::kBadPayload,        StopKind::kBrokerRefused,
-  };
-  for (StopKind kind : kinds) {
-    for (StopKind other : kinds) {
+  for (StopKind kind : kAllStopKinds) {
+    for (StopKind other : kAllStopKinds) {
       if (kind != other) {
         EXPECT_NE(StopKindName(kind), StopKindName(other));
       }
