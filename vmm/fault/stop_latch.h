@@ -7,11 +7,10 @@
 #ifndef FAULTLINE_VMM_FAULT_STOP_LATCH_H_
 #define FAULTLINE_VMM_FAULT_STOP_LATCH_H_
 
+#include <atomic>
 #include <functional>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "vmm/fault/fault_table.h"
 #include "vmm/stop/stop_reason.h"
 
@@ -29,12 +28,12 @@ class StopLatch {
   // Stops for `kind`; `fault`, when given, names the page the stop is about.
   void Stop(StopKind kind, const std::string& message,
             const PendingFault* fault = nullptr);
-  bool stopped() const;
+  // Asked on every fault and answer: one atomic load.
+  bool stopped() const { return stopped_.load(std::memory_order_acquire); }
 
  private:
   const Callback on_stop_;
-  mutable absl::Mutex mutex_;
-  bool stopped_ ABSL_GUARDED_BY(mutex_) = false;
+  std::atomic<bool> stopped_{false};
 };
 
 }  // namespace faultline::vmm
