@@ -13,6 +13,7 @@
 #include "benchmark/benchmark.h"
 #include "broker/server.h"
 #include "broker/test_client.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -35,7 +36,7 @@ struct Fixture {
     server = *BrokerServer::Start(options);
     channel = ConnectUnix(options.socket_path);
     v1::AttachRequest request;
-    request.set_protocol_version(1);
+    request.set_protocol_version(v1::wire::kProtocolVersion);
     request.set_vm_name("bench");
     *request.add_regions() = PatternRegion(1, 0, kPages, 1);
     grpc::ClientContext context;
@@ -73,7 +74,8 @@ void BM_StreamPagesInFlight(benchmark::State& state) {
   const uint64_t first_id = next_id;
   for (auto _ : state) {
     while (sent - answered < window) {
-      stream->SendFault(first_id + sent, 1, (sent % kPages) * 4096);
+      stream->SendFault(first_id + sent, 1,
+                        (sent % kPages) * v1::wire::kPageBytes);
       ++sent;
     }
     if (!stream->WaitAnswer(first_id + answered, absl::Seconds(30))) {
@@ -88,7 +90,7 @@ void BM_StreamPagesInFlight(benchmark::State& state) {
   }
   next_id = first_id + sent;
   state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(state.iterations() * 4096);
+  state.SetBytesProcessed(state.iterations() * v1::wire::kPageBytes);
   stream->Finish();
 }
 BENCHMARK(BM_StreamPagesInFlight)
@@ -104,11 +106,11 @@ bool ResolveOnce(Fixture& f, v1::FaultBroker::Stub* stub, uint64_t page) {
   request.set_session_id(f.attached.session_id());
   request.mutable_fault()->set_fault_id(page);
   request.mutable_fault()->set_region_id(1);
-  request.mutable_fault()->set_offset((page % kPages) * 4096);
+  request.mutable_fault()->set_offset((page % kPages) * v1::wire::kPageBytes);
   v1::FaultAnswer answer;
   grpc::ClientContext context;
   SetDeadline(&context);
-  context.AddMetadata("faultline-session-token", f.attached.session_token());
+  context.AddMetadata(v1::wire::kSessionTokenKey, f.attached.session_token());
   return stub->ResolveFault(&context, request, &answer).ok();
 }
 
@@ -136,7 +138,7 @@ void BM_QuietSessionUnderStorm(benchmark::State& state) {
   if (storming) {
     storm = std::thread([&] {
       v1::AttachRequest request;
-      request.set_protocol_version(1);
+      request.set_protocol_version(v1::wire::kProtocolVersion);
       request.set_vm_name("storm");
       *request.add_regions() = PatternRegion(1, 0, kPages, 2);
       v1::AttachResponse attached;
@@ -152,7 +154,7 @@ void BM_QuietSessionUnderStorm(benchmark::State& state) {
       uint64_t sent = 0, answered = 0;
       while (storming) {
         while (sent - answered < 512) {
-          stream->SendFault(sent, 1, (sent % kPages) * 4096);
+          stream->SendFault(sent, 1, (sent % kPages) * v1::wire::kPageBytes);
           ++sent;
         }
         if (!stream->WaitAnswer(answered, absl::Seconds(30))) break;

@@ -1,6 +1,7 @@
 // Service tests for device frame pools and page stores over a real gRPC
 // channel: policies, revocation, restart, PutPages.
 #include "broker/server_test_fixture.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -154,15 +155,7 @@ TEST_F(BrokerServerTest, DetachEndsTheStreamAndRemovesPrivatePools) {
   ASSERT_TRUE(stream->SendFault(1, 1, 0));
   ASSERT_TRUE(stream->WaitAnswer(1, kWait).has_value());
 
-  v1::DetachRequest detach;
-  detach.set_session_id(attached.session_id());
-  v1::DetachResponse detached;
-  {
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    context.AddMetadata("faultline-session-token", attached.session_token());
-    ASSERT_TRUE(broker_->Detach(&context, detach, &detached).ok());
-  }
+  ASSERT_TRUE(Detach(attached.session_id(), attached.session_token()).ok());
   grpc::Status ended = stream->Finish();
   EXPECT_EQ(ended.error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_NE(ended.error_message().find("detached"), std::string::npos);

@@ -2,63 +2,16 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <sys/stat.h>
-
-#include <fstream>
-#include <sstream>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "proto/base/errno_status.h"
+#include "broker/admin/stats_report.h"
+#include "broker/net/tcp_listener.h"
+#include "broker/staging/staging_area.h"
+#include "broker/staging/staging_sweep.h"
 #include "proto/base/status_macros.h"
 
 namespace faultline::broker {
-namespace {
-
-absl::Status MakeDirectories(const std::string& dir) {
-  std::string partial;
-  for (absl::string_view part : absl::StrSplit(dir, '/', absl::SkipEmpty())) {
-    absl::StrAppend(&partial, "/", part);
-    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-      return ErrnoError(absl::StrCat("create directory ", partial));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
-
-// Makes room for the socket: a stale socket of an earlier broker goes, but
-// nothing that is not a socket is ever removed.
-absl::Status PrepareSocketPath(const std::string& path) {
-  if (path.empty() || path.size() >= 108) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--socket path \"", path, "\" must be 1-107 characters"));
-  }
-  const size_t slash = path.rfind('/');
-  if (slash != std::string::npos && slash > 0) {
-    RETURN_IF_ERROR(MakeDirectories(path.substr(0, slash)));
-  }
-  struct stat st;
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path, " exists and is not a socket; refusing to replace it"));
-    }
-    if (::unlink(path.c_str()) != 0) {
-      return ErrnoError(absl::StrCat("remove stale socket ", path));
-    }
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 BrokerServer::BrokerServer(BrokerOptions options)
     : options_(std::move(options)),
@@ -72,12 +25,12 @@ BrokerServer::BrokerServer(BrokerOptions options)
             return limits;
           }(),
           StagingOptions{options_.device_memory_dir, options_.staging_slots}),
+      authorizer_(registry_, peers_, options_.vm_tokens),
       scheduler_(options_.worker_threads),
       processor_(scheduler_, injections_, watchers_, registry_.total()),
-      fault_service_(registry_, processor_, injections_, peers_,
-                     options_.vm_tokens),
+      fault_service_(registry_, processor_, injections_, authorizer_),
       admin_service_(registry_, pools_, stores_, injections_, watchers_,
-                     peers_) {}
+                     authorizer_) {}
 
 absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
     BrokerOptions options) {
@@ -110,16 +63,9 @@ absl::Status BrokerServer::Build() {
   grpc::ServerBuilder builder;
   int tcp_port = 0;
   if (!options_.tcp_address.empty()) {
-    std::shared_ptr<grpc::ServerCredentials> credentials =
-        grpc::InsecureServerCredentials();
-    if (!options_.tls_cert_path.empty()) {
-      ASSIGN_OR_RETURN(std::string cert, ReadWholeFile(options_.tls_cert_path));
-      ASSIGN_OR_RETURN(std::string key, ReadWholeFile(options_.tls_key_path));
-      grpc::SslServerCredentialsOptions ssl;
-      ssl.pem_key_cert_pairs.push_back({key, cert});
-      credentials = grpc::SslServerCredentials(ssl);
-    }
-    builder.AddListeningPort(options_.tcp_address, credentials, &tcp_port);
+    RETURN_IF_ERROR(AddTcpPort(builder, options_.tcp_address,
+                               options_.tls_cert_path, options_.tls_key_path,
+                               &tcp_port));
   }
   builder.RegisterService(&fault_service_);
   builder.RegisterService(&admin_service_);
@@ -135,7 +81,7 @@ absl::Status BrokerServer::Build() {
         " (address in use or not allowed?)"));
   }
   // The Unix socket is accepted here, not by gRPC, to learn each peer's
-  // credentials (peer_credentials.h).
+  // credentials (net/unix_listener.h).
   ASSIGN_OR_RETURN(
       unix_listener_,
       UnixSocketListener::Start(options_.socket_path, server_.get(), &peers_));
@@ -144,14 +90,12 @@ absl::Status BrokerServer::Build() {
       return absl::UnavailableError(
           absl::StrCat("could not listen on tcp:", options_.tcp_address));
     }
-    const size_t colon = options_.tcp_address.rfind(':');
-    bound_tcp_address_ =
-        absl::StrCat(options_.tcp_address.substr(0, colon), ":", tcp_port);
+    bound_tcp_address_ = BoundTcpAddress(options_.tcp_address, tcp_port);
   }
   if (!options_.metrics_address.empty()) {
     ASSIGN_OR_RETURN(metrics_,
                      MetricsHttpServer::Start(options_.metrics_address, [this] {
-                       return admin_service_.Metrics();
+                       return RenderMetrics(registry_, pools_, watchers_);
                      }));
   }
   return absl::OkStatus();

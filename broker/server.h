@@ -14,17 +14,20 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "broker/admin_service.h"
-#include "broker/fault_processor.h"
-#include "broker/fault_service.h"
-#include "broker/frame_pool_registry.h"
-#include "broker/injection.h"
-#include "broker/metrics_http.h"
-#include "broker/peer_credentials.h"
-#include "broker/scheduler.h"
-#include "broker/session_registry.h"
+#include "broker/admin/admin_service.h"
+#include "broker/data/fault_processor.h"
+#include "broker/data/fault_service.h"
+#include "broker/devmem/frame_pool_registry.h"
+#include "broker/net/peer_credentials.h"
+#include "broker/net/unix_listener.h"
+#include "broker/observe/metrics_http.h"
+#include "broker/observe/watch_hub.h"
+#include "broker/policy/injection.h"
+#include "broker/policy/scheduler.h"
+#include "broker/session/authorization.h"
+#include "broker/session/session_registry.h"
 #include "broker/sources/page_store.h"
-#include "broker/watch_hub.h"
+#include "broker/staging/staging_counters.h"
 
 namespace faultline::broker {
 
@@ -82,6 +85,7 @@ class BrokerServer {
   InjectionTable injections_;
   WatchHub watchers_;
   SessionRegistry registry_;
+  const Authorizer authorizer_;
   FairScheduler scheduler_;
   FaultProcessor processor_;
   FaultService fault_service_;

@@ -18,6 +18,7 @@
 #include "broker/server.h"
 #include "broker/test_client.h"
 #include "gtest/gtest.h"
+#include "proto/faultline/v1/wire.h"
 #include "proto/pattern.h"
 
 namespace faultline::broker {
@@ -77,7 +78,7 @@ class BrokerServerTest : public ::testing::Test {
                       const std::vector<v1::Region>& regions,
                       v1::AttachResponse* response) {
     v1::AttachRequest request;
-    request.set_protocol_version(1);
+    request.set_protocol_version(v1::wire::kProtocolVersion);
     request.set_vm_name(vm_name);
     for (const auto& region : regions) *request.add_regions() = region;
     grpc::ClientContext context;
@@ -101,6 +102,27 @@ class BrokerServerTest : public ::testing::Test {
     return stream.ok() ? *std::move(stream) : nullptr;
   }
 
+  // Detach of `session_id`, with `token` as the session token.
+  grpc::Status Detach(const std::string& session_id, const std::string& token) {
+    v1::DetachRequest request;
+    request.set_session_id(session_id);
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata(v1::wire::kSessionTokenKey, token);
+    v1::DetachResponse response;
+    return broker_->Detach(&context, request, &response);
+  }
+
+  v1::ListSessionsResponse Sessions() {
+    v1::ListSessionsResponse sessions;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    EXPECT_TRUE(
+        admin_->ListSessions(&context, v1::ListSessionsRequest(), &sessions)
+            .ok());
+    return sessions;
+  }
+
   grpc::Status Resolve(const v1::AttachResponse& attached, uint32_t region_id,
                        uint64_t offset, v1::FaultAnswer* answer,
                        const std::string& token_override = "") {
@@ -112,7 +134,7 @@ class BrokerServerTest : public ::testing::Test {
     grpc::ClientContext context;
     SetDeadline(&context);
     context.AddMetadata(
-        "faultline-session-token",
+        v1::wire::kSessionTokenKey,
         token_override.empty() ? attached.session_token() : token_override);
     return broker_->ResolveFault(&context, request, answer);
   }
@@ -123,12 +145,7 @@ class BrokerServerTest : public ::testing::Test {
     const absl::Time deadline = absl::Now() + kWait;
     uint32_t seen = 0;
     while (absl::Now() < deadline) {
-      v1::ListSessionsResponse sessions;
-      grpc::ClientContext context;
-      SetDeadline(&context);
-      ASSERT_TRUE(
-          admin_->ListSessions(&context, v1::ListSessionsRequest(), &sessions)
-              .ok());
+      const v1::ListSessionsResponse sessions = Sessions();
       for (const auto& session : sessions.sessions()) {
         if (session.session_id() == session_id)
           seen = session.faults_in_flight();

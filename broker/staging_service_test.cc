@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "broker/server_test_fixture.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -26,7 +27,7 @@ class StagingServiceTest : public BrokerServerTest {
   v1::AttachResponse AttachWithStaging(const std::string& vm_name,
                                        bool want_staging = true) {
     v1::AttachRequest request;
-    request.set_protocol_version(1);
+    request.set_protocol_version(v1::wire::kProtocolVersion);
     request.set_vm_name(vm_name);
     request.set_want_staging(want_staging);
     *request.add_regions() = PatternRegion(1, 0x100000, 64, kSeed);
@@ -218,13 +219,7 @@ TEST_F(StagingServiceTest, GetStatsCountsStagingPerSessionAndInTotal) {
 
   // The total keeps a detached session's counts.
   stream->Finish();
-  v1::DetachRequest request;
-  request.set_session_id(staged.session_id());
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  context.AddMetadata("faultline-session-token", staged.session_token());
-  v1::DetachResponse response;
-  ASSERT_TRUE(broker_->Detach(&context, request, &response).ok());
+  ASSERT_TRUE(Detach(staged.session_id(), staged.session_token()).ok());
   stats = Stats();
   EXPECT_EQ(stats.sessions_size(), 1);
   ExpectCounters(stats.staging_total(), 5, 1, 2, 0, 0);
@@ -282,13 +277,7 @@ TEST_F(StagingServiceTest, DetachRemovesTheFile) {
   v1::AttachResponse attached = AttachWithStaging("gonevm");
   ASSERT_TRUE(attached.has_staging());
   ASSERT_TRUE(std::filesystem::exists(attached.staging().path()));
-  v1::DetachRequest request;
-  request.set_session_id(attached.session_id());
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  context.AddMetadata("faultline-session-token", attached.session_token());
-  v1::DetachResponse response;
-  ASSERT_TRUE(broker_->Detach(&context, request, &response).ok());
+  ASSERT_TRUE(Detach(attached.session_id(), attached.session_token()).ok());
   EXPECT_FALSE(std::filesystem::exists(attached.staging().path()));
 }
 

@@ -1,6 +1,7 @@
 #include "broker/test_client.h"
 
 #include "absl/time/clock.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker::testing {
 
@@ -52,7 +53,7 @@ absl::StatusOr<std::unique_ptr<FaultStreamClient>> FaultStreamClient::Open(
     const std::string& token) {
   std::unique_ptr<FaultStreamClient> client(new FaultStreamClient);
   client->stub_ = v1::FaultBroker::NewStub(channel);
-  client->context_.AddMetadata("faultline-session-token", token);
+  client->context_.AddMetadata(v1::wire::kSessionTokenKey, token);
   SetDeadline(&client->context_, absl::Seconds(120));
   client->stream_ = client->stub_->Faults(&client->context_);
   v1::FaultStreamRequest open;

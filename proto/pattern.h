@@ -11,9 +11,11 @@
 
 #include <stdint.h>
 
+#include "proto/faultline/v1/wire.h"
+
 namespace faultline::pattern {
 
-inline constexpr uint64_t kPageBytes = 4096;
+using ::faultline::v1::wire::kPageBytes;
 inline constexpr uint64_t kWordsPerPage = kPageBytes / sizeof(uint64_t);
 
 constexpr uint64_t Mix(uint64_t x) {

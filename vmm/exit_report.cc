@@ -3,19 +3,13 @@
 #include <cstdint>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
+#include "proto/faultline/v1/enum_words.h"
 
 namespace faultline::vmm {
 namespace {
-
-// `name` without `prefix`, in lower case: RETRY_REASON_BUSY -> busy.
-std::string EnumKey(const std::string& name, absl::string_view prefix) {
-  return absl::AsciiStrToLower(absl::StripPrefix(name, prefix));
-}
 
 // A JSON string literal.
 std::string Quoted(absl::string_view text) {
@@ -48,7 +42,7 @@ std::string Reasons(const FaultCountersSnapshot& s, bool json) {
       s.retries_by_reason, json ? "," : ", ",
       [json](std::string* out,
              const std::pair<const v1::RetryReason, uint64_t>& r) {
-        const std::string key = RetryReasonKey(r.first);
+        const std::string key = v1::EnumWord(r.first);
         absl::StrAppend(out, json ? Quoted(key) : key, json ? ":" : "=",
                         r.second);
       });
@@ -70,20 +64,12 @@ std::string PoisonedJson(const FaultCountersSnapshot& s) {
   return absl::StrJoin(
       s.poisoned_pages, ",", [](std::string* out, const PoisonedPage& page) {
         absl::StrAppend(out, "{\"page\":", page.guest_physical,
-                        ",\"kind\":", Quoted(ErrorKindKey(page.kind)),
+                        ",\"kind\":", Quoted(v1::EnumWord(page.kind)),
                         ",\"message\":", Quoted(page.message), "}");
       });
 }
 
 }  // namespace
-
-std::string RetryReasonKey(v1::RetryReason reason) {
-  return EnumKey(v1::RetryReason_Name(reason), "RETRY_REASON_");
-}
-
-std::string ErrorKindKey(v1::ErrorKind kind) {
-  return EnumKey(v1::ErrorKind_Name(kind), "ERROR_KIND_");
-}
 
 std::string ExitReportText(const StopReason& reason,
                            const FaultCountersSnapshot& s) {

@@ -18,17 +18,12 @@
 namespace faultline::vmm {
 
 // The reason's line, then the counters' lines; each line starts "vmm: ".
+// Retry reasons and error kinds go by their v1::EnumWord ("over_quota").
 std::string ExitReportText(const StopReason& reason,
                            const FaultCountersSnapshot& stats);
 // One JSON object and a newline.
 std::string ExitReportJson(const StopReason& reason,
                            const FaultCountersSnapshot& stats);
-
-// "busy", "not_yet_available", ...: the protocol's enum name without its
-// prefix, as the broker's statistics name it too.
-std::string RetryReasonKey(v1::RetryReason reason);
-// "bus_error", "out_of_memory", "denied".
-std::string ErrorKindKey(v1::ErrorKind kind);
 
 }  // namespace faultline::vmm
 

@@ -57,12 +57,5 @@ TEST(ExitReportTest, JsonCarriesTheStopAndThePoisonedPages) {
                                 "\"message\":\"exited\",\"guest_status\":4}"));
 }
 
-TEST(ExitReportTest, KeysAreTheProtocolsEnumNames) {
-  EXPECT_EQ(RetryReasonKey(v1::RETRY_REASON_BUSY), "busy");
-  EXPECT_EQ(RetryReasonKey(v1::RETRY_REASON_NOT_YET_AVAILABLE),
-            "not_yet_available");
-  EXPECT_EQ(ErrorKindKey(v1::ERROR_KIND_OUT_OF_MEMORY), "out_of_memory");
-}
-
 }  // namespace
 }  // namespace faultline::vmm

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "proto/base/status_macros.h"
+#include "proto/faultline/v1/enum_words.h"
 #include "proto/faultline/v1/wire.h"
 #include "vmm/fault/answer_installer.h"
 #include "vmm/fault/fault_table.h"
@@ -93,7 +94,8 @@ class Preloader {
       if (*action == AnswerAction::kFail) {
         return absl::FailedPreconditionError(absl::StrFormat(
             "preloading RAM offset %#x: broker answered error (%s: %s)", offset,
-            ErrorKindName(answer.error().kind()), answer.error().message()));
+            v1::EnumWord(KnownErrorKind(answer.error().kind())),
+            answer.error().message()));
       }
       if (*action != AnswerAction::kRetry) return answer;
       const absl::Time now = absl::Now();
@@ -101,10 +103,9 @@ class Preloader {
           options_.retry, retries,
           absl::Microseconds(answer.retry().delay_hint_us()), started_, now);
       if (plan.give_up) {
-        return absl::DeadlineExceededError(absl::StrFormat(
-            "preloading RAM offset %#x: %s; last reason: %s (%s)", offset,
-            plan.why, RetryReasonName(answer.retry().reason()),
-            answer.retry().detail()));
+        return absl::DeadlineExceededError(
+            absl::StrFormat("preloading RAM offset %#x: %s; last reason: %s",
+                            offset, plan.why, DescribeRetry(answer.retry())));
       }
       absl::SleepFor(plan.ask_at - now);
     }

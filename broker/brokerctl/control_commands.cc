@@ -2,26 +2,18 @@
 #include "absl/strings/str_cat.h"
 #include "broker/brokerctl/commands.h"
 #include "broker/brokerctl/output.h"
+#include "proto/faultline/v1/enum_words.h"
 
 namespace faultline::brokerctl {
 namespace {
 
-absl::StatusOr<v1::RetryReason> ParseRetryReason(const std::string& text) {
-  if (text == "interrupted") return v1::RETRY_REASON_INTERRUPTED;
-  if (text == "busy") return v1::RETRY_REASON_BUSY;
-  if (text == "not_yet_available") return v1::RETRY_REASON_NOT_YET_AVAILABLE;
-  if (text == "over_quota") return v1::RETRY_REASON_OVER_QUOTA;
+// --retry and --error take the enums' words (enum_words.h), so the proto
+// enum is the only list of reasons and kinds.
+template <typename Enum>
+absl::StatusOr<Enum> ParseEnumFlag(const char* flag, const std::string& text) {
+  if (std::optional<Enum> value = v1::EnumFromWord<Enum>(text)) return *value;
   return absl::InvalidArgumentError(absl::StrCat(
-      "--retry=", text,
-      " is not one of interrupted, busy, not_yet_available, over_quota"));
-}
-
-absl::StatusOr<v1::ErrorKind> ParseErrorKind(const std::string& text) {
-  if (text == "bus_error") return v1::ERROR_KIND_BUS_ERROR;
-  if (text == "out_of_memory") return v1::ERROR_KIND_OUT_OF_MEMORY;
-  if (text == "denied") return v1::ERROR_KIND_DENIED;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--error=", text, " is not one of bus_error, out_of_memory, denied"));
+      "--", flag, "=", text, " is not one of ", v1::EnumWords<Enum>()));
 }
 
 absl::Status NeedSessionAndRegion(const CommandOptions& options,
@@ -61,14 +53,14 @@ absl::Status RunInject(const Command& command) {
     return absl::InvalidArgumentError("give --retry or --error, not both");
   }
   if (!o.retry.empty()) {
-    auto reason = ParseRetryReason(o.retry);
+    auto reason = ParseEnumFlag<v1::RetryReason>("retry", o.retry);
     if (!reason.ok()) return reason.status();
     rule.mutable_retry()->set_reason(*reason);
     rule.mutable_retry()->set_delay_hint_us(
         static_cast<uint32_t>(o.delay_us.value_or(1000)));
     rule.mutable_retry()->set_detail("injected by brokerctl");
   } else if (!o.error.empty()) {
-    auto kind = ParseErrorKind(o.error);
+    auto kind = ParseEnumFlag<v1::ErrorKind>("error", o.error);
     if (!kind.ok()) return kind.status();
     rule.mutable_error()->set_kind(*kind);
     rule.mutable_error()->set_message(

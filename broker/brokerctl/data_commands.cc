@@ -7,14 +7,15 @@
 #include "absl/strings/str_format.h"
 #include "broker/brokerctl/commands.h"
 #include "broker/brokerctl/output.h"
+#include "proto/faultline/v1/wire.h"
 #include "proto/pattern.h"
 
 namespace faultline::brokerctl {
 namespace {
 
-constexpr uint64_t kPage = 4096;
+using v1::wire::kPageBytes;
 // Pages per PutPages message: 1 MiB keeps messages small and progress live.
-constexpr uint64_t kPutChunk = 256 * kPage;
+constexpr uint64_t kPutChunk = 256 * kPageBytes;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -44,9 +45,9 @@ absl::Status RunPut(const Command& command) {
     return s;
   }
   const uint64_t offset = command.options.offset.value_or(0);
-  if (offset % kPage != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--offset=", offset, " is not a multiple of 4096"));
+  if (offset % kPageBytes != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--offset=", offset, " is not a multiple of ", kPageBytes));
   }
   absl::StatusOr<std::string> data = ReadFile(command.args[1]);
   if (!data.ok()) return data.status();
@@ -55,7 +56,7 @@ absl::Status RunPut(const Command& command) {
         absl::StrCat(command.args[1], " is empty: nothing to put"));
   }
   // The last page is zero-padded: stores hold whole pages.
-  data->resize((data->size() + kPage - 1) / kPage * kPage, '\0');
+  data->resize((data->size() + kPageBytes - 1) / kPageBytes * kPageBytes, '\0');
 
   v1::PutPagesResponse response;
   auto context = command.client.NewContext();
@@ -77,7 +78,7 @@ absl::Status RunPut(const Command& command) {
     command.out << ToJson(response) << "\n";
   } else {
     command.out << "put " << response.pages_written() << " pages ("
-                << HumanBytes(response.pages_written() * kPage)
+                << HumanBytes(response.pages_written() * kPageBytes)
                 << ") into store " << command.args[0] << " at offset " << offset
                 << "\n";
   }
@@ -118,7 +119,7 @@ absl::Status RunFrames(const Command& command) {
     } else if (command.options.json) {
       command.out << ToJson(response) << "\n";
     } else {
-      HexDump(command.out, response.data(), *first * kPage);
+      HexDump(command.out, response.data(), *first * kPageBytes);
     }
     return absl::OkStatus();
   }
@@ -142,23 +143,23 @@ absl::Status RunFrames(const Command& command) {
             "frames write --pattern_seed needs a positive --count");
       }
       std::string data;
-      data.resize(*command.options.count * kPage);
+      data.resize(*command.options.count * kPageBytes);
       for (int64_t i = 0; i < *command.options.count; ++i) {
         pattern::FillPage(*command.options.pattern_seed, *first + i,
-                          reinterpret_cast<uint64_t*>(&data[i * kPage]));
+                          reinterpret_cast<uint64_t*>(&data[i * kPageBytes]));
       }
       request.set_data(std::move(data));
     } else {
       absl::StatusOr<std::string> data = ReadFile(command.args[3]);
       if (!data.ok()) return data.status();
-      if (data->empty() || data->size() % kPage != 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(command.args[3], " holds ", data->size(),
-                         " bytes, not a whole number of 4096-byte frames"));
+      if (data->empty() || data->size() % kPageBytes != 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            command.args[3], " holds ", data->size(),
+            " bytes, not a whole number of ", kPageBytes, "-byte frames"));
       }
       request.set_data(*std::move(data));
     }
-    const uint64_t frames = request.data().size() / kPage;
+    const uint64_t frames = request.data().size() / kPageBytes;
     v1::WriteFramesResponse response;
     grpc::Status status = command.client.admin().WriteFrames(
         command.client.NewContext().get(), request, &response);

@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "broker/brokerctl/client.h"
 #include "broker/brokerctl/commands.h"
+#include "proto/faultline/v1/enum_words.h"
 
 ABSL_FLAG(std::string, broker, "unix:/tmp/faultline/broker.sock",
           "The broker: unix:PATH or HOST:PORT.");
@@ -33,10 +34,9 @@ ABSL_FLAG(std::string, region, "", "inject/revoke: the region id.");
 ABSL_FLAG(std::string, first, "", "inject: first offset of the range.");
 ABSL_FLAG(std::string, last, "", "inject: last offset of the range (incl.).");
 ABSL_FLAG(std::string, retry, "",
-          "inject: answer retry with interrupted|busy|not_yet_available|"
-          "over_quota.");
+          "inject: answer retry with this reason (its words: see the usage).");
 ABSL_FLAG(std::string, error, "",
-          "inject: answer error bus_error|out_of_memory|denied.");
+          "inject: answer error of this kind (its words: see the usage).");
 ABSL_FLAG(std::string, message, "", "inject --error: the error's message.");
 ABSL_FLAG(std::string, delay_us, "",
           "inject: delay the real answer (alone) or the retry's delay hint.");
@@ -104,7 +104,8 @@ int Run(int argc, char** argv) {
   };
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
-  absl::SetProgramUsageMessage(
+  // The reasons' and kinds' words come from the proto enums.
+  absl::SetProgramUsageMessage(absl::StrCat(
       "inspect and steer a faultline broker.\n"
       "  brokerctl --broker=unix:PATH|HOST:PORT [--json] COMMAND\n"
       "commands:\n"
@@ -113,15 +114,18 @@ int Run(int argc, char** argv) {
       "  watch [SESSION] [--count=N]\n"
       "  put STORE FILE [--offset=N]\n"
       "  inject --session=ID --region=N [--first=OFF --last=OFF] [--count=N]\n"
-      "         (--retry=interrupted|busy|not_yet_available|over_quota "
-      "[--delay_us=N]\n"
-      "          | --error=bus_error|out_of_memory|denied [--message=...]\n"
+      "         (--retry=",
+      v1::EnumWords<v1::RetryReason>("|"),
+      " [--delay_us=N]\n"
+      "          | --error=",
+      v1::EnumWords<v1::ErrorKind>("|"),
+      " [--message=...]\n"
       "          | --delay_us=N)\n"
       "  inject-clear [RULE]\n"
       "  pools\n"
       "  frames read POOL FIRST COUNT [--out=FILE]\n"
       "  frames write POOL FIRST (FILE | --pattern_seed=N --count=N)\n"
-      "  revoke --session=ID --region=N --offset=OFF");
+      "  revoke --session=ID --region=N --offset=OFF"));
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() < 2) {
     std::cerr << "brokerctl: no command; see --help\n";

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "proto/base/errno_status.h"
 #include "proto/base/status_macros.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 
@@ -34,12 +35,13 @@ absl::StatusOr<std::unique_ptr<ImageSource>> ImageSource::Create(
 }
 
 void ImageSource::Answer(uint64_t offset, v1::FaultAnswer* answer) const {
-  std::string page(kPageBytes, '\0');
+  std::string page(v1::wire::kPageBytes, '\0');
   const uint64_t file_position = file_offset_ + offset;
   size_t filled = 0;
-  while (filled < kPageBytes) {
+  while (filled < v1::wire::kPageBytes) {
     ssize_t n = RetryOnEintr([&] {
-      return ::pread(fd_.get(), page.data() + filled, kPageBytes - filled,
+      return ::pread(fd_.get(), page.data() + filled,
+                     v1::wire::kPageBytes - filled,
                      static_cast<off_t>(file_position + filled));
     });
     if (n < 0) {

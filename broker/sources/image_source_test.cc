@@ -8,6 +8,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -24,8 +25,8 @@ std::string WriteFile(const std::string& name, const std::string& content) {
 }
 
 TEST(ImageSourceTest, ReadsAtFileOffsetAndZeroFillsTail) {
-  std::string content(kPageBytes + 100, 'a');
-  content.replace(kPageBytes, 100, std::string(100, 'b'));
+  std::string content(v1::wire::kPageBytes + 100, 'a');
+  content.replace(v1::wire::kPageBytes, 100, std::string(100, 'b'));
   std::string path = WriteFile("image_tail", content);
   auto source = ImageSource::Create(path, 0);
   ASSERT_TRUE(source.ok()) << source.status();
@@ -33,28 +34,29 @@ TEST(ImageSourceTest, ReadsAtFileOffsetAndZeroFillsTail) {
   v1::FaultAnswer first;
   (*source)->Answer(0, &first);
   ASSERT_TRUE(first.has_page());
-  EXPECT_EQ(first.page().data(), std::string(kPageBytes, 'a'));
+  EXPECT_EQ(first.page().data(), std::string(v1::wire::kPageBytes, 'a'));
 
   v1::FaultAnswer tail;
-  (*source)->Answer(kPageBytes, &tail);
+  (*source)->Answer(v1::wire::kPageBytes, &tail);
   ASSERT_TRUE(tail.has_page());
-  EXPECT_EQ(tail.page().data(),
-            std::string(100, 'b') + std::string(kPageBytes - 100, '\0'));
+  EXPECT_EQ(
+      tail.page().data(),
+      std::string(100, 'b') + std::string(v1::wire::kPageBytes - 100, '\0'));
 
   v1::FaultAnswer past_end;
-  (*source)->Answer(4 * kPageBytes, &past_end);
+  (*source)->Answer(4 * v1::wire::kPageBytes, &past_end);
   EXPECT_TRUE(past_end.has_zero());
 }
 
 TEST(ImageSourceTest, FileOffsetShiftsTheRegion) {
-  std::string content(kPageBytes, 'x');
-  content += std::string(kPageBytes, 'y');
+  std::string content(v1::wire::kPageBytes, 'x');
+  content += std::string(v1::wire::kPageBytes, 'y');
   std::string path = WriteFile("image_offset", content);
-  auto source = ImageSource::Create(path, kPageBytes);
+  auto source = ImageSource::Create(path, v1::wire::kPageBytes);
   ASSERT_TRUE(source.ok());
   v1::FaultAnswer answer;
   (*source)->Answer(0, &answer);
-  EXPECT_EQ(answer.page().data(), std::string(kPageBytes, 'y'));
+  EXPECT_EQ(answer.page().data(), std::string(v1::wire::kPageBytes, 'y'));
 }
 
 TEST(ImageSourceTest, MissingFileFailsAtCreateNamingPath) {

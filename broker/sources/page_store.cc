@@ -2,11 +2,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/sources/source.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 
 absl::Status PageStore::BeginWrite(uint64_t offset, uint64_t size) {
-  if (offset % kPageBytes != 0 || size % kPageBytes != 0 || size == 0) {
+  if (offset % v1::wire::kPageBytes != 0 || size % v1::wire::kPageBytes != 0 ||
+      size == 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "store ", name_, ": put at offset ", offset, " of ", size,
         " bytes is not a whole number of 4096-byte pages at a page boundary"));
@@ -16,7 +18,8 @@ absl::Status PageStore::BeginWrite(uint64_t offset, uint64_t size) {
         "store ", name_, ": put at offset ", offset, " wraps around"));
   }
   absl::MutexLock lock(&mu_);
-  for (uint64_t page = offset; page < offset + size; page += kPageBytes) {
+  for (uint64_t page = offset; page < offset + size;
+       page += v1::wire::kPageBytes) {
     ++writing_[page];
   }
   return absl::OkStatus();
@@ -24,9 +27,10 @@ absl::Status PageStore::BeginWrite(uint64_t offset, uint64_t size) {
 
 void PageStore::EndWrite(uint64_t offset, absl::string_view data) {
   std::vector<std::pair<uint64_t, std::shared_ptr<const std::string>>> pages;
-  for (uint64_t done = 0; done < data.size(); done += kPageBytes) {
-    pages.emplace_back(offset + done, std::make_shared<const std::string>(
-                                          data.substr(done, kPageBytes)));
+  for (uint64_t done = 0; done < data.size(); done += v1::wire::kPageBytes) {
+    pages.emplace_back(offset + done,
+                       std::make_shared<const std::string>(
+                           data.substr(done, v1::wire::kPageBytes)));
   }
   absl::MutexLock lock(&mu_);
   for (auto& [page_offset, page] : pages) {

@@ -4,6 +4,7 @@
 
 #include "broker/sources/zero_source.h"
 #include "gtest/gtest.h"
+#include "proto/faultline/v1/wire.h"
 #include "proto/pattern.h"
 
 namespace faultline::broker {
@@ -13,12 +14,13 @@ TEST(PatternSourceTest, KeysOnGuestFrameNotRegionOffset) {
   const uint64_t base = 0x100000;
   PatternSource source(/*seed=*/42, base);
   v1::FaultAnswer answer;
-  source.Answer(3 * kPageBytes, &answer);
+  source.Answer(3 * v1::wire::kPageBytes, &answer);
   ASSERT_TRUE(answer.has_page());
-  ASSERT_EQ(answer.page().data().size(), kPageBytes);
+  ASSERT_EQ(answer.page().data().size(), v1::wire::kPageBytes);
   uint64_t words[pattern::kWordsPerPage];
-  std::memcpy(words, answer.page().data().data(), kPageBytes);
-  EXPECT_EQ(pattern::CountMismatches(42, base / kPageBytes + 3, words), 0u);
+  std::memcpy(words, answer.page().data().data(), v1::wire::kPageBytes);
+  EXPECT_EQ(
+      pattern::CountMismatches(42, base / v1::wire::kPageBytes + 3, words), 0u);
   EXPECT_NE(pattern::CountMismatches(42, 3, words), 0u);
 }
 

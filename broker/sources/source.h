@@ -12,8 +12,6 @@
 
 namespace faultline::broker {
 
-inline constexpr uint64_t kPageBytes = 4096;
-
 class PageSource {
  public:
   virtual ~PageSource() = default;

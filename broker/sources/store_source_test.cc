@@ -1,6 +1,7 @@
 #include "broker/sources/store_source.h"
 
 #include "gtest/gtest.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 namespace {
@@ -22,16 +23,16 @@ TEST(StoreSourceTest, MissingPageRetriesOrZeroes) {
 TEST(StoreSourceTest, BusyWhileWrittenThenPage) {
   auto store = std::make_shared<PageStore>("s");
   StoreSource source(store, false);
-  ASSERT_TRUE(store->BeginWrite(0, kPageBytes).ok());
+  ASSERT_TRUE(store->BeginWrite(0, v1::wire::kPageBytes).ok());
   v1::FaultAnswer answer;
   source.Answer(0, &answer);
   ASSERT_TRUE(answer.has_retry());
   EXPECT_EQ(answer.retry().reason(), v1::RETRY_REASON_BUSY);
-  store->EndWrite(0, std::string(kPageBytes, 'd'));
+  store->EndWrite(0, std::string(v1::wire::kPageBytes, 'd'));
   answer.Clear();
   source.Answer(0, &answer);
   ASSERT_TRUE(answer.has_page());
-  EXPECT_EQ(answer.page().data(), std::string(kPageBytes, 'd'));
+  EXPECT_EQ(answer.page().data(), std::string(v1::wire::kPageBytes, 'd'));
 }
 
 }  // namespace

@@ -11,8 +11,8 @@ bool CheckRegisterValues(const PciMemRegisterValues& values,
                guest_abi::kPciMemMagic);
     return false;
   }
-  if (values.version != kPciMemVersion) {
-    error->Set("register block version %u, this driver speaks %u",
+  if (values.version < kPciMemVersion) {
+    error->Set("register block version %u, this driver needs %u or later",
                values.version, kPciMemVersion);
     return false;
   }

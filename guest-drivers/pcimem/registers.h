@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "guest-drivers/runtime/format.h"
+#include "proto/guest_abi.h"
 
 namespace faultline::guest {
 
@@ -17,18 +18,18 @@ struct PciMemRegisterValues {
   uint64_t frame_count = 0;
 };
 
+// The register set this driver reads; later versions keep it unchanged.
 inline constexpr uint32_t kPciMemVersion = 1;
 
-// Checks magic, version and frame size, and that the frames fit the window.
+// Checks magic, version (this one or later) and frame size, and that the
+// frames fit the window.
 bool CheckRegisterValues(const PciMemRegisterValues& values,
                          uint64_t window_bytes, ErrorMessage* error);
 
-// The guest's mark on a device frame: "GUEST" in the top five bytes and the
-// frame number below, written at the last word of the frame.
-inline constexpr uint64_t kFrameSignatureBase = 0x4755455354000000ull;
-inline constexpr uint64_t kFrameSignatureWord = 511;
+// The guest's mark on a device frame (guest_abi.h).
+inline constexpr uint64_t kFrameSignatureWord = guest_abi::kPciMemSignatureWord;
 constexpr uint64_t FrameSignature(uint64_t frame) {
-  return kFrameSignatureBase | frame;
+  return guest_abi::PciMemFrameSignature(frame);
 }
 
 }  // namespace faultline::guest

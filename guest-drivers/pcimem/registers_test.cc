@@ -18,6 +18,10 @@ PciMemRegisterValues GoodValues() {
 TEST(CheckRegisterValues, AcceptsAGoodBlock) {
   ErrorMessage error;
   EXPECT_TRUE(CheckRegisterValues(GoodValues(), 256 * 4096, &error));
+  PciMemRegisterValues version2 = GoodValues();
+  version2.version = guest_abi::kPciMemRegisterVersion;
+  EXPECT_TRUE(CheckRegisterValues(version2, 256 * 4096, &error))
+      << "version 2 keeps the version 1 registers";
 }
 
 TEST(CheckRegisterValues, RejectsBadMagicWithBothValues) {
@@ -32,7 +36,7 @@ TEST(CheckRegisterValues, RejectsBadMagicWithBothValues) {
 TEST(CheckRegisterValues, RejectsEachBadField) {
   ErrorMessage error;
   PciMemRegisterValues values = GoodValues();
-  values.version = 2;
+  values.version = 0;
   EXPECT_FALSE(CheckRegisterValues(values, 256 * 4096, &error));
   values = GoodValues();
   values.frame_bytes = 8192;

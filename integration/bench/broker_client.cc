@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "proto/base/grpc_status.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::bench {
 
@@ -14,7 +15,7 @@ v1::Region PatternRegion(uint32_t region_id, uint64_t guest_physical_base,
   region.set_kind(v1::REGION_KIND_RAM);
   region.set_guest_physical_base(guest_physical_base);
   region.set_size_bytes(size_bytes);
-  region.set_page_size(kPageBytes);
+  region.set_page_size(v1::wire::kPageBytes);
   region.mutable_source()->mutable_pattern()->set_seed(seed);
   return region;
 }
@@ -34,7 +35,7 @@ void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
 }
 
 void AddSessionToken(grpc::ClientContext* context, const std::string& token) {
-  context->AddMetadata("faultline-session-token", token);
+  context->AddMetadata(v1::wire::kSessionTokenKey, token);
 }
 
 absl::StatusOr<v1::AttachResponse> Attach(v1::FaultBroker::Stub* stub,
@@ -43,7 +44,7 @@ absl::StatusOr<v1::AttachResponse> Attach(v1::FaultBroker::Stub* stub,
                                           std::vector<v1::Region> regions,
                                           absl::Duration timeout) {
   v1::AttachRequest request;
-  request.set_protocol_version(1);
+  request.set_protocol_version(v1::wire::kProtocolVersion);
   request.set_vm_name(vm_name);
   request.set_vm_token(vm_token);
   request.set_vcpu_count(1);

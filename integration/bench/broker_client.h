@@ -16,8 +16,6 @@
 
 namespace faultline::bench {
 
-inline constexpr uint64_t kPageBytes = 4096;
-
 // A RAM region served by the broker's pattern source.
 v1::Region PatternRegion(uint32_t region_id, uint64_t guest_physical_base,
                          uint64_t size_bytes, uint64_t seed);
@@ -27,7 +25,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target);
 // Sets a deadline `timeout` from now on `context`.
 void SetDeadline(grpc::ClientContext* context, absl::Duration timeout);
 
-// Adds "faultline-session-token" for session-scoped calls.
+// Adds the session token (wire::kSessionTokenKey) for session-scoped calls.
 void AddSessionToken(grpc::ClientContext* context, const std::string& token);
 
 absl::StatusOr<v1::AttachResponse> Attach(v1::FaultBroker::Stub* stub,

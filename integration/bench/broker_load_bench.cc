@@ -21,6 +21,7 @@
 #include "integration/bench/broker_client.h"
 #include "integration/bench/stream_load.h"
 #include "proto/base/grpc_status.h"
+#include "proto/faultline/v1/wire.h"
 
 ABSL_FLAG(std::string, broker_binary, "",
           "//broker:broker; found in the runfiles when empty");
@@ -214,8 +215,8 @@ int Run(const char* argv0) {
   }
   Setup setup;
   setup.target = (*broker)->unix_target();
-  setup.region_pages =
-      (uint64_t{1} << 20) * absl::GetFlag(FLAGS_region_mib) / kPageBytes;
+  setup.region_pages = (uint64_t{1} << 20) * absl::GetFlag(FLAGS_region_mib) /
+                       v1::wire::kPageBytes;
   setup.duration = absl::GetFlag(FLAGS_duration);
   std::string csv =
       "run,session,in_flight,pages,retries,pages_per_second,p50_us,p99_us,"

@@ -11,6 +11,7 @@
 #include "absl/synchronization/notification.h"
 #include "integration/bench/broker_client.h"
 #include "proto/base/status_macros.h"
+#include "proto/faultline/v1/wire.h"
 #include "proto/pattern.h"
 #include "vmm/memory/guest_memory.h"
 #include "vmm/memory/memory_layout.h"
@@ -80,7 +81,7 @@ class Touchers {
     samples.reserve(plans_[t].size());
     for (const uint64_t page : plans_[t]) {
       const int64_t before = NowNanos();
-      (void)*static_cast<volatile uint8_t*>(base + page * kPageBytes);
+      (void)*static_cast<volatile uint8_t*>(base + page * v1::wire::kPageBytes);
       samples.push_back(NowNanos() - before);
     }
     absl::MutexLock lock(&mutex_);
@@ -102,9 +103,9 @@ uint64_t MismatchedPages(const uint8_t* base, uint64_t pages) {
   uint64_t mismatched = 0;
   for (uint64_t page = 0; page < pages; ++page) {
     const auto* words =
-        reinterpret_cast<const uint64_t*>(base + page * kPageBytes);
-    if (pattern::CountMismatches(kSeed, kRamBase / kPageBytes + page, words) !=
-        0) {
+        reinterpret_cast<const uint64_t*>(base + page * v1::wire::kPageBytes);
+    if (pattern::CountMismatches(kSeed, kRamBase / v1::wire::kPageBytes + page,
+                                 words) != 0) {
       ++mismatched;
     }
   }
@@ -114,7 +115,7 @@ uint64_t MismatchedPages(const uint8_t* base, uint64_t pages) {
 }  // namespace
 
 absl::StatusOr<FaultPathResult> RunFaultPath(const FaultPathSpec& spec) {
-  if (spec.region_bytes == 0 || spec.region_bytes % kPageBytes != 0) {
+  if (spec.region_bytes == 0 || spec.region_bytes % v1::wire::kPageBytes != 0) {
     return absl::InvalidArgumentError("region size must be whole pages");
   }
   vmm::MemoryLayout layout;
@@ -135,7 +136,7 @@ absl::StatusOr<FaultPathResult> RunFaultPath(const FaultPathSpec& spec) {
 
   uint8_t* base = memory->FindRegion(kRegionId)->host_base();
   TouchPlanOptions plan;
-  plan.total_pages = spec.region_bytes / kPageBytes;
+  plan.total_pages = spec.region_bytes / v1::wire::kPageBytes;
   plan.threads = spec.threads;
   plan.order = spec.order;
   plan.stride_pages = spec.stride_pages;

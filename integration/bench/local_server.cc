@@ -7,6 +7,7 @@
 #include "integration/bench/page_server.h"
 #include "integration/bench/uffd_handler_server.h"
 #include "proto/base/status_macros.h"
+#include "proto/faultline/v1/wire.h"
 #include "proto/pattern.h"
 
 namespace faultline::bench {
@@ -30,12 +31,13 @@ class LocalServer : public UffdHandlerServer {
       : UffdHandlerServer(region) {}
 
   void FillContent(const v1::Region& attached) {
-    const uint64_t pages = attached.size_bytes() / kPageBytes;
+    const uint64_t pages = attached.size_bytes() / v1::wire::kPageBytes;
     content_.resize(pages * pattern::kWordsPerPage);
     for (uint64_t page = 0; page < pages; ++page) {
-      pattern::FillPage(attached.source().pattern().seed(),
-                        attached.guest_physical_base() / kPageBytes + page,
-                        &content_[page * pattern::kWordsPerPage]);
+      pattern::FillPage(
+          attached.source().pattern().seed(),
+          attached.guest_physical_base() / v1::wire::kPageBytes + page,
+          &content_[page * pattern::kWordsPerPage]);
     }
   }
 

@@ -12,6 +12,7 @@
 #include "proto/base/grpc_status.h"
 #include "proto/base/status_macros.h"
 #include "proto/faultline/v1/broker.grpc.pb.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::bench {
 namespace {
@@ -55,11 +56,12 @@ absl::StatusOr<StreamLoadResult> RunStreamLoad(
     const StreamLoadOptions& options) {
   std::unique_ptr<v1::FaultBroker::Stub> stub =
       v1::FaultBroker::NewStub(MakeChannel(options.target));
-  ASSIGN_OR_RETURN(const v1::AttachResponse session,
-                   Attach(stub.get(), options.vm_name, "",
-                          {PatternRegion(kRegionId, kRamBase,
-                                         options.region_pages * kPageBytes, 1)},
-                          kCallDeadline));
+  ASSIGN_OR_RETURN(
+      const v1::AttachResponse session,
+      Attach(stub.get(), options.vm_name, "",
+             {PatternRegion(kRegionId, kRamBase,
+                            options.region_pages * v1::wire::kPageBytes, 1)},
+             kCallDeadline));
   if (options.after_attach) {
     absl::Status prepared = options.after_attach(session);
     if (!prepared.ok()) {
@@ -85,7 +87,7 @@ absl::StatusOr<StreamLoadResult> RunStreamLoad(
   uint64_t next_page = 0;
   auto send_new = [&]() {
     Outstanding fault;
-    fault.offset = (next_page++ % options.region_pages) * kPageBytes;
+    fault.offset = (next_page++ % options.region_pages) * v1::wire::kPageBytes;
     fault.first_sent_ns = NowNanos();
     const uint64_t id = next_fault_id++;
     outstanding[id] = fault;

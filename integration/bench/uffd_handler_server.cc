@@ -7,6 +7,7 @@
 #include "integration/bench/broker_client.h"
 #include "proto/base/errno_status.h"
 #include "proto/base/status_macros.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::bench {
 
@@ -49,8 +50,10 @@ absl::Status UffdHandlerServer::failure() const {
 absl::Status UffdHandlerServer::CopyPage(uint64_t offset, const void* page) {
   const uint64_t address =
       reinterpret_cast<uint64_t>(region_->host_base()) + offset;
-  absl::Status copied = uffd_->Copy(address, page, kPageBytes, /*wake=*/true);
-  if (absl::IsAlreadyExists(copied)) return uffd_->Wake(address, kPageBytes);
+  absl::Status copied =
+      uffd_->Copy(address, page, v1::wire::kPageBytes, /*wake=*/true);
+  if (absl::IsAlreadyExists(copied))
+    return uffd_->Wake(address, v1::wire::kPageBytes);
   if (copied.ok()) ++pages_;
   return copied;
 }

@@ -13,6 +13,7 @@
 #include "integration/bench/uffd_handler_server.h"
 #include "proto/base/grpc_status.h"
 #include "proto/base/status_macros.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::bench {
 namespace {
@@ -73,7 +74,8 @@ class UnaryServer : public UffdHandlerServer {
             std::max<uint32_t>(answer.retry().delay_hint_us(), 50)));
         continue;
       }
-      if (!answer.has_page() || answer.page().data().size() != kPageBytes ||
+      if (!answer.has_page() ||
+          answer.page().data().size() != v1::wire::kPageBytes ||
           answer.offset() != offset) {
         return absl::InternalError(
             absl::StrCat("unexpected answer for offset ", offset, ": ",

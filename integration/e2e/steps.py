@@ -499,7 +499,7 @@ def check_error(case, args):
     if stop.get("kind") != "broker_error_answer" or "page" not in stop:
         raise StepError("the VMM did not stop on a broker error for a page")
     check_in_error_range("the page it stopped on", int(stop["page"]), first, last)
-    if "bus error: e2e injected bus error" not in stop.get("message", ""):
+    if "bus_error: e2e injected bus error" not in stop.get("message", ""):
         raise StepError("the stop names no bus error with the broker's message")
     errors = {e.get("kind", ""): int(e.get("count", 0))
               for e in case.total_counters().get("errors_by_kind", [])}

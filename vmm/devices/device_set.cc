@@ -30,10 +30,15 @@ absl::StatusOr<std::unique_ptr<DeviceSet>> DeviceSet::Create(
                                          &devices->pci_, "PCI configuration"));
   RETURN_IF_ERROR(devices->pci_.AddDevice(0, &devices->host_bridge_));
   if (config.pcimem_bytes > 0) {
-    devices->pcimem_function_ =
-        std::make_unique<PciFunction>(MakePciMemFunction(config.pcimem_bytes));
+    if (config.pcimem_msi != nullptr) {
+      devices->pcimem_msi_ = std::make_unique<PciMsiCapability>(
+          abi::kPciMemMsiCapability, config.pcimem_msi);
+    }
+    devices->pcimem_function_ = std::make_unique<PciFunction>(
+        MakePciMemFunction(config.pcimem_bytes, devices->pcimem_msi_.get()));
     devices->pcimem_registers_ = std::make_unique<PciMemRegisters>(
-        config.pcimem_bytes / abi::kPageBytes);
+        config.pcimem_bytes / abi::kPageBytes, config.pcimem_requests,
+        devices->pcimem_msi_.get());
     RETURN_IF_ERROR(devices->pci_.AddDevice(abi::kPciMemDeviceSlot,
                                             devices->pcimem_function_.get()));
     RETURN_IF_ERROR(devices->mmio_bus_.Add(

@@ -1,7 +1,8 @@
 // The VM's devices on their buses, where guest_abi.h puts them: the 8250
 // serial port, the debug-exit port and PCI configuration space (the host
 // bridge, and the PCI memory device when it has memory) on the port bus;
-// the PCI memory device's registers on the MMIO bus. Building them here, not
+// the PCI memory device's registers on the MMIO bus, with its MSI and its
+// page events when the VMM can deliver and serve them. Building them here, not
 // in the VM builder, lets tests drive the whole device model without KVM.
 //
 // Threading: Create() on one thread; then the buses may be used from every
@@ -17,14 +18,21 @@
 #include "vmm/devices/debug_exit.h"
 #include "vmm/devices/io_bus.h"
 #include "vmm/devices/pci.h"
+#include "vmm/devices/pci_msi.h"
 #include "vmm/devices/pcimem_device.h"
 #include "vmm/devices/serial.h"
+#include "vmm/devices/window_pages.h"
 
 namespace faultline::vmm {
 
 struct DeviceSetConfig {
   int serial_fd = -1;         // where guest serial output goes (not owned)
   uint64_t pcimem_bytes = 0;  // the memory device's window; 0: no device
+  // Where the memory device's MSI goes (not owned); null: no MSI capability.
+  MsiSink* pcimem_msi = nullptr;
+  // The fault path behind the memory device's page events (not owned);
+  // null: the device offers none (FEATURES reads 0).
+  WindowPageRequests* pcimem_requests = nullptr;
   // Called on the vCPU thread with the status the guest wrote to the
   // debug-exit port.
   std::function<void(uint8_t status)> on_guest_exit;
@@ -40,6 +48,8 @@ class DeviceSet {
 
   IoBus& port_bus() { return port_bus_; }
   IoBus& mmio_bus() { return mmio_bus_; }
+  // What the fault path reports window pages to; null without the device.
+  WindowPageEvents* pcimem_events() { return pcimem_registers_.get(); }
 
  private:
   explicit DeviceSet(const DeviceSetConfig& config);
@@ -50,6 +60,7 @@ class DeviceSet {
   DebugExit debug_exit_;
   PciConfigSpace pci_;
   PciFunction host_bridge_;
+  std::unique_ptr<PciMsiCapability> pcimem_msi_;
   std::unique_ptr<PciFunction> pcimem_function_;
   std::unique_ptr<PciMemRegisters> pcimem_registers_;
 };

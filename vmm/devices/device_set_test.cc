@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "proto/guest_abi.h"
+#include "vmm/devices/device_fakes.h"
 
 namespace faultline::vmm {
 namespace {
@@ -23,6 +24,8 @@ class DeviceSetTest : public ::testing::Test {
     DeviceSetConfig config;
     config.serial_fd = null_fd_;
     config.pcimem_bytes = 64 << 10;
+    config.pcimem_msi = &msi_sink_;
+    config.pcimem_requests = &requests_;
     config.on_guest_exit = [this](uint8_t status) {
       exit_statuses_.push_back(status);
     };
@@ -56,6 +59,8 @@ class DeviceSetTest : public ::testing::Test {
   }
 
   int null_fd_ = -1;
+  RecordingMsiSink msi_sink_;
+  RecordingRequests requests_;
   std::vector<uint8_t> exit_statuses_;
   std::unique_ptr<DeviceSet> devices_;
 };
@@ -68,6 +73,10 @@ TEST_F(DeviceSetTest, DevicesSitWhereTheAbiSays) {
             (uint32_t{abi::kPciMemDeviceId} << 16) | abi::kPciMemVendorId);
   EXPECT_EQ(ReadRegister(abi::kPciMemRegMagic), abi::kPciMemMagic);
   EXPECT_EQ(ReadRegister(abi::kPciMemRegFrameCount), 16u);
+  EXPECT_EQ(ReadRegister(abi::kPciMemRegFeatures),
+            abi::kPciMemFeaturePageEvents);
+  EXPECT_EQ(ReadConfig(abi::kPciMemDeviceSlot, 0x34),
+            abi::kPciMemMsiCapability);
   WritePort(abi::kDebugExitPort, 3, 1);
   EXPECT_EQ(exit_statuses_, (std::vector<uint8_t>{3}));
 }
@@ -110,6 +119,20 @@ TEST_F(DeviceSetTest, GarbageOnEveryPortAndRegisterBreaksNothing) {
     WritePort(data_port, static_cast<uint32_t>(random()), 1 + random() % 2);
     ReadPort(data_port, 1);
   }
+  // The memory device's whole header, MSI capability included: enabling
+  // MSI with a random address and data is the guest's business.
+  for (int round = 0; round < 64; ++round) {
+    for (uint32_t reg = 0; reg < 256; ++reg) {
+      WritePort(
+          abi::kPciConfigAddressPort,
+          0x80000000u | (uint32_t{abi::kPciMemDeviceSlot} << 11) | (reg & 0xFC),
+          4);
+      const size_t size = size_t{1} << (random() % 3);
+      WritePort(abi::kPciConfigDataPort + (reg & 3) / size * size,
+                static_cast<uint32_t>(random()), size);
+    }
+  }
+  devices_->pcimem_events()->PageAvailable(3);  // events may be on now
   for (uint64_t offset = 0; offset < abi::kPciMemRegistersBarBytes + 16;
        ++offset) {
     for (size_t size : {1, 2, 4, 8}) {
@@ -127,7 +150,20 @@ TEST_F(DeviceSetTest, GarbageOnEveryPortAndRegisterBreaksNothing) {
   EXPECT_EQ(ReadConfig(abi::kPciMemDeviceSlot, 0x18) & 0xF, 0xCu)
       << "the window BAR stays 64-bit prefetchable";
   EXPECT_EQ(ReadRegister(abi::kPciMemRegMagic), abi::kPciMemMagic);
+  EXPECT_EQ(ReadRegister(abi::kPciMemRegVersion), abi::kPciMemRegisterVersion);
   EXPECT_EQ(ReadRegister(abi::kPciMemRegFrameCount), 16u);
+  EXPECT_EQ(ReadConfig(abi::kPciMemDeviceSlot, 0x34),
+            abi::kPciMemMsiCapability);
+  EXPECT_GT(ReadRegister(abi::kPciMemRegIgnoredWrites), 0u);
+  // The fault path only ever heard of window pages.
+  for (uint64_t page : requests_.prepared()) EXPECT_LT(page, 16u);
+  for (uint64_t page : requests_.acknowledged()) EXPECT_LT(page, 16u);
+  // The fault path's reports still work, and a driver can turn events on.
+  uint8_t on[4] = {1, 0, 0, 0};
+  devices_->mmio_bus().Write(
+      abi::kPciMemRegistersBarAddress + abi::kPciMemRegControl, on);
+  devices_->pcimem_events()->PageError(15, abi::kPciMemReasonDenied);
+  EXPECT_NE(ReadRegister(abi::kPciMemRegEventHead), 0u);
 }
 
 }  // namespace

@@ -12,6 +12,9 @@ constexpr uint32_t kBarDwordLast = 9;
 constexpr uint32_t kMemoryBar64Bit = 0x4;
 constexpr uint32_t kMemoryBarPrefetchable = 0x8;
 constexpr uint32_t kEnableBit = 0x80000000u;
+constexpr uint32_t kStatusCapabilityList = 0x10 << 16;
+constexpr uint32_t kCapabilityPointerDword = 13;  // offset 0x34
+constexpr uint16_t kBusMaster = 0x0004;
 // Memory space, bus master, and the few bits a guest may set on a device
 // without interrupts or I/O BARs.
 constexpr uint16_t kWritableCommandBits =
@@ -20,8 +23,14 @@ constexpr uint16_t kWritableCommandBits =
 }  // namespace
 
 PciFunction::PciFunction(const PciIdentity& identity,
-                         const std::array<PciBar, 6>& bars)
-    : identity_(identity), bars_(bars) {}
+                         const std::array<PciBar, 6>& bars,
+                         PciMsiCapability* msi)
+    : identity_(identity), bars_(bars), msi_(msi) {}
+
+bool PciFunction::InCapability(uint32_t byte) const {
+  return msi_ != nullptr && byte >= msi_->config_offset() &&
+         byte < msi_->config_offset() + PciMsiCapability::kBytes;
+}
 
 uint32_t PciFunction::BarDword(uint32_t index) const {
   // The upper half of a 64-bit BAR.
@@ -44,15 +53,26 @@ uint32_t PciFunction::ReadDword(uint32_t dword_index) const {
     case 0:
       return identity_.vendor_id |
              (static_cast<uint32_t>(identity_.device_id) << 16);
-    case 1:
-      return command_;  // status: no capabilities, no errors
+    case 1:  // status: no errors; a capability list when there is MSI
+      return command_ | (msi_ != nullptr ? kStatusCapabilityList : 0);
     case 2:
       return identity_.revision | (identity_.class_code << 8);
     case 3:
       return 0;  // cache line, latency, header type 0 single-function, BIST
+    case kCapabilityPointerDword:
+      return msi_ != nullptr ? msi_->config_offset() : 0;
     case 15:
       return interrupt_line_;  // no interrupt pin
     default:
+      if (InCapability(dword_index * 4)) {
+        uint32_t value = 0;
+        for (uint32_t i = 0; i < 4; ++i) {
+          value |= uint32_t{msi_->ReadByte(dword_index * 4 + i -
+                                           msi_->config_offset())}
+                   << (8 * i);
+        }
+        return value;
+      }
       if (dword_index >= kBarDwordFirst && dword_index <= kBarDwordLast) {
         return BarDword(dword_index - kBarDwordFirst);
       }
@@ -65,6 +85,12 @@ void PciFunction::Write(uint32_t byte_offset, absl::Span<const uint8_t> data) {
   const uint64_t value = LoadLittleEndian(data);
   if (byte_offset == 0x04 && data.size() >= 2) {
     command_ = static_cast<uint16_t>(value) & kWritableCommandBits;
+    if (msi_ != nullptr) msi_->SetBusMaster((command_ & kBusMaster) != 0);
+  } else if (InCapability(byte_offset)) {
+    for (size_t i = 0; i < data.size(); ++i) {
+      if (!InCapability(byte_offset + i)) break;
+      msi_->WriteByte(byte_offset + i - msi_->config_offset(), data[i]);
+    }
   } else if (byte_offset == 0x3C) {
     interrupt_line_ = static_cast<uint8_t>(value);
   } else if (dword >= kBarDwordFirst && dword <= kBarDwordLast) {

@@ -1,7 +1,8 @@
 // PCI configuration space through ports 0xCF8 (address) and 0xCFC (data),
-// bus 0 only, one function per device, and a type-0 header with fixed BARs.
-// BAR sizing (write all-ones, read the size mask) is supported; moving a BAR
-// is not, and such writes are ignored (guest_abi.h).
+// bus 0 only, one function per device, and a type-0 header with fixed BARs
+// and at most one capability, MSI. BAR sizing (write all-ones, read the size
+// mask) is supported; moving a BAR is not, and such writes are ignored
+// (guest_abi.h).
 //
 // Threading: safe from any vCPU thread (one lock for the whole space).
 #ifndef FAULTLINE_VMM_DEVICES_PCI_H_
@@ -15,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "vmm/devices/io_handler.h"
+#include "vmm/devices/pci_msi.h"
 
 namespace faultline::vmm {
 
@@ -37,7 +39,9 @@ struct PciIdentity {
 class PciFunction {
  public:
   // `bars` index the six BAR dwords; a 64-bit BAR takes the next index too.
-  PciFunction(const PciIdentity& identity, const std::array<PciBar, 6>& bars);
+  // `msi` (not owned, may be null) is listed as the only capability.
+  PciFunction(const PciIdentity& identity, const std::array<PciBar, 6>& bars,
+              PciMsiCapability* msi = nullptr);
 
   uint32_t ReadDword(uint32_t dword_index) const;
   // `byte_offset` within the 256-byte header; data of 1, 2 or 4 bytes.
@@ -47,9 +51,11 @@ class PciFunction {
 
  private:
   uint32_t BarDword(uint32_t index) const;
+  bool InCapability(uint32_t byte) const;
 
   const PciIdentity identity_;
   const std::array<PciBar, 6> bars_;
+  PciMsiCapability* const msi_;
   std::array<bool, 6> sizing_ = {};
   uint16_t command_ = 0;
   uint8_t interrupt_line_ = 0;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "proto/base/status_macros.h"
+#include "proto/faultline/v1/enum_words.h"
 #include "vmm/fault/fault_policy.h"
 
 namespace faultline::vmm {
@@ -121,14 +122,15 @@ void AnswerHandler::ApplyError(const v1::FaultAnswer& answer,
                                const PendingFault& fault) {
   stats_->Count(FaultStats::Counter::kErrors);
   const v1::ErrorAnswer& error = answer.error();
+  const v1::ErrorKind kind = KnownErrorKind(error.kind());
   if (installer_->Rules(fault.page.region_id)->device) {
     DevicePageEvent event = EventFor(fault, DevicePageEvent::Kind::kError);
-    event.error_kind = error.kind();
+    event.error_kind = kind;
     Tell(event);
   }
-  const std::string what = absl::StrFormat(
-      "broker answered error (%s: %s) for %s", ErrorKindName(error.kind()),
-      error.message(), DescribePage(fault));
+  const std::string what =
+      absl::StrFormat("broker answered error (%s: %s) for %s",
+                      v1::EnumWord(kind), error.message(), DescribePage(fault));
   if (!poisons_error_pages()) {
     stop_->Stop(StopKind::kBrokerErrorAnswer, what, &fault);
     return;
@@ -143,7 +145,7 @@ void AnswerHandler::ApplyError(const v1::FaultAnswer& answer,
   }
   if (*poisoned) {
     stats_->RecordPoisonedPage(
-        {fault.page.guest_physical, error.kind(), error.message()});
+        {fault.page.guest_physical, kind, error.message()});
     Log(what + ": page poisoned, the guest gets a machine check on access");
   }
   Resolve(fault.id);

@@ -92,7 +92,7 @@ TEST_F(FaultEngineTest, RetryBudgetStopsWithTheReason) {
   ASSERT_TRUE(fatal.has_value());
   EXPECT_EQ(fatal->kind, StopKind::kFaultDeadline);
   EXPECT_THAT(fatal->message, HasSubstr("retry budget of 3"));
-  EXPECT_THAT(fatal->message, HasSubstr("over quota"));
+  EXPECT_THAT(fatal->message, HasSubstr("over_quota"));
   EXPECT_THAT(fatal->message, HasSubstr("guest-physical page 0x205000"));
   EXPECT_EQ(fatal->page, kRamBase + 5 * kPage);
 }
@@ -108,7 +108,7 @@ TEST_F(FaultEngineTest, ErrorAnswerStopsNamingPageAndKind) {
   std::optional<StopReason> fatal = WaitForFatal(absl::Seconds(20));
   ASSERT_TRUE(fatal.has_value());
   EXPECT_EQ(fatal->kind, StopKind::kBrokerErrorAnswer);
-  EXPECT_THAT(fatal->message, HasSubstr("bus error: disk on fire"));
+  EXPECT_THAT(fatal->message, HasSubstr("bus_error: disk on fire"));
   EXPECT_THAT(fatal->message, HasSubstr("guest-physical page 0x201000"));
   EXPECT_THAT(fatal->message, HasSubstr("region 'ram'"));
   EXPECT_EQ(fatal->page, kRamBase + kPage);

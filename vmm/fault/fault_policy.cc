@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
+#include "proto/faultline/v1/enum_words.h"
 #include "proto/faultline/v1/wire.h"
 
 namespace faultline::vmm {
@@ -179,35 +180,21 @@ v1::RetryReason KnownRetryReason(v1::RetryReason reason) {
   }
 }
 
-std::string RetryReasonName(v1::RetryReason reason) {
-  switch (KnownRetryReason(reason)) {
-    case v1::RETRY_REASON_INTERRUPTED:
-      return "interrupted";
-    case v1::RETRY_REASON_NOT_YET_AVAILABLE:
-      return "not yet available";
-    case v1::RETRY_REASON_OVER_QUOTA:
-      return "over quota";
+v1::ErrorKind KnownErrorKind(v1::ErrorKind kind) {
+  switch (kind) {
+    case v1::ERROR_KIND_OUT_OF_MEMORY:
+    case v1::ERROR_KIND_DENIED:
+      return kind;
     default:
-      return "busy";
+      return v1::ERROR_KIND_BUS_ERROR;
   }
 }
 
 std::string DescribeRetry(const v1::RetryAnswer& retry) {
-  const std::string reason = RetryReasonName(retry.reason());
+  const std::string reason = v1::EnumWord(KnownRetryReason(retry.reason()));
   return retry.detail().empty()
              ? reason
              : absl::StrFormat("%s (%s)", reason, retry.detail());
-}
-
-std::string ErrorKindName(v1::ErrorKind kind) {
-  switch (kind) {
-    case v1::ERROR_KIND_OUT_OF_MEMORY:
-      return "out of memory";
-    case v1::ERROR_KIND_DENIED:
-      return "denied";
-    default:
-      return "bus error";
-  }
 }
 
 }  // namespace faultline::vmm

@@ -81,14 +81,14 @@ RetryPlan PlanRetry(const RetryOptions& options, uint32_t retries_so_far,
 bool PastDeadline(const RetryOptions& options, absl::Time first_asked,
                   absl::Time now);
 
-// The reason as the VMM counts it: unknown reasons read as busy (proto rule).
+// The reason and kind as the VMM counts and names them (v1::EnumWord:
+// "over_quota", "bus_error"): unknown reasons read as busy, unknown kinds as
+// bus error (the proto's rules).
 v1::RetryReason KnownRetryReason(v1::RetryReason reason);
-// "busy", "over quota", ... for messages; unknown reasons read as busy.
-std::string RetryReasonName(v1::RetryReason reason);
-// The reason and the broker's detail: "busy (page being written)".
+v1::ErrorKind KnownErrorKind(v1::ErrorKind kind);
+// The reason and the broker's detail, for messages:
+// "busy (page being written)".
 std::string DescribeRetry(const v1::RetryAnswer& retry);
-// "bus error", ...; unknown kinds read as bus error (proto rule).
-std::string ErrorKindName(v1::ErrorKind kind);
 
 }  // namespace faultline::vmm
 

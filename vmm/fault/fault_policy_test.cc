@@ -208,9 +208,16 @@ TEST(PlanRetryTest, GivesUpPastBudgetOrDeadline) {
 }
 
 TEST(NamesTest, UnknownValuesReadAsDocumented) {
-  EXPECT_EQ(RetryReasonName(static_cast<v1::RetryReason>(99)), "busy");
-  EXPECT_EQ(ErrorKindName(static_cast<v1::ErrorKind>(99)), "bus error");
-  EXPECT_EQ(RetryReasonName(v1::RETRY_REASON_OVER_QUOTA), "over quota");
+  EXPECT_EQ(KnownRetryReason(static_cast<v1::RetryReason>(99)),
+            v1::RETRY_REASON_BUSY);
+  EXPECT_EQ(KnownErrorKind(static_cast<v1::ErrorKind>(99)),
+            v1::ERROR_KIND_BUS_ERROR);
+  EXPECT_EQ(KnownErrorKind(v1::ERROR_KIND_DENIED), v1::ERROR_KIND_DENIED);
+  v1::RetryAnswer retry;
+  retry.set_reason(v1::RETRY_REASON_OVER_QUOTA);
+  EXPECT_EQ(DescribeRetry(retry), "over_quota");
+  retry.set_detail("42 in flight");
+  EXPECT_EQ(DescribeRetry(retry), "over_quota (42 in flight)");
   EXPECT_EQ(KnownRetryReason(v1::RETRY_REASON_UNSPECIFIED),
             v1::RETRY_REASON_BUSY);
   EXPECT_EQ(KnownRetryReason(v1::RETRY_REASON_NOT_YET_AVAILABLE),

@@ -118,11 +118,11 @@ TEST_F(FaultTableTest, RetriesComeDueOnTheClockAndGiveUpPastTheBudget) {
   ASSERT_TRUE(
       table_.ScheduleRetry(id, absl::ZeroDuration(), "busy")->scheduled);
   std::optional<FaultTable::RetryOutcome> spent =
-      table_.ScheduleRetry(id, absl::ZeroDuration(), "over quota");
+      table_.ScheduleRetry(id, absl::ZeroDuration(), "over_quota");
   ASSERT_TRUE(spent.has_value());
   EXPECT_FALSE(spent->scheduled);
   EXPECT_THAT(spent->why, HasSubstr("retry budget of 2"));
-  EXPECT_EQ(spent->fault.last_reason, "over quota");
+  EXPECT_EQ(spent->fault.last_reason, "over_quota");
   EXPECT_FALSE(table_.ScheduleRetry(id + 1, absl::ZeroDuration(), "x"))
       << "no such fault";
 }

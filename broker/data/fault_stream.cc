@@ -1,0 +1,147 @@
+#include "broker/data/fault_stream.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "broker/data/stream_writer.h"
+#include "broker/staging/session_staging.h"
+
+namespace faultline::broker {
+namespace {
+
+absl::Status NotOpen() {
+  return absl::FailedPreconditionError(
+      "the first message of a Faults stream must be StreamOpen");
+}
+
+class FaultStream : public FaultStreamReactor {
+ public:
+  FaultStream(grpc::CallbackServerContext* context,
+              const Authorizer& authorizer, FaultProcessor& processor)
+      : context_(context),
+        authorizer_(authorizer),
+        processor_(processor),
+        writer_(std::make_shared<StreamWriter>(this)) {
+    ContinueReading();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      writer_->ReadsDone();
+      return;
+    }
+    absl::Status status = Handle(request_);
+    if (!status.ok()) {
+      writer_->Fail(status);
+      return;
+    }
+    ContinueReading();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (writer_->WriteDone(ok)) ContinueReading();
+  }
+
+  void OnCancel() override { writer_->Fail(absl::CancelledError("cancelled")); }
+
+  void OnDone() override {
+    if (session_ != nullptr) session_->ClearStream(writer_.get());
+    delete this;
+  }
+
+ private:
+  void ContinueReading() {
+    if (!writer_->BeginRead()) return;
+    request_.Clear();
+    StartRead(&request_);
+    writer_->ReadStarted();
+  }
+
+  absl::Status Handle(const v1::FaultStreamRequest& request) {
+    // Slots ride on any message: freed before its fault is worked on, or
+    // after its StreamOpen.
+    const bool open_before = session_ != nullptr;
+    if (open_before) slots_->Release(request.released_staging_slots());
+    absl::Status status = HandleMessage(request);
+    if (status.ok() && !open_before) {
+      slots_->Release(request.released_staging_slots());
+    }
+    return status;
+  }
+
+  absl::Status HandleMessage(const v1::FaultStreamRequest& request) {
+    switch (request.message_case()) {
+      case v1::FaultStreamRequest::kOpen:
+        return Open(request.open());
+      case v1::FaultStreamRequest::kFault:
+        if (session_ == nullptr) return NotOpen();
+        StartFault(request.fault());
+        return absl::OkStatus();
+      case v1::FaultStreamRequest::kRevocationDone:
+        if (session_ == nullptr) return NotOpen();
+        session_->ConfirmRevocation(request.revocation_done().revocation_id());
+        return absl::OkStatus();
+      case v1::FaultStreamRequest::MESSAGE_NOT_SET:
+        // A release-only message (the VMM had no fault to carry it on).
+        if (request.released_staging_slots_size() > 0) {
+          return session_ == nullptr ? NotOpen() : absl::OkStatus();
+        }
+        return absl::InvalidArgumentError(
+            "FaultStreamRequest has none of open, fault, revocation_done set");
+    }
+    return absl::InvalidArgumentError("unknown FaultStreamRequest message");
+  }
+
+  absl::Status Open(const v1::StreamOpen& open) {
+    if (session_ != nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("StreamOpen sent twice on one stream (session ",
+                       session_->id(), ")"));
+    }
+    absl::StatusOr<std::shared_ptr<Session>> session =
+        authorizer_.AuthorizeSession(*context_, open.session_id());
+    if (!session.ok()) return session.status();
+    session_ = *std::move(session);
+    // The VMM forgot the slots of its previous stream: they are free again.
+    slots_ = session_->staging().OpenStream();
+    session_->SetStream(writer_);
+    return absl::OkStatus();
+  }
+
+  void StartFault(const v1::FaultRequest& fault) {
+    writer_->FaultStarted();
+    // The session outlives the callback, and with it the staging slots.
+    processor_.Process(session_, fault,
+                       [writer = writer_, slots = slots_,
+                        session = session_](v1::FaultAnswer answer) {
+                         // Staged per delivered answer, after single flight:
+                         // every answer owns its slots, so each is released
+                         // exactly once.
+                         slots->Stage(&answer);
+                         v1::FaultStreamResponse response;
+                         *response.mutable_answer() = std::move(answer);
+                         writer->Send(std::move(response));
+                         writer->FaultAnswered();
+                       });
+  }
+
+  grpc::CallbackServerContext* const context_;
+  const Authorizer& authorizer_;
+  FaultProcessor& processor_;
+  const std::shared_ptr<StreamWriter> writer_;
+  // Set by StreamOpen; read only by reactions, which gRPC runs one at a
+  // time for reads.
+  std::shared_ptr<Session> session_;
+  std::shared_ptr<StreamSlots> slots_;
+  v1::FaultStreamRequest request_;
+};
+
+}  // namespace
+
+FaultStreamReactor* NewFaultStream(grpc::CallbackServerContext* context,
+                                   const Authorizer& authorizer,
+                                   FaultProcessor& processor) {
+  return new FaultStream(context, authorizer, processor);
+}
+
+}  // namespace faultline::broker

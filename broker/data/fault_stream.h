@@ -1,0 +1,27 @@
+// The Faults stream of one VMM (gRPC callback API): reads stream messages,
+// opens the stream on its session (authorized), gives released staging
+// slots back, hands faults to the FaultProcessor (many in flight, answered
+// in any order) and confirmed revocations to the session. Writing is the
+// StreamWriter's.
+//
+// Threading: gRPC runs the reactions, one read at a time; answers arrive
+// from worker threads and go straight to the writer.
+#ifndef FAULTLINE_BROKER_DATA_FAULT_STREAM_H_
+#define FAULTLINE_BROKER_DATA_FAULT_STREAM_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include "broker/data/fault_processor.h"
+#include "broker/session/authorization.h"
+#include "proto/faultline/v1/broker.grpc.pb.h"
+
+namespace faultline::broker {
+
+// Creates the reactor for one Faults call; it deletes itself when done.
+grpc::ServerBidiReactor<v1::FaultStreamRequest, v1::FaultStreamResponse>*
+NewFaultStream(grpc::CallbackServerContext* context,
+               const Authorizer& authorizer, FaultProcessor& processor);
+
+}  // namespace faultline::broker
+
+#endif  // FAULTLINE_BROKER_DATA_FAULT_STREAM_H_

@@ -1,0 +1,29 @@
+#include "broker/net/peer_credentials.h"
+
+#include "gtest/gtest.h"
+
+namespace faultline::broker {
+namespace {
+
+TEST(PeerTableTest, MapsFdPeersToCredentials) {
+  PeerTable table;
+  table.Record(7, 1000, 1000, 42);
+  PeerIdentity peer = table.Lookup("fd:7");
+  EXPECT_EQ(peer.transport, PeerIdentity::Transport::kUnix);
+  EXPECT_TRUE(peer.has_credentials);
+  EXPECT_EQ(peer.uid, 1000u);
+  EXPECT_EQ(peer.description, "uid=1000 pid=42");
+  table.Record(7, 0, 0, 43);  // The fd number was reused by a new client.
+  EXPECT_EQ(table.Lookup("fd:7").pid, 43);
+
+  EXPECT_EQ(table.Lookup("ipv4:127.0.0.1:5000").transport,
+            PeerIdentity::Transport::kTcp);
+  EXPECT_EQ(table.Lookup("ipv6:[::1]:5000").transport,
+            PeerIdentity::Transport::kTcp);
+  PeerIdentity unknown = table.Lookup("fd:99");
+  EXPECT_EQ(unknown.transport, PeerIdentity::Transport::kOther);
+  EXPECT_FALSE(unknown.has_credentials);
+}
+
+}  // namespace
+}  // namespace faultline::broker

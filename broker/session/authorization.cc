@@ -1,0 +1,117 @@
+#include "broker/session/authorization.h"
+
+#include <unistd.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "broker/session/session.h"
+#include "broker/session/session_registry.h"
+#include "proto/faultline/v1/wire.h"
+
+namespace faultline::broker {
+
+bool SameOwnerOrRoot(const PeerIdentity& owner, const PeerIdentity& caller) {
+  if (caller.transport == PeerIdentity::Transport::kTcp) return true;
+  if (!caller.has_credentials) return false;
+  if (caller.uid == 0) return true;
+  return !owner.has_credentials || owner.uid == caller.uid;
+}
+
+absl::Status CheckSessionCaller(const Session& session,
+                                std::optional<absl::string_view> token,
+                                const PeerIdentity& caller) {
+  if (!token.has_value()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("session-scoped call without \"",
+                     v1::wire::kSessionTokenKey, "\" metadata"));
+  }
+  if (!session.TokenMatches(*token)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the \"", v1::wire::kSessionTokenKey,
+                     "\" does not belong to session ", session.id()));
+  }
+  if (!SameOwnerOrRoot(session.peer(), caller)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "session ", session.id(), " belongs to ", session.peer().description,
+        ", not to the caller (", caller.description, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAdminCaller(const PeerIdentity& caller, uid_t broker_uid) {
+  if (caller.transport != PeerIdentity::Transport::kUnix) {
+    return absl::OkStatus();
+  }
+  if (caller.has_credentials && (caller.uid == 0 || caller.uid == broker_uid)) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat("admin calls on the Unix socket are for root and uid ",
+                   broker_uid, "; the caller is ", caller.description));
+}
+
+absl::Status CheckVmToken(const std::map<std::string, std::string>& vm_tokens,
+                          const v1::AttachRequest& request) {
+  auto it = vm_tokens.find(request.vm_name());
+  if (it == vm_tokens.end()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "VM \"", absl::CEscape(request.vm_name()),
+        "\" may not attach over TCP: the broker has no --vm_token for it"));
+  }
+  const std::string& expected = it->second;
+  const std::string& given = request.vm_token();
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size() && i < given.size(); ++i) {
+    difference |= static_cast<unsigned char>(expected[i] ^ given[i]);
+  }
+  if (difference != 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "wrong vm_token for VM \"", absl::CEscape(request.vm_name()), "\""));
+  }
+  return absl::OkStatus();
+}
+
+PeerIdentity Authorizer::Caller(
+    const grpc::CallbackServerContext& context) const {
+  return peers_.Lookup(context.peer());
+}
+
+absl::StatusOr<PeerIdentity> Authorizer::AuthorizeAttach(
+    const grpc::CallbackServerContext& context,
+    const v1::AttachRequest& request) const {
+  PeerIdentity peer = Caller(context);
+  if (peer.transport != PeerIdentity::Transport::kUnix) {
+    if (absl::Status status = CheckVmToken(vm_tokens_, request); !status.ok()) {
+      return status;
+    }
+  }
+  return peer;
+}
+
+absl::StatusOr<std::shared_ptr<Session>> Authorizer::AuthorizeSession(
+    const grpc::CallbackServerContext& context,
+    const std::string& session_id) const {
+  std::shared_ptr<Session> session = registry_.Find(session_id);
+  if (session == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no session \"",
+                                            absl::CEscape(session_id),
+                                            "\" (detached, or the "
+                                            "broker restarted: attach again)"));
+  }
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(v1::wire::kSessionTokenKey);
+  std::optional<absl::string_view> token;
+  if (it != metadata.end()) {
+    token = absl::string_view(it->second.data(), it->second.size());
+  }
+  absl::Status allowed = CheckSessionCaller(*session, token, Caller(context));
+  if (!allowed.ok()) return allowed;
+  return session;
+}
+
+absl::Status Authorizer::AuthorizeAdmin(
+    const grpc::CallbackServerContext& context) const {
+  return CheckAdminCaller(Caller(context), ::geteuid());
+}
+
+}  // namespace faultline::broker

@@ -1,0 +1,88 @@
+// Every authorization decision of the broker, in one place:
+// - session-scoped calls (StreamOpen, ResolveFault, Detach) carry the
+//   session's token as metadata (wire::kSessionTokenKey) and, on the Unix
+//   socket, come from the session owner's uid or root;
+// - admin calls on the Unix socket come from root or the broker's own user;
+//   on TCP from whoever reaches the port (firewall it, or use TLS);
+// - an attach over TCP carries its VM's --vm_token;
+// - a live VM name whose VMM is gone is taken over only by its owner or root.
+// Who a caller is comes from broker/net (PeerTable); what it may do is
+// decided only here.
+//
+// Thread-safe: immutable after construction.
+#ifndef FAULTLINE_BROKER_SESSION_AUTHORIZATION_H_
+#define FAULTLINE_BROKER_SESSION_AUTHORIZATION_H_
+
+#include <grpcpp/grpcpp.h>
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "broker/net/peer_credentials.h"
+#include "proto/faultline/v1/broker.pb.h"
+
+namespace faultline::broker {
+
+class Session;
+class SessionRegistry;
+
+// True when `caller` may act on something `owner` created: the same uid on
+// the Unix socket, or root; any TCP caller (TCP is guarded by tokens).
+bool SameOwnerOrRoot(const PeerIdentity& owner, const PeerIdentity& caller);
+
+// `token` (nullopt: the call carried none) against `session`'s secret and
+// `caller` against its owner. UNAUTHENTICATED without a token,
+// PERMISSION_DENIED for a wrong one or another uid's call.
+absl::Status CheckSessionCaller(const Session& session,
+                                std::optional<absl::string_view> token,
+                                const PeerIdentity& caller);
+
+// Admin calls: OK off the Unix socket; on it, root and `broker_uid` only.
+absl::Status CheckAdminCaller(const PeerIdentity& caller, uid_t broker_uid);
+
+// An attach over TCP: PERMISSION_DENIED unless `vm_tokens` has the VM's
+// token and the request carries it (compared in constant time).
+absl::Status CheckVmToken(const std::map<std::string, std::string>& vm_tokens,
+                          const v1::AttachRequest& request);
+
+// The checks above applied to gRPC calls.
+class Authorizer {
+ public:
+  // `vm_tokens`: VM name -> token that TCP attaches must present. With no
+  // entry for a VM, TCP attaches of that VM are refused.
+  Authorizer(const SessionRegistry& registry, const PeerTable& peers,
+             std::map<std::string, std::string> vm_tokens)
+      : registry_(registry), peers_(peers), vm_tokens_(std::move(vm_tokens)) {}
+
+  // Who the call comes from.
+  PeerIdentity Caller(const grpc::CallbackServerContext& context) const;
+
+  // The identity an attach runs as: any Unix-socket caller, a TCP caller
+  // only with its VM's token.
+  absl::StatusOr<PeerIdentity> AuthorizeAttach(
+      const grpc::CallbackServerContext& context,
+      const v1::AttachRequest& request) const;
+
+  // The session `session_id` names, if the call may act on it. NOT_FOUND for
+  // an unknown session, then CheckSessionCaller's refusals.
+  absl::StatusOr<std::shared_ptr<Session>> AuthorizeSession(
+      const grpc::CallbackServerContext& context,
+      const std::string& session_id) const;
+
+  absl::Status AuthorizeAdmin(const grpc::CallbackServerContext& context) const;
+
+ private:
+  const SessionRegistry& registry_;
+  const PeerTable& peers_;
+  const std::map<std::string, std::string> vm_tokens_;
+};
+
+}  // namespace faultline::broker
+
+#endif  // FAULTLINE_BROKER_SESSION_AUTHORIZATION_H_

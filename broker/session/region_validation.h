@@ -1,0 +1,26 @@
+// Checks an AttachRequest before anything is created for it: protocol
+// version, VM name, and every region (alignment, size, page size, overlap,
+// source kind against region kind, duplicate ids and names).
+#ifndef FAULTLINE_BROKER_SESSION_REGION_VALIDATION_H_
+#define FAULTLINE_BROKER_SESSION_REGION_VALIDATION_H_
+
+#include "absl/status/status.h"
+#include "proto/faultline/v1/broker.pb.h"
+
+namespace faultline::broker {
+
+inline constexpr int kMaxRegions = 64;
+// 1 Mi frames: 4 GiB of device memory per pool.
+inline constexpr uint64_t kMaxPoolFrames = 1ull << 20;
+
+// INVALID_ARGUMENT (FAILED_PRECONDITION for the protocol version) with a
+// message naming the offending region and value.
+absl::Status ValidateAttach(const v1::AttachRequest& request);
+
+// A fault request against the regions a session declared: region known,
+// offset page-aligned and inside it. INVALID_ARGUMENT naming the value.
+absl::Status ValidateFaultTarget(const v1::Region& region, uint64_t offset);
+
+}  // namespace faultline::broker
+
+#endif  // FAULTLINE_BROKER_SESSION_REGION_VALIDATION_H_

@@ -1,0 +1,210 @@
+#include "broker/session/session_registry.h"
+
+#include <sys/random.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "broker/session/authorization.h"
+#include "broker/session/region_validation.h"
+#include "broker/sources/make_source.h"
+#include "proto/base/errno_status.h"
+#include "proto/base/status_macros.h"
+
+namespace faultline::broker {
+
+absl::StatusOr<std::string> RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  size_t filled = 0;
+  while (filled < bytes) {
+    ssize_t n = RetryOnEintr(
+        [&] { return ::getrandom(raw.data() + filled, bytes - filled, 0); });
+    if (n < 0) return ErrnoError("getrandom");
+    filled += static_cast<size_t>(n);
+  }
+  return absl::BytesToHexString(raw);
+}
+
+absl::StatusOr<std::map<uint32_t, std::unique_ptr<SessionRegion>>>
+SessionRegistry::BuildRegions(const v1::AttachRequest& request,
+                              const std::string& session_id,
+                              v1::AttachResponse* response) {
+  std::map<uint32_t, std::unique_ptr<SessionRegion>> regions;
+  for (const v1::Region& region : request.regions()) {
+    auto entry = std::make_unique<SessionRegion>();
+    entry->region = region;
+    v1::RegionGrant* grant = response->add_regions();
+    grant->set_region_id(region.region_id());
+    if (region.kind() == v1::REGION_KIND_DEVICE_MEMORY) {
+      absl::StatusOr<std::shared_ptr<FramePool>> pool =
+          pools_.Acquire(region.source().device(), session_id);
+      if (!pool.ok()) {
+        return absl::Status(pool.status().code(),
+                            absl::StrCat("region ", region.region_id(), ": ",
+                                         pool.status().message()));
+      }
+      entry->pool = *std::move(pool);
+      grant->set_device_memory_path(entry->pool->options().path);
+      grant->set_device_frame_count(entry->pool->options().frame_count);
+    } else {
+      absl::StatusOr<std::unique_ptr<PageSource>> source =
+          MakeSource(region, stores_);
+      if (!source.ok()) {
+        return absl::Status(source.status().code(),
+                            absl::StrCat("region ", region.region_id(), ": ",
+                                         source.status().message()));
+      }
+      entry->source = *std::move(source);
+    }
+    regions[region.region_id()] = std::move(entry);
+  }
+  return regions;
+}
+
+absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
+    const v1::AttachRequest& request, const PeerIdentity& peer,
+    v1::AttachResponse* response) {
+  RETURN_IF_ERROR(ValidateAttach(request));
+  std::shared_ptr<Session> stale;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, session] : sessions_) {
+      if (session->vm_name() != request.vm_name()) continue;
+      if (session->stream() != nullptr) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "VM \"", absl::CEscape(request.vm_name()),
+            "\" is attached as session ", id,
+            " with a connected stream; pick another vm_name or detach it"));
+      }
+      if (!SameOwnerOrRoot(session->peer(), peer)) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "VM \"", absl::CEscape(request.vm_name()),
+            "\" is attached as session ", id, " by ",
+            session->peer().description, "; only its owner may replace it"));
+      }
+      stale = session;
+    }
+  }
+  if (stale != nullptr) {
+    // Its VMM is gone (no stream): the new attach takes the name over.
+    Detach(stale->id()).IgnoreError();
+  }
+
+  ASSIGN_OR_RETURN(std::string session_id, RandomHex(8));
+  ASSIGN_OR_RETURN(std::string token, RandomHex(16));
+  v1::AttachResponse built;
+  // Only a peer on this machine can map the file; others get inline bytes.
+  std::unique_ptr<StagingArea> staging;
+  if (request.want_staging() &&
+      peer.transport == PeerIdentity::Transport::kUnix &&
+      staging_options_.slot_count > 0) {
+    ASSIGN_OR_RETURN(
+        staging, SessionStaging::CreateArea(staging_options_.dir, session_id,
+                                            staging_options_.slot_count));
+    *built.mutable_staging() = staging->Grant();
+  }
+  absl::StatusOr<std::map<uint32_t, std::unique_ptr<SessionRegion>>> regions =
+      BuildRegions(request, session_id, &built);
+  if (!regions.ok()) {
+    // Give back the pools the regions before the failing one took.
+    for (const v1::Region& region : request.regions()) {
+      if (region.kind() != v1::REGION_KIND_DEVICE_MEMORY) continue;
+      const v1::DeviceSource& device = region.source().device();
+      pools_.Release(device.sharing() == v1::SHARING_SHARED
+                         ? device.pool()
+                         : absl::StrCat(device.pool(), "@", session_id),
+                     session_id);
+    }
+    return regions.status();
+  }
+
+  Session::Identity identity;
+  identity.id = session_id;
+  identity.token = token;
+  identity.vm_name = request.vm_name();
+  identity.peer = peer;
+  identity.vcpu_count = request.vcpu_count();
+  std::shared_ptr<Session> session;
+  {
+    absl::MutexLock lock(&mu_);
+    // Checked again: another attach of the name may have won meanwhile.
+    for (const auto& [id, live] : sessions_) {
+      if (live->vm_name() == request.vm_name()) {
+        session = live;
+        break;
+      }
+    }
+    if (session == nullptr) {
+      identity.serial = next_serial_++;
+      session = std::make_shared<Session>(std::move(identity), limits_,
+                                          *std::move(regions),
+                                          std::move(staging), &staging_totals_);
+      sessions_[session_id] = session;
+      *response = std::move(built);
+      response->set_session_id(session_id);
+      response->set_session_token(token);
+      *response->mutable_limits() = limits_;
+      return session;
+    }
+  }
+  // Lost the race: give back what this attach took.
+  for (const auto& [id, region] : *regions) {
+    if (region->pool != nullptr) {
+      pools_.Release(region->pool->options().name, session_id);
+    }
+  }
+  return absl::AlreadyExistsError(
+      absl::StrCat("VM \"", absl::CEscape(request.vm_name()),
+                   "\" was attached meanwhile as session ", session->id()));
+}
+
+void SessionRegistry::ReleasePools(const Session& session) {
+  for (const auto& [id, region] : session.regions()) {
+    if (region->pool != nullptr) {
+      pools_.Release(region->pool->options().name, session.id());
+    }
+  }
+}
+
+absl::Status SessionRegistry::Detach(const std::string& session_id) {
+  std::shared_ptr<Session> session;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("no session ", absl::CEscape(session_id)));
+    }
+    session = std::move(it->second);
+    sessions_.erase(it);
+  }
+  session->MarkDetached();
+  ReleasePools(*session);
+  session->staging().RemoveFile();
+  return absl::OkStatus();
+}
+
+std::shared_ptr<Session> SessionRegistry::Find(
+    const std::string& session_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(session_id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Get(
+    const std::string& session_id) const {
+  std::shared_ptr<Session> session = Find(session_id);
+  if (session == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("no session \"", absl::CEscape(session_id), "\""));
+  }
+  return session;
+}
+
+std::vector<std::shared_ptr<Session>> SessionRegistry::List() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<Session>> sessions;
+  for (const auto& [id, session] : sessions_) sessions.push_back(session);
+  return sessions;
+}
+
+}  // namespace faultline::broker

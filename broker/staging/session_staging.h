@@ -1,0 +1,91 @@
+// The one owner of a session's staging slots: the only code that stages an
+// answer's pages into slots and takes slots back from the VMM.
+//
+// SessionStaging is the session's part: its area (when granted), its
+// counters, and the broker-wide counters it adds to. StreamSlots is one
+// Faults stream's hold on the area: a new stream frees every slot (the VMM
+// dropped the old stream's), answers are staged into slots of the stream
+// that carries them, and only that stream may release them. A session
+// without an area still has a SessionStaging: its releases are refused.
+//
+// Threading: SessionStaging is thread-safe. A StreamSlots is shared between
+// its stream's reactor (Release, one read at a time) and the workers that
+// deliver answers (Stage, any thread).
+#ifndef FAULTLINE_BROKER_STAGING_SESSION_STAGING_H_
+#define FAULTLINE_BROKER_STAGING_SESSION_STAGING_H_
+
+#include <google/protobuf/repeated_field.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "broker/staging/staging_area.h"
+#include "broker/staging/staging_counters.h"
+#include "proto/faultline/v1/broker.pb.h"
+
+namespace faultline::broker {
+
+class StreamSlots;
+
+class SessionStaging {
+ public:
+  // A session's area in `dir` (StagingFilePath) with `slot_count` slots.
+  static absl::StatusOr<std::unique_ptr<StagingArea>> CreateArea(
+      const std::string& dir, const std::string& session_id,
+      uint32_t slot_count);
+
+  // `area` is null when the session was granted none. `broker_totals`, when
+  // given, outlives the session and counts every session's staging.
+  SessionStaging(std::string session_id, std::unique_ptr<StagingArea> area,
+                 StagingTotals* broker_totals);
+
+  SessionStaging(const SessionStaging&) = delete;
+  SessionStaging& operator=(const SessionStaging&) = delete;
+
+  // A new Faults stream of the session. It must not outlive this object.
+  std::shared_ptr<StreamSlots> OpenStream();
+
+  // Null when no area was granted.
+  const StagingArea* area() const { return area_.get(); }
+  // The session's counters since attach, with the area's slot_count and
+  // slots_held when it has one.
+  void ToProto(v1::StagingCounters* out) const;
+  // The session detached: the area's file goes (the mapping stays for
+  // answers still in flight).
+  void RemoveFile();
+
+ private:
+  friend class StreamSlots;
+
+  const std::string session_id_;
+  const std::unique_ptr<StagingArea> area_;
+  StagingTotals* const broker_totals_;
+  StagingTotals session_totals_;
+};
+
+class StreamSlots {
+ public:
+  StreamSlots(SessionStaging& staging, uint64_t epoch)
+      : staging_(staging), epoch_(epoch) {}
+
+  // Takes back `slots` that the VMM released on this stream. A bad release
+  // (outside the area, not held by this stream, no area) is refused,
+  // counted, logged to stderr for the first few of the stream, and ignored.
+  void Release(const google::protobuf::RepeatedField<uint32_t>& slots);
+
+  // Moves the page bytes of `answer` (page and extra pages) into free slots
+  // of this stream, per delivered answer, so every answer owns its slots; a
+  // page with no free slot stays inline. Counted; nothing without an area.
+  void Stage(v1::FaultAnswer* answer) const;
+
+ private:
+  SessionStaging& staging_;
+  const uint64_t epoch_;
+  int refused_ = 0;
+};
+
+}  // namespace faultline::broker
+
+#endif  // FAULTLINE_BROKER_STAGING_SESSION_STAGING_H_
