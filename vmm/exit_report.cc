@@ -52,7 +52,7 @@ std::string StopJson(const StopReason& reason) {
   std::string out =
       absl::StrCat("{\"kind\":", Quoted(StopKindName(reason.kind)),
                    ",\"message\":", Quoted(reason.message));
-  if (reason.kind == StopKind::kGuestExit) {
+  if (HasGuestStatus(reason.kind)) {
     absl::StrAppend(&out, ",\"guest_status\":", reason.guest_status);
   }
   if (reason.page.has_value())

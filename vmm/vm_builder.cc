@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -13,8 +15,9 @@
 #include "proto/base/status_macros.h"
 #include "proto/guest_abi.h"
 #include "vmm/control/control_protocol.h"
-#include "vmm/loader/boot_state.h"
-#include "vmm/loader/loader.h"
+#include "vmm/guest_machine.h"
+#include "vmm/loader/guest_image.h"
+#include "vmm/memory/pc_memory_map.h"
 #include "vmm/ram_preload.h"
 #include "vmm/vcpu/cpuid.h"
 
@@ -25,10 +28,6 @@ namespace abi = ::faultline::guest_abi;
 
 constexpr uint32_t kRamRegionId = 1;
 constexpr uint32_t kPciMemRegionId = 2;
-// Intel's TSS area: three pages just below 4 GiB, clear of RAM and BARs.
-constexpr uint64_t kTssAddress = 0xFFFBD000;
-// RAM faults ask for this many following pages as prefetch.
-constexpr uint32_t kRamPrefetchPages = 7;
 
 // MCG_CAP for every vCPU when error answers become machine checks; nullopt
 // when they stop the VM instead.
@@ -52,13 +51,19 @@ absl::StatusOr<MachineChecks> OpenKvm(const VmmConfig& config, VmParts* vm) {
   return MachineChecks(*cap);
 }
 
-// 2. The payload, checked against the guest before it is loaded.
-absl::StatusOr<ElfImage> CheckPayload(const VmmConfig& config) {
-  absl::StatusOr<ElfImage> payload = ReadElfFile(config.guest_path);
-  absl::Status fits = payload.ok() ? CheckFitsGuest(*payload, config.ram_bytes)
-                                   : payload.status();
-  if (!fits.ok()) return StopError(StopKind::kBadPayload, fits);
-  return payload;
+// 2. The guest image (a payload, a Linux bzImage or a multiboot kernel),
+// read and checked against the guest before it is loaded.
+absl::StatusOr<GuestImage> ReadImage(const VmmConfig& config, VmParts* vm) {
+  GuestImageSource source;
+  source.payload_path = config.guest_path;
+  source.kernel_path = config.kernel_path;
+  source.initrds = config.initrds;
+  source.cmdline = config.kernel_cmdline;
+  absl::StatusOr<GuestImage> image =
+      ReadGuestImage(source, config.ram_bytes, config.vcpu_count);
+  if (!image.ok()) return StopError(StopKind::kBadPayload, image.status());
+  vm->boot_format = image->format;
+  return image;
 }
 
 // The guest's memory, described once: where each region lies (the
@@ -83,18 +88,23 @@ std::vector<GuestRegion> DescribeGuestMemory(const VmmConfig& config) {
   return regions;
 }
 
-// 3. Guest memory: RAM and the device window, unpopulated.
-absl::StatusOr<RegionSources> CreateGuestMemory(const VmmConfig& config,
-                                                VmParts* vm) {
+// Where the regions lie (for the loader's memory map) and what backs them.
+struct GuestMemoryPlan {
   MemoryLayout layout;
   RegionSources sources;
+};
+
+// 3. Guest memory: RAM and the device window, unpopulated.
+absl::StatusOr<GuestMemoryPlan> CreateGuestMemory(const VmmConfig& config,
+                                                  VmParts* vm) {
+  GuestMemoryPlan plan;
   for (const GuestRegion& region : DescribeGuestMemory(config)) {
-    RETURN_IF_ERROR(layout.Add(region.spec));
-    sources[region.spec.id] = region.source;
+    RETURN_IF_ERROR(plan.layout.Add(region.spec));
+    plan.sources[region.spec.id] = region.source;
   }
-  ASSIGN_OR_RETURN(vm->memory, GuestMemory::Create(layout));
+  ASSIGN_OR_RETURN(vm->memory, GuestMemory::Create(plan.layout));
   vm->run_control = std::make_unique<RunControl>(config.vcpu_count);
-  return sources;
+  return plan;
 }
 
 // 4. The fault engine: registers memory with userfaultfd and attaches.
@@ -114,7 +124,8 @@ absl::Status AttachFaultEngine(const VmmConfig& config, RegionSources sources,
   options.sources = std::move(sources);
   options.retry.budget = config.retry_budget;
   options.retry.deadline = config.fault_deadline;
-  options.prefetch_hint = kRamPrefetchPages;
+  options.prefetch_hint =
+      config.prefetch_pages.value_or(DefaultPrefetchPages(vm->boot_format));
   options.poison_error_pages = machine_checks.has_value();
   RunControl* control = vm->run_control.get();
   ASSIGN_OR_RETURN(vm->engine,
@@ -132,18 +143,27 @@ absl::Status AttachFaultEngine(const VmmConfig& config, RegionSources sources,
   return absl::OkStatus();
 }
 
-// 5. The loader installs the payload and boot state; the rest will fault
-// (or, with --preload_ram, comes from the broker now).
-absl::StatusOr<LoadedPayload> LoadGuestPayload(const VmmConfig& config,
-                                               const ElfImage& payload,
-                                               VmParts* vm) {
+// 5. The loader installs the guest image and its boot state; the rest will
+// fault (or, with --preload_ram, comes from the broker now).
+absl::StatusOr<LoadedImage> LoadImage(const VmmConfig& config,
+                                      const GuestImage& image,
+                                      const MemoryLayout& layout,
+                                      VmParts* vm) {
   FaultEngine* engine = vm->engine.get();
-  absl::StatusOr<LoadedPayload> loaded = LoadPayload(
-      payload, config.ram_bytes, config.vcpu_count, config.guest_args,
-      [engine](uint64_t address, const uint8_t* page) {
+  LoadContext context;
+  context.layout = &layout;
+  context.ram_bytes = config.ram_bytes;
+  context.vcpu_count = config.vcpu_count;
+  context.payload_args = config.guest_args;
+  absl::StatusOr<LoadedImage> loaded = LoadGuestImage(
+      image, context, [engine](uint64_t address, const uint8_t* page) {
         return engine->LoadPage(address, page);
       });
   if (!loaded.ok()) return StopError(StopKind::kBadPayload, loaded.status());
+  vm->loader_pages = loaded->pages_installed;
+  if (IsKernel(loaded->format)) {
+    absl::FPrintF(stderr, "vmm: %s\n", loaded->description);
+  }
   if (config.preload_ram) {
     RamPreloadOptions preload;
     preload.target = config.broker_target;
@@ -159,10 +179,13 @@ absl::StatusOr<LoadedPayload> LoadGuestPayload(const VmmConfig& config,
   return loaded;
 }
 
-// 6. The KVM VM and its memory slots, one per region in layout order.
-absl::Status CreateKvmVm(VmParts* vm) {
+// 6. The KVM VM, a kernel's interrupt controllers, and the memory slots,
+// one per region in layout order.
+absl::Status CreateKvmVm(BootFormat format, VmParts* vm) {
   ASSIGN_OR_RETURN(vm->vm, vm->kvm->CreateVm());
-  RETURN_IF_ERROR(vm->vm->SetTssAddress(kTssAddress));
+  RETURN_IF_ERROR(vm->vm->SetTssAddress(kKvmTssAddress));
+  ASSIGN_OR_RETURN(vm->irqchip,
+                   CreateInterruptControllers(format, vm->vm.get()));
   uint32_t slot = 0;
   for (const MappedRegion& region : vm->memory->regions()) {
     RETURN_IF_ERROR(vm->vm->SetUserMemoryRegion(
@@ -172,7 +195,18 @@ absl::Status CreateKvmVm(VmParts* vm) {
   return absl::OkStatus();
 }
 
-// 7. Devices: serial, debug exit, PCI (host bridge and memory device).
+// A kernel guest's power off or reset, on a vCPU thread, ends the run with
+// the status it latched (the devices exist by then).
+std::function<void(const std::string& how)> EndsKernelRun(StopKind kind,
+                                                          VmParts* vm) {
+  return [kind, vm](const std::string& how) {
+    vm->run_control->Stop(
+        KernelEndReason(kind, how, vm->devices->latched_status()));
+  };
+}
+
+// 7. Devices: serial, debug exit, PCI (host bridge and memory device), for
+// kernels the PC's; then the serial input.
 absl::Status CreateDevices(const VmmConfig& config, VmParts* vm) {
   int serial_fd = STDOUT_FILENO;
   if (config.serial_path != "-") {
@@ -192,34 +226,46 @@ absl::Status CreateDevices(const VmmConfig& config, VmParts* vm) {
     control->Stop({StopKind::kGuestExit, status,
                    absl::StrFormat("the guest exited with status %u", status)});
   };
+  ConfigureDevices(vm->boot_format, config, vm->irqchip.get(), &devices);
+  devices.on_power_off = EndsKernelRun(StopKind::kGuestPowerOff, vm);
+  devices.on_reset = EndsKernelRun(StopKind::kGuestReset, vm);
   ASSIGN_OR_RETURN(vm->devices, DeviceSet::Create(std::move(devices)));
+  ASSIGN_OR_RETURN(vm->serial_input, StartSerialInput(config.serial_input,
+                                                      &vm->devices->serial()));
   return absl::OkStatus();
 }
 
-// 8. vCPUs in long mode at the entry point, each with its own thread.
-absl::Status CreateVcpus(const VmmConfig& config, const LoadedPayload& loaded,
+// 8. vCPUs as the image enters them (payloads: all in long mode at the
+// entry point; kernels: vCPU 0, the others wait for INIT/SIPI), each with
+// its own thread.
+absl::Status CreateVcpus(const VmmConfig& config, const LoadedImage& loaded,
                          const MachineChecks& machine_checks, VmParts* vm) {
   ASSIGN_OR_RETURN(const std::vector<kvm_cpuid_entry2> cpuid,
                    vm->kvm->SupportedCpuid());
+  CpuidOptions cpuid_options;
+  cpuid_options.vcpu_count = config.vcpu_count;
+  cpuid_options.tsc_deadline_timer =
+      vm->kvm->CheckExtension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+  ExitContext exits{&vm->devices->port_bus(), &vm->devices->mmio_bus(),
+                    vm->memory.get()};
+  if (IsKernel(loaded.format)) {
+    // Linux's reboot=t (and a panic with panic=-1) triple-faults.
+    exits.on_shutdown = EndsKernelRun(StopKind::kGuestReset, vm);
+  }
   RETURN_IF_ERROR(InstallKickSignalHandler());
   RETURN_IF_ERROR(InstallMemoryErrorSignalHandler());
   FaultEngine* engine = vm->engine.get();
   RunControl* control = vm->run_control.get();
   for (uint32_t id = 0; id < config.vcpu_count; ++id) {
     ASSIGN_OR_RETURN(std::unique_ptr<VcpuFd> vcpu, vm->vm->CreateVcpu(id));
-    RETURN_IF_ERROR(vcpu->SetCpuid(CpuidForVcpu(cpuid, id)));
-    ASSIGN_OR_RETURN(kvm_sregs sregs, vcpu->GetSpecialRegisters());
-    SetLongModeSpecialRegisters(&sregs);
-    RETURN_IF_ERROR(vcpu->SetSpecialRegisters(sregs));
-    RETURN_IF_ERROR(vcpu->SetRegisters(BootRegisters(loaded.entry, id)));
+    RETURN_IF_ERROR(vcpu->SetCpuid(CpuidForVcpu(cpuid, id, cpuid_options)));
+    RETURN_IF_ERROR(SetEntryRegisters(loaded, id, *vcpu));
     if (machine_checks.has_value()) {
       RETURN_IF_ERROR(vcpu->SetupMachineCheck(*machine_checks));
     }
     vm->vcpus.push_back(std::make_unique<VcpuThread>(
-        id, std::move(vcpu), vm->kvm->vcpu_mmap_size(),
-        ExitContext{&vm->devices->port_bus(), &vm->devices->mmio_bus(),
-                    vm->memory.get()},
-        control, vm->memory_errors.get(),
+        id, std::move(vcpu), vm->kvm->vcpu_mmap_size(), exits, control,
+        vm->memory_errors.get(),
         [engine](uint32_t thread_id, uint32_t vcpu_id) {
           engine->RegisterVcpuThread(thread_id, vcpu_id);
         }));
@@ -260,27 +306,29 @@ absl::Status OpenControlSocket(const VmmConfig& config, VmParts* vm) {
 
 absl::StatusOr<std::unique_ptr<VirtualMachine>> BuildVm(
     const VmmConfig& config) {
-  VmParts vm;
+  auto vm = std::make_unique<VmParts>();
+  vm->build_started = absl::Now();
   // 1. KVM first: without it nothing else matters.
-  ASSIGN_OR_RETURN(const MachineChecks machine_checks, OpenKvm(config, &vm));
-  // 2. The payload, checked before any memory or broker session exists.
-  ASSIGN_OR_RETURN(const ElfImage payload, CheckPayload(config));
+  ASSIGN_OR_RETURN(const MachineChecks machine_checks,
+                   OpenKvm(config, vm.get()));
+  // 2. The guest image, checked before any memory or broker session exists.
+  ASSIGN_OR_RETURN(const GuestImage image, ReadImage(config, vm.get()));
   // 3. Guest memory, from one description of its regions.
-  ASSIGN_OR_RETURN(RegionSources sources, CreateGuestMemory(config, &vm));
+  ASSIGN_OR_RETURN(GuestMemoryPlan memory, CreateGuestMemory(config, vm.get()));
   // 4. The fault engine attaches those regions at the broker.
-  RETURN_IF_ERROR(
-      AttachFaultEngine(config, std::move(sources), machine_checks, &vm));
-  // 5. The payload and its boot pages, through the engine.
-  ASSIGN_OR_RETURN(const LoadedPayload loaded,
-                   LoadGuestPayload(config, payload, &vm));
-  // 6. The KVM VM and its memory slots.
-  RETURN_IF_ERROR(CreateKvmVm(&vm));
-  // 7. Devices.
-  RETURN_IF_ERROR(CreateDevices(config, &vm));
+  RETURN_IF_ERROR(AttachFaultEngine(config, std::move(memory.sources),
+                                    machine_checks, vm.get()));
+  // 5. The guest image and its boot pages, through the engine.
+  ASSIGN_OR_RETURN(const LoadedImage loaded,
+                   LoadImage(config, image, memory.layout, vm.get()));
+  // 6. The KVM VM, its interrupt controllers and memory slots.
+  RETURN_IF_ERROR(CreateKvmVm(loaded.format, vm.get()));
+  // 7. Devices and the serial input.
+  RETURN_IF_ERROR(CreateDevices(config, vm.get()));
   // 8. vCPUs.
-  RETURN_IF_ERROR(CreateVcpus(config, loaded, machine_checks, &vm));
+  RETURN_IF_ERROR(CreateVcpus(config, loaded, machine_checks, vm.get()));
   // 9. The control socket.
-  RETURN_IF_ERROR(OpenControlSocket(config, &vm));
+  RETURN_IF_ERROR(OpenControlSocket(config, vm.get()));
   return std::make_unique<VirtualMachine>(std::move(vm));
 }
 

@@ -1,9 +1,10 @@
 // Builds one VM from a checked configuration, in one place that reads top
 // to bottom (vm_builder.cc): numbered steps, each a function, each failure a
-// typed error (vmm/stop) naming what went wrong. A step that needs another
-// loader or device goes in at its number: loading the payload (steps 2 and
-// 5) is the seam for a kernel loader, devices are step 7, the vCPUs' boot
-// state step 8.
+// typed error (vmm/stop) naming what went wrong. The guest image (a
+// payload, a Linux bzImage or a multiboot kernel) is read in step 2 and
+// installed in step 5; what each boot format needs from the machine
+// (interrupt controllers, PC devices, entry registers) is guest_machine.h's,
+// called from steps 6 to 8.
 //
 // Threading: call from main's thread; nothing runs guest code until
 // VirtualMachine::Run().

@@ -14,12 +14,16 @@ absl::string_view StopKindName(StopKind kind) {
   switch (kind) {
     case StopKind::kGuestExit:
       return "guest_exit";
+    case StopKind::kGuestPowerOff:
+      return "power_off";
+    case StopKind::kGuestReset:
+      return "reset";
     case StopKind::kGuestHalted:
-      return "guest_halted";
+      return "halted";
     case StopKind::kGuestCrashed:
-      return "guest_crashed";
+      return "crashed";
     case StopKind::kControlStop:
-      return "control_stop";
+      return "stopped";
     case StopKind::kFaultDeadline:
       return "fault_deadline";
     case StopKind::kBrokerUnreachable:
@@ -38,6 +42,11 @@ absl::string_view StopKindName(StopKind kind) {
       return "broker_refused";
   }
   return "vmm_error";
+}
+
+bool HasGuestStatus(StopKind kind) {
+  return kind == StopKind::kGuestExit || kind == StopKind::kGuestPowerOff ||
+         kind == StopKind::kGuestReset;
 }
 
 absl::Status StopError(StopKind kind, absl::Status status) {

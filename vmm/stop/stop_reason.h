@@ -20,6 +20,8 @@ namespace faultline::vmm {
 enum class StopKind {
   // The VM ran and stopped.
   kGuestExit,          // the guest wrote the debug-exit port
+  kGuestPowerOff,      // a kernel guest powered off (guest_status: its status)
+  kGuestReset,         // a kernel guest reset the machine (reboot)
   kGuestHalted,        // every vCPU halted without writing it
   kGuestCrashed,       // shutdown, triple fault, KVM could not run it
   kControlStop,        // `stop` on the control socket, or a signal
@@ -35,7 +37,8 @@ enum class StopKind {
 };
 
 inline constexpr StopKind kAllStopKinds[] = {
-    StopKind::kGuestExit,         StopKind::kGuestHalted,
+    StopKind::kGuestExit,         StopKind::kGuestPowerOff,
+    StopKind::kGuestReset,        StopKind::kGuestHalted,
     StopKind::kGuestCrashed,      StopKind::kControlStop,
     StopKind::kFaultDeadline,     StopKind::kBrokerUnreachable,
     StopKind::kBrokerErrorAnswer, StopKind::kVmmError,
@@ -53,14 +56,18 @@ struct StopReason {
         page(page) {}
 
   StopKind kind = StopKind::kVmmError;
-  uint8_t guest_status = 0;  // for kGuestExit
+  // kGuestExit, kGuestPowerOff, kGuestReset: the VMM's exit status.
+  uint8_t guest_status = 0;
   std::string message;
   // The guest-physical page a fault stop is about, when there is one.
   std::optional<uint64_t> page;
 };
 
-// "guest_exit", "broker_error_answer", ...: the kind in the stats JSON.
+// "guest_exit", "power_off", "stopped", "broker_error_answer", ...: the
+// kind in the stats JSON ("stop" and the guest report's "end").
 absl::string_view StopKindName(StopKind kind);
+// True for the kinds whose guest_status is the guest's own.
+bool HasGuestStatus(StopKind kind);
 
 // `status` (not OK) marked with `kind`; its code and message are kept.
 absl::Status StopError(StopKind kind, absl::Status status);

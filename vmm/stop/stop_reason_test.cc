@@ -34,6 +34,11 @@ TEST(StopKindNameTest, EveryKindHasItsOwnName) {
     EXPECT_EQ(StopKindOf(StopError(kind, absl::UnknownError("x"))), kind);
   }
   EXPECT_EQ(StopKindName(StopKind::kBrokerErrorAnswer), "broker_error_answer");
+  // The guest report's "end" and the kernel e2e cases use these words.
+  EXPECT_EQ(StopKindName(StopKind::kGuestPowerOff), "power_off");
+  EXPECT_EQ(StopKindName(StopKind::kGuestReset), "reset");
+  EXPECT_EQ(StopKindName(StopKind::kGuestExit), "guest_exit");
+  EXPECT_EQ(StopKindName(StopKind::kControlStop), "stopped");
 }
 
 }  // namespace
