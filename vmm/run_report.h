@@ -11,7 +11,6 @@
 #include <optional>
 #include <string>
 
-
 namespace faultline::vmm {
 
 struct RunReport {

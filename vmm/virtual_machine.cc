@@ -39,8 +39,7 @@ void VirtualMachine::Teardown() {
 
 VirtualMachine::~VirtualMachine() {
   if (parts_->run_control != nullptr) {
-    parts_->run_control->Stop(
-        {StopKind::kVmmError, 0, "the VM was destroyed"});
+    parts_->run_control->Stop({StopKind::kVmmError, 0, "the VM was destroyed"});
   }
   Teardown();
 }
@@ -58,7 +57,8 @@ RunReport VirtualMachine::Report(const StopReason& reason) const {
       absl::ToDoubleSeconds(vcpus_started_ - parts_->build_started);
   report.run_seconds = absl::ToDoubleSeconds(stopped_ - vcpus_started_);
   if (parts_->devices != nullptr) {
-    if (auto first = parts_->devices->serial().first_interrupt_driven_output()) {
+    if (auto first =
+            parts_->devices->serial().first_interrupt_driven_output()) {
       report.first_user_output_seconds =
           absl::ToDoubleSeconds(*first - vcpus_started_);
     }

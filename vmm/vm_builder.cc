@@ -147,8 +147,7 @@ absl::Status AttachFaultEngine(const VmmConfig& config, RegionSources sources,
 // fault (or, with --preload_ram, comes from the broker now).
 absl::StatusOr<LoadedImage> LoadImage(const VmmConfig& config,
                                       const GuestImage& image,
-                                      const MemoryLayout& layout,
-                                      VmParts* vm) {
+                                      const MemoryLayout& layout, VmParts* vm) {
   FaultEngine* engine = vm->engine.get();
   LoadContext context;
   context.layout = &layout;
