@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "broker/server_test_fixture.h"
@@ -42,6 +43,10 @@ TEST_F(BrokerServerTest, TcpAttachNeedsTheVmToken) {
     SetDeadline(&context);
     return stub->Attach(&context, request, &response);
   };
+  grpc::Status missing = attach("tcpvm", "");
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(missing.error_message().find("no vm_token"), std::string::npos)
+      << missing.error_message();
   grpc::Status wrong = attach("tcpvm", "guess");
   EXPECT_EQ(wrong.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(wrong.error_message().find("wrong vm_token"), std::string::npos);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +58,7 @@ class BrokerServerTest : public ::testing::Test {
     options.metrics_address = "127.0.0.1:0";
     options.worker_threads = 2;
     options.staging_slots = staging_slots_;
+    if (configure_) configure_(options);
     auto server = BrokerServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -92,6 +94,12 @@ class BrokerServerTest : public ::testing::Test {
     grpc::Status status = Attach(vm_name, regions, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response;
+  }
+
+  // A plaintext channel to the broker's TCP port (StartBroker with_tcp).
+  std::shared_ptr<grpc::Channel> TcpChannel() {
+    return grpc::CreateChannel(server_->tcp_address(),
+                               grpc::InsecureChannelCredentials());
   }
 
   std::unique_ptr<FaultStreamClient> OpenStream(
@@ -159,6 +167,8 @@ class BrokerServerTest : public ::testing::Test {
 
   std::string dir_;
   uint32_t staging_slots_ = 1024;
+  // Applied to the options of every broker StartBroker starts.
+  std::function<void(BrokerOptions&)> configure_;
   std::unique_ptr<BrokerServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::FaultBroker::Stub> broker_;

@@ -45,8 +45,10 @@ grpc::ServerUnaryReactor* FaultService::ResolveFault(
       authorizer_.AuthorizeSession(*context, request->session_id());
   if (!session.ok()) return FinishUnary(context, session.status());
   if (!request->has_fault()) {
-    return FinishUnary(context, absl::InvalidArgumentError(
-                                    "ResolveFaultRequest has no fault"));
+    return FinishUnary(
+        context, processor_.Refuse(*std::move(session),
+                                   absl::InvalidArgumentError(
+                                       "ResolveFaultRequest has no fault")));
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // Answers always go inline here: staging belongs to the stream.

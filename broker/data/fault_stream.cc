@@ -32,6 +32,9 @@ class FaultStream : public FaultStreamReactor {
     }
     absl::Status status = Handle(request_);
     if (!status.ok()) {
+      if (session_ != nullptr && absl::IsInvalidArgument(status)) {
+        status = processor_.Refuse(session_, status);
+      }
       writer_->Fail(status);
       return;
     }

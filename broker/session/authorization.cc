@@ -52,6 +52,11 @@ absl::Status CheckAdminCaller(const PeerIdentity& caller, uid_t broker_uid) {
 
 absl::Status CheckVmToken(const std::map<std::string, std::string>& vm_tokens,
                           const v1::AttachRequest& request) {
+  if (request.vm_token().empty()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("an attach over TCP needs its VM's vm_token; VM \"",
+                     absl::CEscape(request.vm_name()), "\" sent no vm_token"));
+  }
   auto it = vm_tokens.find(request.vm_name());
   if (it == vm_tokens.end()) {
     return absl::PermissionDeniedError(absl::StrCat(

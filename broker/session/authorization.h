@@ -46,8 +46,9 @@ absl::Status CheckSessionCaller(const Session& session,
 // Admin calls: OK off the Unix socket; on it, root and `broker_uid` only.
 absl::Status CheckAdminCaller(const PeerIdentity& caller, uid_t broker_uid);
 
-// An attach over TCP: PERMISSION_DENIED unless `vm_tokens` has the VM's
-// token and the request carries it (compared in constant time).
+// An attach over TCP: UNAUTHENTICATED without a vm_token, PERMISSION_DENIED
+// unless `vm_tokens` has the VM's token and the request carries it
+// (compared in constant time).
 absl::Status CheckVmToken(const std::map<std::string, std::string>& vm_tokens,
                           const v1::AttachRequest& request);
 

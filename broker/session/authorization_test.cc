@@ -69,6 +69,10 @@ TEST(AuthorizationTest, TcpAttachesNeedTheirVmsToken) {
   request.set_vm_token("t0k3");
   EXPECT_EQ(CheckVmToken(tokens, request).code(),
             absl::StatusCode::kPermissionDenied);
+  request.clear_vm_token();
+  EXPECT_EQ(CheckVmToken(tokens, request).code(),
+            absl::StatusCode::kUnauthenticated);
+  request.set_vm_token("t0k3");
   request.set_vm_name("vm1");
   absl::Status unknown = CheckVmToken(tokens, request);
   EXPECT_EQ(unknown.code(), absl::StatusCode::kPermissionDenied);

@@ -1,6 +1,7 @@
 #include "broker/session/region_validation.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <string>
 #include <utility>
@@ -54,12 +55,27 @@ absl::Status ValidateSource(const v1::Region& region) {
             absl::StrCat(label, ": store name must be 1-128 characters, got \"",
                          absl::CEscape(source.store().store()), "\""));
       }
+      if (!v1::StoreSource::Missing_IsValid(source.store().missing())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(label, ": store missing ", source.store().missing(),
+                         " is not a StoreSource.Missing this broker knows"));
+      }
       break;
     case v1::Source::kDevice: {
       const v1::DeviceSource& device = source.device();
       if (absl::Status status = ValidatePoolName(device.pool()); !status.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat(label, ": ", status.message()));
+      }
+      if (!v1::FramePolicy_IsValid(device.policy())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(label, ": device policy ", device.policy(),
+                         " is not a FramePolicy this broker knows"));
+      }
+      if (!v1::Sharing_IsValid(device.sharing())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(label, ": device sharing ", device.sharing(),
+                         " is not a Sharing this broker knows"));
       }
       if (device.frame_count() == 0 || device.frame_count() > kMaxPoolFrames) {
         return absl::InvalidArgumentError(
@@ -98,8 +114,9 @@ absl::Status ValidateRegion(const v1::Region& region) {
         absl::StrCat(label, ": size_bytes ", region.size_bytes(),
                      " is not a non-zero whole number of pages"));
   }
-  if (region.guest_physical_base() + region.size_bytes() <
-      region.guest_physical_base()) {
+  // Ending exactly at 2^64 is fine; base + size itself would wrap to 0.
+  if (region.size_bytes() - 1 >
+      std::numeric_limits<uint64_t>::max() - region.guest_physical_base()) {
     return absl::InvalidArgumentError(
         absl::StrCat(label, ": ends past the 64-bit address space"));
   }
@@ -138,7 +155,9 @@ absl::Status ValidateAttach(const v1::AttachRequest& request) {
       return absl::InvalidArgumentError(
           absl::StrCat("region_id ", region.region_id(), " is declared twice"));
     }
-    if (!region.name().empty() && !names.insert(region.name()).second) {
+    // Names are unique, the empty one too: statistics tell regions apart
+    // by name.
+    if (!names.insert(region.name()).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("region name \"", absl::CEscape(region.name()),
                        "\" is declared twice"));
@@ -149,8 +168,9 @@ absl::Status ValidateAttach(const v1::AttachRequest& request) {
   for (size_t i = 1; i < by_base.size(); ++i) {
     const v1::Region& before = *by_base[i - 1].second;
     const v1::Region& after = *by_base[i].second;
-    if (before.guest_physical_base() + before.size_bytes() >
-        after.guest_physical_base()) {
+    // A distance, not an end: a region ending at 2^64 has no end that fits.
+    if (after.guest_physical_base() - before.guest_physical_base() <
+        before.size_bytes()) {
       return absl::InvalidArgumentError(
           absl::StrCat(RegionLabel(before), " and ", RegionLabel(after),
                        " overlap at guest-physical 0x",
