@@ -39,7 +39,7 @@ TEST_F(BrokerServerTest, InvalidAttachesAreRefusedWithTheValue) {
                              v1::SHARING_SHARED),
                 "pool name"};
   cases.push_back(bad_pool);
-  for (const Case& c : cases) {
+  for (const Case &c : cases) {
     v1::AttachResponse response;
     grpc::Status status = Attach("vm", {c.region}, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
@@ -81,7 +81,7 @@ TEST_F(BrokerServerTest, InvalidFaultsAreRefusedAndOthersStillServed) {
   ASSERT_TRUE(stream->SendFault(4, 1, 4096));      // Fine.
   const std::pair<uint64_t, std::string> refused[] = {
       {1, "region_id 7"}, {2, "offset 100"}, {3, "offset 32768"}};
-  for (const auto& [id, text] : refused) {
+  for (const auto &[id, text] : refused) {
     auto answer = stream->WaitAnswer(id, kWait);
     ASSERT_TRUE(answer.has_value());
     ASSERT_TRUE(answer->has_error());
@@ -106,6 +106,82 @@ TEST_F(BrokerServerTest, InvalidFaultsAreRefusedAndOthersStillServed) {
 
   EXPECT_TRUE(Resolve(quiet, 1, 0, &answer).ok());
   EXPECT_TRUE(PatternMatches(answer.page().data(), 5, 0));
+}
+
+// A refusal quotes the value it refuses, but only a bounded prefix of
+// it: a client's default metadata limit (8 KiB) must never turn an
+// INVALID_ARGUMENT into a RESOURCE_EXHAUSTED.
+TEST_F(BrokerServerTest, LongValuesAreRefusedAndQuotedShort) {
+  const std::string huge(20000, 'n');
+  constexpr size_t kShort = 600;
+  auto expect_short = [&](const grpc::Status &status, grpc::StatusCode code,
+                          const std::string &what) {
+    EXPECT_EQ(status.error_code(), code)
+        << what << ": " << status.error_message().substr(0, 200);
+    EXPECT_LT(status.error_message().size(), kShort) << what;
+  };
+  v1::AttachResponse response;
+  v1::Region named = PatternRegion(1, 0, 4, 1);
+  named.set_name(huge);
+  expect_short(Attach("vm", {named}, &response),
+               grpc::StatusCode::INVALID_ARGUMENT, "region name");
+  expect_short(Attach(huge, {PatternRegion(1, 0, 4, 1)}, &response),
+               grpc::StatusCode::INVALID_ARGUMENT, "vm_name");
+  v1::Region image = PatternRegion(1, 0, 4, 1);
+  image.mutable_source()->mutable_image()->set_path("/" + huge);
+  expect_short(Attach("vm", {image}, &response),
+               grpc::StatusCode::INVALID_ARGUMENT, "image path");
+  v1::Region store = PatternRegion(1, 0, 4, 1);
+  store.mutable_source()->mutable_store()->set_store(huge);
+  expect_short(Attach("vm", {store}, &response),
+               grpc::StatusCode::INVALID_ARGUMENT, "store name");
+  expect_short(Attach("vm",
+                      {DeviceRegion(1, 0, 4, huge, 4, v1::FRAME_POLICY_IDENTITY,
+                                    v1::SHARING_SHARED)},
+                      &response),
+               grpc::StatusCode::INVALID_ARGUMENT, "pool name");
+
+  v1::AttachResponse unknown;
+  unknown.set_session_id(huge);
+  unknown.set_session_token("x");
+  v1::FaultAnswer answer;
+  expect_short(Resolve(unknown, 1, 0, &answer), grpc::StatusCode::NOT_FOUND,
+               "ResolveFault session");
+  expect_short(Detach(huge, "x"), grpc::StatusCode::NOT_FOUND,
+               "Detach session");
+  auto stream = FaultStreamClient::Open(channel_, huge, "x");
+  ASSERT_TRUE(stream.ok());
+  expect_short((*stream)->Finish(), grpc::StatusCode::NOT_FOUND,
+               "StreamOpen session");
+  {
+    v1::GetStatsRequest request;
+    request.set_session_id(huge);
+    v1::GetStatsResponse stats;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    expect_short(admin_->GetStats(&context, request, &stats),
+                 grpc::StatusCode::NOT_FOUND, "GetStats session");
+  }
+  {
+    v1::ReadFramesRequest request;
+    request.set_pool(huge);
+    request.set_frame_count(1);
+    v1::ReadFramesResponse frames;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    expect_short(admin_->ReadFrames(&context, request, &frames),
+                 grpc::StatusCode::INVALID_ARGUMENT, "ReadFrames pool");
+  }
+  {
+    v1::InjectionRule rule;
+    rule.set_session_id(huge);
+    rule.mutable_retry()->set_reason(v1::RETRY_REASON_BUSY);
+    v1::SetInjectionResponse set;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    expect_short(admin_->SetInjection(&context, rule, &set),
+                 grpc::StatusCode::NOT_FOUND, "SetInjection session");
+  }
 }
 
 TEST_F(BrokerServerTest, ARegionMayEndAtTheTopOfTheAddressSpace) {

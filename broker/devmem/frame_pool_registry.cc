@@ -1,8 +1,8 @@
 #include "broker/devmem/frame_pool_registry.h"
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "proto/base/quote.h"
 #include "proto/base/status_macros.h"
 #include "proto/faultline/v1/wire.h"
 
@@ -18,8 +18,8 @@ absl::Status ValidatePoolName(const std::string& pool) {
   }
   if (!ok) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "pool name \"", absl::CEscape(pool),
-        "\" must be 1-64 characters of A-Z a-z 0-9 . _ - not starting "
+        "pool name ", Quoted(pool),
+        " must be 1-64 characters of A-Z a-z 0-9 . _ - not starting "
         "with '.'"));
   }
   return absl::OkStatus();

@@ -2,10 +2,10 @@
 
 #include <unistd.h>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "broker/session/session.h"
 #include "broker/session/session_registry.h"
+#include "proto/base/quote.h"
 #include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
@@ -54,14 +54,14 @@ absl::Status CheckVmToken(const std::map<std::string, std::string>& vm_tokens,
                           const v1::AttachRequest& request) {
   if (request.vm_token().empty()) {
     return absl::UnauthenticatedError(
-        absl::StrCat("an attach over TCP needs its VM's vm_token; VM \"",
-                     absl::CEscape(request.vm_name()), "\" sent no vm_token"));
+        absl::StrCat("an attach over TCP needs its VM's vm_token; VM ",
+                     Quoted(request.vm_name()), " sent no vm_token"));
   }
   auto it = vm_tokens.find(request.vm_name());
   if (it == vm_tokens.end()) {
     return absl::PermissionDeniedError(absl::StrCat(
-        "VM \"", absl::CEscape(request.vm_name()),
-        "\" may not attach over TCP: the broker has no --vm_token for it"));
+        "VM ", Quoted(request.vm_name()),
+        " may not attach over TCP: the broker has no --vm_token for it"));
   }
   const std::string& expected = it->second;
   const std::string& given = request.vm_token();
@@ -70,8 +70,8 @@ absl::Status CheckVmToken(const std::map<std::string, std::string>& vm_tokens,
     difference |= static_cast<unsigned char>(expected[i] ^ given[i]);
   }
   if (difference != 0) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "wrong vm_token for VM \"", absl::CEscape(request.vm_name()), "\""));
+    return absl::PermissionDeniedError(
+        absl::StrCat("wrong vm_token for VM ", Quoted(request.vm_name())));
   }
   return absl::OkStatus();
 }
@@ -98,10 +98,9 @@ absl::StatusOr<std::shared_ptr<Session>> Authorizer::AuthorizeSession(
     const std::string& session_id) const {
   std::shared_ptr<Session> session = registry_.Find(session_id);
   if (session == nullptr) {
-    return absl::NotFoundError(absl::StrCat("no session \"",
-                                            absl::CEscape(session_id),
-                                            "\" (detached, or the "
-                                            "broker restarted: attach again)"));
+    return absl::NotFoundError(
+        absl::StrCat("no session ", Quoted(session_id),
+                     " (detached, or the broker restarted: attach again)"));
   }
   const auto& metadata = context.client_metadata();
   auto it = metadata.find(v1::wire::kSessionTokenKey);

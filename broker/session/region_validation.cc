@@ -7,10 +7,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "broker/devmem/frame_pool_registry.h"
 #include "broker/sources/source.h"
+#include "proto/base/quote.h"
 #include "proto/base/status_macros.h"
 #include "proto/faultline/v1/wire.h"
 
@@ -18,8 +18,8 @@ namespace faultline::broker {
 namespace {
 
 std::string RegionLabel(const v1::Region& region) {
-  return absl::StrCat("region ", region.region_id(), " (\"",
-                      absl::CEscape(region.name()), "\")");
+  return absl::StrCat("region ", region.region_id(), " (",
+                      Quoted(region.name()), ")");
 }
 
 absl::Status ValidateSource(const v1::Region& region) {
@@ -38,9 +38,13 @@ absl::Status ValidateSource(const v1::Region& region) {
   }
   switch (source.kind_case()) {
     case v1::Source::kImage:
-      if (source.image().path().empty()) {
+      if (source.image().path().empty() ||
+          source.image().path().size() > kMaxImagePathBytes ||
+          source.image().path().find('\0') != std::string::npos) {
         return absl::InvalidArgumentError(
-            absl::StrCat(label, ": image source has an empty path"));
+            absl::StrCat(label, ": image path must be 1-", kMaxImagePathBytes,
+                         " bytes with no NUL, got ",
+                         Quoted(source.image().path(), kQuotedPathBytes)));
       }
       if (source.image().file_offset() % v1::wire::kPageBytes != 0) {
         return absl::InvalidArgumentError(
@@ -52,8 +56,8 @@ absl::Status ValidateSource(const v1::Region& region) {
       if (source.store().store().empty() ||
           source.store().store().size() > 128) {
         return absl::InvalidArgumentError(
-            absl::StrCat(label, ": store name must be 1-128 characters, got \"",
-                         absl::CEscape(source.store().store()), "\""));
+            absl::StrCat(label, ": store name must be 1-128 characters, got ",
+                         Quoted(source.store().store())));
       }
       if (!v1::StoreSource::Missing_IsValid(source.store().missing())) {
         return absl::InvalidArgumentError(
@@ -137,9 +141,8 @@ absl::Status ValidateAttach(const v1::AttachRequest& request) {
                      v1::wire::kProtocolVersion));
   }
   if (request.vm_name().empty() || request.vm_name().size() > 128) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("vm_name must be 1-128 characters, got \"",
-                     absl::CEscape(request.vm_name()), "\""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "vm_name must be 1-128 characters, got ", Quoted(request.vm_name())));
   }
   if (request.regions().empty() || request.regions_size() > kMaxRegions) {
     return absl::InvalidArgumentError(
@@ -158,9 +161,8 @@ absl::Status ValidateAttach(const v1::AttachRequest& request) {
     // Names are unique, the empty one too: statistics tell regions apart
     // by name.
     if (!names.insert(region.name()).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("region name \"", absl::CEscape(region.name()),
-                       "\" is declared twice"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "region name ", Quoted(region.name()), " is declared twice"));
     }
     by_base.emplace_back(region.guest_physical_base(), &region);
   }

@@ -2,12 +2,12 @@
 
 #include <sys/random.h>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "broker/session/authorization.h"
 #include "broker/session/region_validation.h"
 #include "broker/sources/make_source.h"
 #include "proto/base/errno_status.h"
+#include "proto/base/quote.h"
 #include "proto/base/status_macros.h"
 
 namespace faultline::broker {
@@ -71,15 +71,14 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
       if (session->vm_name() != request.vm_name()) continue;
       if (session->stream() != nullptr) {
         return absl::AlreadyExistsError(absl::StrCat(
-            "VM \"", absl::CEscape(request.vm_name()),
-            "\" is attached as session ", id,
+            "VM ", Quoted(request.vm_name()), " is attached as session ", id,
             " with a connected stream; pick another vm_name or detach it"));
       }
       if (!SameOwnerOrRoot(session->peer(), peer)) {
         return absl::AlreadyExistsError(absl::StrCat(
-            "VM \"", absl::CEscape(request.vm_name()),
-            "\" is attached as session ", id, " by ",
-            session->peer().description, "; only its owner may replace it"));
+            "VM ", Quoted(request.vm_name()), " is attached as session ", id,
+            " by ", session->peer().description,
+            "; only its owner may replace it"));
       }
       stale = session;
     }
@@ -153,8 +152,8 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
     }
   }
   return absl::AlreadyExistsError(
-      absl::StrCat("VM \"", absl::CEscape(request.vm_name()),
-                   "\" was attached meanwhile as session ", session->id()));
+      absl::StrCat("VM ", Quoted(request.vm_name()),
+                   " was attached meanwhile as session ", session->id()));
 }
 
 void SessionRegistry::ReleasePools(const Session& session) {
@@ -172,7 +171,7 @@ absl::Status SessionRegistry::Detach(const std::string& session_id) {
     auto it = sessions_.find(session_id);
     if (it == sessions_.end()) {
       return absl::NotFoundError(
-          absl::StrCat("no session ", absl::CEscape(session_id)));
+          absl::StrCat("no session ", Quoted(session_id)));
     }
     session = std::move(it->second);
     sessions_.erase(it);
@@ -194,8 +193,7 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Get(
     const std::string& session_id) const {
   std::shared_ptr<Session> session = Find(session_id);
   if (session == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("no session \"", absl::CEscape(session_id), "\""));
+    return absl::NotFoundError(absl::StrCat("no session ", Quoted(session_id)));
   }
   return session;
 }

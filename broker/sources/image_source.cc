@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "proto/base/errno_status.h"
+#include "proto/base/quote.h"
 #include "proto/base/status_macros.h"
 #include "proto/faultline/v1/wire.h"
 
@@ -20,15 +21,17 @@ absl::StatusOr<std::unique_ptr<ImageSource>> ImageSource::Create(
       int fd, CheckSyscall(RetryOnEintr([&] {
                              return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
                            }),
-                           absl::StrCat("image source: open ", path)));
+                           absl::StrCat("image source: open ",
+                                        Quoted(path, kQuotedPathBytes))));
   UniqueFd owned(fd);
   struct stat st;
-  RETURN_IF_ERROR(
-      CheckSyscall(::fstat(fd, &st), absl::StrCat("image source: stat ", path))
-          .status());
+  RETURN_IF_ERROR(CheckSyscall(::fstat(fd, &st),
+                               absl::StrCat("image source: stat ",
+                                            Quoted(path, kQuotedPathBytes)))
+                      .status());
   if (S_ISDIR(st.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("image source: ", path, " is a directory"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "image source: ", Quoted(path, kQuotedPathBytes), " is a directory"));
   }
   return std::unique_ptr<ImageSource>(
       new ImageSource(std::move(owned), path, file_offset));

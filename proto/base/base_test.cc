@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "proto/base/errno_status.h"
 #include "proto/base/grpc_status.h"
+#include "proto/base/quote.h"
 #include "proto/base/status_macros.h"
 #include "proto/base/unique_fd.h"
 
@@ -97,6 +98,14 @@ TEST(UniqueFd, ClosesOnDestructionAndMoves) {
   struct stat st;
   EXPECT_EQ(::fstat(raw, &st), -1);
   EXPECT_EQ(errno, EBADF);
+}
+
+TEST(QuoteTest, EscapesAndCutsLongValues) {
+  EXPECT_EQ(Quoted("vm\n0"), "\"vm\\n0\"");
+  EXPECT_EQ(Quoted(std::string(128, 'a')), "\"" + std::string(128, 'a') + "\"");
+  EXPECT_EQ(Quoted(std::string(20000, 'a')),
+            "\"" + std::string(128, 'a') + "...\" (20000 bytes)");
+  EXPECT_EQ(Quoted("abcdef", 3), "\"abc...\" (6 bytes)");
 }
 
 }  // namespace
