@@ -11,10 +11,22 @@
 namespace faultline::broker {
 
 bool SameOwnerOrRoot(const PeerIdentity& owner, const PeerIdentity& caller) {
-  if (caller.transport == PeerIdentity::Transport::kTcp) return true;
-  if (!caller.has_credentials) return false;
-  if (caller.uid == 0) return true;
-  return !owner.has_credentials || owner.uid == caller.uid;
+  const bool caller_on_socket =
+      caller.transport == PeerIdentity::Transport::kUnix &&
+      caller.has_credentials;
+  if (caller_on_socket && caller.uid == 0) return true;
+  switch (owner.transport) {
+    case PeerIdentity::Transport::kUnix:
+      return caller_on_socket && owner.has_credentials &&
+             owner.uid == caller.uid;
+    case PeerIdentity::Transport::kTcp:
+      // A TCP session has no uid: its callers prove themselves with its
+      // token, over TCP.
+      return caller.transport == PeerIdentity::Transport::kTcp;
+    case PeerIdentity::Transport::kOther:
+      break;
+  }
+  return false;
 }
 
 absl::Status CheckSessionCaller(const Session& session,

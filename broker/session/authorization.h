@@ -1,7 +1,8 @@
 // Every authorization decision of the broker, in one place:
 // - session-scoped calls (StreamOpen, ResolveFault, Detach) carry the
-//   session's token as metadata (wire::kSessionTokenKey) and, on the Unix
-//   socket, come from the session owner's uid or root;
+//   session's token as metadata (wire::kSessionTokenKey) and come from the
+//   session's owner: a session attached on the Unix socket from its uid
+//   there (or root on the socket), one attached over TCP over TCP;
 // - admin calls on the Unix socket come from root or the broker's own user;
 //   on TCP from whoever reaches the port (firewall it, or use TLS);
 // - an attach over TCP carries its VM's --vm_token;
@@ -32,8 +33,11 @@ namespace faultline::broker {
 class Session;
 class SessionRegistry;
 
-// True when `caller` may act on something `owner` created: the same uid on
-// the Unix socket, or root; any TCP caller (TCP is guarded by tokens).
+// True when `caller` may act on something `owner` created: root on the
+// Unix socket always; for an owner on the socket, the same uid on the
+// socket; for an owner on TCP, a caller on TCP (its tokens are the proof).
+// Never across transports otherwise: a token that leaked off the machine
+// does not make a TCP caller the local uid.
 bool SameOwnerOrRoot(const PeerIdentity& owner, const PeerIdentity& caller);
 
 // `token` (nullopt: the call carried none) against `session`'s secret and

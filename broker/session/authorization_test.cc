@@ -20,8 +20,12 @@ TEST(AuthorizationTest, OwnerPolicy) {
   EXPECT_FALSE(SameOwnerOrRoot(owner, table.Lookup("fd:2")));
   EXPECT_TRUE(SameOwnerOrRoot(owner, table.Lookup("fd:3")));
   EXPECT_FALSE(SameOwnerOrRoot(owner, table.Lookup("fd:99")));
-  // TCP callers are checked by token, not uid.
-  EXPECT_TRUE(SameOwnerOrRoot(owner, table.Lookup("ipv4:10.0.0.1:1")));
+  // A TCP caller is never the owner on the socket, nor the other way round.
+  const PeerIdentity tcp = table.Lookup("ipv4:10.0.0.1:1");
+  EXPECT_FALSE(SameOwnerOrRoot(owner, tcp));
+  EXPECT_TRUE(SameOwnerOrRoot(tcp, table.Lookup("ipv6:[::1]:2")));
+  EXPECT_FALSE(SameOwnerOrRoot(tcp, table.Lookup("fd:1")));
+  EXPECT_TRUE(SameOwnerOrRoot(tcp, table.Lookup("fd:3")));
 }
 
 TEST(AuthorizationTest, SessionCallsNeedTheTokenAndTheOwner) {
