@@ -188,5 +188,45 @@ TEST_F(BrokerServerTest, TcpCallersCannotUseAUnixPeersSession) {
   EXPECT_TRUE(Resolve(attached, 1, 0, &answer).ok());
 }
 
+// Admin calls over TCP need the broker's admin token: refused when the
+// broker has none, UNAUTHENTICATED without it, PERMISSION_DENIED when
+// wrong. The Unix socket keeps its rule (root and the broker's user).
+TEST_F(BrokerServerTest, AdminCallsOverTcpNeedTheAdminToken) {
+  server_.reset();
+  StartBroker(dir_, 2048, /*with_tcp=*/true);
+  auto list = [&](std::optional<std::string> token) {
+    auto admin = v1::BrokerAdmin::NewStub(TcpChannel());
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    if (token.has_value())
+      context.AddMetadata(v1::wire::kAdminTokenKey, *token);
+    v1::ListSessionsResponse sessions;
+    return admin->ListSessions(&context, v1::ListSessionsRequest(), &sessions);
+  };
+  grpc::Status closed = list("anything");
+  EXPECT_EQ(closed.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(closed.error_message().find("admin token"), std::string::npos)
+      << closed.error_message();
+
+  server_.reset();
+  configure_ = [](BrokerOptions &options) {
+    options.admin_token = "0123456789abcdef";
+  };
+  StartBroker(dir_, 2048, /*with_tcp=*/true);
+  EXPECT_EQ(list(std::nullopt).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(list("0123456789abcdeF").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(list("0123456789abcdef").ok());
+  // Streaming admin calls too.
+  auto admin = v1::BrokerAdmin::NewStub(TcpChannel());
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto watch = admin->WatchFaults(&context, v1::WatchFaultsRequest());
+  v1::FaultEvent event;
+  EXPECT_FALSE(watch->Read(&event));
+  EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Sessions().sessions_size(), 0);
+}
+
 }  // namespace
 }  // namespace faultline::broker

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "broker/server.h"
+#include "proto/base/secret_file.h"
 
 ABSL_FLAG(std::string, socket, "/tmp/faultline/broker.sock",
           "Unix socket to serve on; its parent directory is created.");
@@ -44,6 +45,10 @@ ABSL_FLAG(uint32_t, staging_slots, 1024,
           "--device_memory_dir); 0 = never grant, page bytes go inline.");
 ABSL_FLAG(int32_t, worker_threads, 4,
           "Threads that compute answers, shared fairly across sessions.");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "A file (mode 0600) holding the token admin calls over TCP must "
+          "carry as \"faultline-admin-token\" metadata; without it there are "
+          "no admin calls over TCP.");
 
 namespace {
 
@@ -89,6 +94,7 @@ int main(int argc, char** argv) {
       "         [--device_memory_dir=DIR] [--max_faults_in_flight=N]\n"
       "         [--max_faults_per_second=N] [--metrics=HOST:PORT]\n"
       "         [--tls_cert=PEM --tls_key=PEM] [--staging_slots=N]\n"
+      "         [--admin_token_file=PATH]\n"
       "Prints \"broker: serving on unix:PATH[ tcp:HOST:PORT]\" when ready; "
       "SIGTERM or SIGINT stops it cleanly.");
   std::map<std::string, std::string> vm_tokens;
@@ -121,6 +127,16 @@ int main(int argc, char** argv) {
   options.tls_key_path = absl::GetFlag(FLAGS_tls_key);
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   options.staging_slots = absl::GetFlag(FLAGS_staging_slots);
+  if (const std::string path = absl::GetFlag(FLAGS_admin_token_file);
+      !path.empty()) {
+    absl::StatusOr<std::string> token = faultline::ReadSecretFile(path);
+    if (!token.ok()) {
+      std::cerr << "broker: --admin_token_file: " << token.status().message()
+                << "\n";
+      return 2;
+    }
+    options.admin_token = *std::move(token);
+  }
 
   auto server = faultline::broker::BrokerServer::Start(std::move(options));
   if (!server.ok()) {

@@ -25,7 +25,7 @@ BrokerServer::BrokerServer(BrokerOptions options)
             return limits;
           }(),
           StagingOptions{options_.device_memory_dir, options_.staging_slots}),
-      authorizer_(registry_, peers_, options_.vm_tokens),
+      authorizer_(registry_, peers_, options_.vm_tokens, options_.admin_token),
       scheduler_(options_.worker_threads),
       processor_(scheduler_, injections_, watchers_, registry_.total()),
       fault_service_(registry_, processor_, injections_, authorizer_),

@@ -49,6 +49,9 @@ struct BrokerOptions {
   // Slots of a staging area (in device_memory_dir) for a co-located VMM
   // that asks; 0 grants none.
   uint32_t staging_slots = 1024;
+  // The token admin calls over TCP must carry (wire::kAdminTokenKey);
+  // empty: no admin calls over TCP.
+  std::string admin_token;
 };
 
 class BrokerServer {

@@ -9,6 +9,18 @@
 #include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
+namespace {
+
+// The value of metadata `key` of the call, if it has one.
+std::optional<absl::string_view> Metadata(
+    const grpc::CallbackServerContext& context, const char* key) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(key);
+  if (it == metadata.end()) return std::nullopt;
+  return absl::string_view(it->second.data(), it->second.size());
+}
+
+}  // namespace
 
 bool SameOwnerOrRoot(const PeerIdentity& owner, const PeerIdentity& caller) {
   const bool caller_on_socket =
@@ -50,16 +62,41 @@ absl::Status CheckSessionCaller(const Session& session,
   return absl::OkStatus();
 }
 
-absl::Status CheckAdminCaller(const PeerIdentity& caller, uid_t broker_uid) {
-  if (caller.transport != PeerIdentity::Transport::kUnix) {
-    return absl::OkStatus();
+bool SecretsEqual(absl::string_view given, absl::string_view expected) {
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size() && i < given.size(); ++i) {
+    difference |= static_cast<unsigned char>(expected[i] ^ given[i]);
   }
-  if (caller.has_credentials && (caller.uid == 0 || caller.uid == broker_uid)) {
-    return absl::OkStatus();
+  return difference == 0;
+}
+
+absl::Status CheckAdminCaller(const PeerIdentity& caller, uid_t broker_uid,
+                              absl::string_view admin_token,
+                              std::optional<absl::string_view> token) {
+  if (caller.transport == PeerIdentity::Transport::kUnix) {
+    if (caller.has_credentials &&
+        (caller.uid == 0 || caller.uid == broker_uid)) {
+      return absl::OkStatus();
+    }
+    return absl::PermissionDeniedError(
+        absl::StrCat("admin calls on the Unix socket are for root and uid ",
+                     broker_uid, "; the caller is ", caller.description));
   }
-  return absl::PermissionDeniedError(
-      absl::StrCat("admin calls on the Unix socket are for root and uid ",
-                   broker_uid, "; the caller is ", caller.description));
+  if (admin_token.empty()) {
+    return absl::PermissionDeniedError(
+        "admin calls over TCP need the broker's admin token, and this "
+        "broker has none (start it with --admin_token_file)");
+  }
+  if (!token.has_value()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("admin call over TCP without \"", v1::wire::kAdminTokenKey,
+                     "\" metadata (brokerctl --admin_token_file)"));
+  }
+  if (!SecretsEqual(*token, admin_token)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("wrong admin token from ", caller.description));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckVmToken(const std::map<std::string, std::string>& vm_tokens,
@@ -75,13 +112,7 @@ absl::Status CheckVmToken(const std::map<std::string, std::string>& vm_tokens,
         "VM ", Quoted(request.vm_name()),
         " may not attach over TCP: the broker has no --vm_token for it"));
   }
-  const std::string& expected = it->second;
-  const std::string& given = request.vm_token();
-  unsigned char difference = given.size() == expected.size() ? 0 : 1;
-  for (size_t i = 0; i < expected.size() && i < given.size(); ++i) {
-    difference |= static_cast<unsigned char>(expected[i] ^ given[i]);
-  }
-  if (difference != 0) {
+  if (!SecretsEqual(request.vm_token(), it->second)) {
     return absl::PermissionDeniedError(
         absl::StrCat("wrong vm_token for VM ", Quoted(request.vm_name())));
   }
@@ -114,20 +145,16 @@ absl::StatusOr<std::shared_ptr<Session>> Authorizer::AuthorizeSession(
         absl::StrCat("no session ", Quoted(session_id),
                      " (detached, or the broker restarted: attach again)"));
   }
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find(v1::wire::kSessionTokenKey);
-  std::optional<absl::string_view> token;
-  if (it != metadata.end()) {
-    token = absl::string_view(it->second.data(), it->second.size());
-  }
-  absl::Status allowed = CheckSessionCaller(*session, token, Caller(context));
+  absl::Status allowed = CheckSessionCaller(
+      *session, Metadata(context, v1::wire::kSessionTokenKey), Caller(context));
   if (!allowed.ok()) return allowed;
   return session;
 }
 
 absl::Status Authorizer::AuthorizeAdmin(
     const grpc::CallbackServerContext& context) const {
-  return CheckAdminCaller(Caller(context), ::geteuid());
+  return CheckAdminCaller(Caller(context), ::geteuid(), admin_token_,
+                          Metadata(context, v1::wire::kAdminTokenKey));
 }
 
 }  // namespace faultline::broker

@@ -4,7 +4,8 @@
 //   session's owner: a session attached on the Unix socket from its uid
 //   there (or root on the socket), one attached over TCP over TCP;
 // - admin calls on the Unix socket come from root or the broker's own user;
-//   on TCP from whoever reaches the port (firewall it, or use TLS);
+//   over TCP they carry the broker's admin token as metadata
+//   (wire::kAdminTokenKey), and without one configured there are none;
 // - an attach over TCP carries its VM's --vm_token;
 // - a live VM name whose VMM is gone is taken over only by its owner or root.
 // Who a caller is comes from broker/net (PeerTable); what it may do is
@@ -47,8 +48,16 @@ absl::Status CheckSessionCaller(const Session& session,
                                 std::optional<absl::string_view> token,
                                 const PeerIdentity& caller);
 
-// Admin calls: OK off the Unix socket; on it, root and `broker_uid` only.
-absl::Status CheckAdminCaller(const PeerIdentity& caller, uid_t broker_uid);
+// Admin calls: on the Unix socket root and `broker_uid` only; elsewhere
+// `token` (nullopt: none was sent) must equal `admin_token`, and with no
+// admin token configured (empty) nothing is allowed. UNAUTHENTICATED
+// without a token, PERMISSION_DENIED otherwise.
+absl::Status CheckAdminCaller(const PeerIdentity& caller, uid_t broker_uid,
+                              absl::string_view admin_token,
+                              std::optional<absl::string_view> token);
+
+// Compares two secrets in time that depends on their lengths only.
+bool SecretsEqual(absl::string_view given, absl::string_view expected);
 
 // An attach over TCP: UNAUTHENTICATED without a vm_token, PERMISSION_DENIED
 // unless `vm_tokens` has the VM's token and the request carries it
@@ -60,10 +69,15 @@ absl::Status CheckVmToken(const std::map<std::string, std::string>& vm_tokens,
 class Authorizer {
  public:
   // `vm_tokens`: VM name -> token that TCP attaches must present. With no
-  // entry for a VM, TCP attaches of that VM are refused.
+  // entry for a VM, TCP attaches of that VM are refused. `admin_token`:
+  // what admin calls over TCP must present; empty: none are allowed.
   Authorizer(const SessionRegistry& registry, const PeerTable& peers,
-             std::map<std::string, std::string> vm_tokens)
-      : registry_(registry), peers_(peers), vm_tokens_(std::move(vm_tokens)) {}
+             std::map<std::string, std::string> vm_tokens,
+             std::string admin_token = "")
+      : registry_(registry),
+        peers_(peers),
+        vm_tokens_(std::move(vm_tokens)),
+        admin_token_(std::move(admin_token)) {}
 
   // Who the call comes from.
   PeerIdentity Caller(const grpc::CallbackServerContext& context) const;
@@ -86,6 +100,7 @@ class Authorizer {
   const SessionRegistry& registry_;
   const PeerTable& peers_;
   const std::map<std::string, std::string> vm_tokens_;
+  const std::string admin_token_;
 };
 
 }  // namespace faultline::broker

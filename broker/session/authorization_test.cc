@@ -56,12 +56,27 @@ TEST(AuthorizationTest, AdminCallsOnTheSocketAreForRootAndTheBrokersUser) {
   table.Record(1, 1000, 1000, 1);
   table.Record(2, 1001, 1001, 2);
   table.Record(3, 0, 0, 3);
-  EXPECT_TRUE(CheckAdminCaller(table.Lookup("fd:1"), 1000).ok());
-  EXPECT_TRUE(CheckAdminCaller(table.Lookup("fd:3"), 1000).ok());
-  EXPECT_EQ(CheckAdminCaller(table.Lookup("fd:2"), 1000).code(),
+  EXPECT_TRUE(CheckAdminCaller(table.Lookup("fd:1"), 1000, "", {}).ok());
+  EXPECT_TRUE(CheckAdminCaller(table.Lookup("fd:3"), 1000, "", {}).ok());
+  EXPECT_EQ(CheckAdminCaller(table.Lookup("fd:2"), 1000, "", {}).code(),
             absl::StatusCode::kPermissionDenied);
-  // TCP admin callers are whoever reaches the port.
-  EXPECT_TRUE(CheckAdminCaller(table.Lookup("ipv4:127.0.0.1:9"), 1000).ok());
+}
+
+TEST(AuthorizationTest, AdminCallsOverTcpNeedTheAdminToken) {
+  PeerTable table;
+  const PeerIdentity tcp = table.Lookup("ipv4:127.0.0.1:9");
+  EXPECT_EQ(CheckAdminCaller(tcp, 1000, "", "anything").code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(CheckAdminCaller(tcp, 1000, "s3cret", std::nullopt).code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(CheckAdminCaller(tcp, 1000, "s3cret", "s3cre").code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(CheckAdminCaller(tcp, 1000, "s3cret", "s3cret").ok());
+  // The socket's rule does not change with a token.
+  table.Record(2, 1001, 1001, 2);
+  EXPECT_EQ(
+      CheckAdminCaller(table.Lookup("fd:2"), 1000, "s3cret", "s3cret").code(),
+      absl::StatusCode::kPermissionDenied);
 }
 
 TEST(AuthorizationTest, TcpAttachesNeedTheirVmsToken) {

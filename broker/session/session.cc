@@ -1,6 +1,7 @@
 #include "broker/session/session.h"
 
 #include "absl/strings/str_cat.h"
+#include "broker/session/authorization.h"
 #include "broker/session/region_validation.h"
 
 namespace faultline::broker {
@@ -18,13 +19,7 @@ Session::Session(Identity identity, v1::Limits limits,
       revocations_(absl::StrCat("session ", identity_.id)) {}
 
 bool Session::TokenMatches(absl::string_view token) const {
-  const std::string& secret = identity_.token;
-  if (token.size() != secret.size()) return false;
-  unsigned char difference = 0;
-  for (size_t i = 0; i < secret.size(); ++i) {
-    difference |= static_cast<unsigned char>(secret[i] ^ token[i]);
-  }
-  return difference == 0;
+  return SecretsEqual(token, identity_.token);
 }
 
 SessionRegion* Session::FindRegion(uint32_t region_id) const {
