@@ -154,7 +154,7 @@ grpc::ServerUnaryReactor* AdminService::WriteFrames(
     v1::WriteFramesResponse* /*response*/) {
   return Unary(context, [&] {
     return pools_.WriteFrames(request->pool(), request->first_frame(),
-                              request->data());
+                              request->data(), request->create_frame_count());
   });
 }
 

@@ -53,6 +53,9 @@ ABSL_FLAG(std::string, delay_us, "",
 ABSL_FLAG(std::string, out, "", "frames read: write the bytes to this file.");
 ABSL_FLAG(std::string, pattern_seed, "",
           "frames write: fill frame f word w with pattern::Word(seed, f, w).");
+ABSL_FLAG(std::string, create_frames, "",
+          "frames write: a shared pool that is neither live nor on file is "
+          "created with this many frames (otherwise it is not found).");
 
 namespace faultline::brokerctl {
 namespace {
@@ -100,6 +103,8 @@ absl::StatusOr<CommandOptions> ReadOptions() {
                          &o.delay_us),
            ParseOptional("pattern_seed", absl::GetFlag(FLAGS_pattern_seed),
                          &o.pattern_seed),
+           ParseOptional("create_frames", absl::GetFlag(FLAGS_create_frames),
+                         &o.create_frames),
        }) {
     if (!status.ok()) return status;
   }
@@ -162,6 +167,7 @@ int Run(int argc, char** argv) {
       "  pools\n"
       "  frames read POOL FIRST COUNT [--out=FILE]\n"
       "  frames write POOL FIRST (FILE | --pattern_seed=N --count=N)\n"
+      "               [--create_frames=N]\n"
       "  revoke --session=ID --region=N --offset=OFF"));
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() < 2) {

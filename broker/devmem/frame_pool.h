@@ -27,6 +27,9 @@
 
 namespace faultline::broker {
 
+// 1 Mi frames: 4 GiB of device memory per pool.
+inline constexpr uint64_t kMaxPoolFrames = 1ull << 20;
+
 class FramePool {
  public:
   struct Options {
@@ -86,11 +89,15 @@ class FramePool {
 };
 
 // Reads and writes frames of a pool file nobody has attached yet (a host
-// preparing device memory before boot). Creates the file on write.
+// preparing device memory before boot), inside the file's size: NOT_FOUND
+// for a file that does not exist, OUT_OF_RANGE past its frames. A write
+// with `create_frame_count` (at most kMaxPoolFrames) creates a missing file
+// of that many frames first; 0 never creates.
 absl::StatusOr<std::string> ReadPoolFile(const std::string& path,
                                          uint64_t first, uint64_t count);
 absl::Status WritePoolFile(const std::string& path, uint64_t first,
-                           absl::string_view data);
+                           absl::string_view data,
+                           uint64_t create_frame_count = 0);
 
 }  // namespace faultline::broker
 

@@ -9,13 +9,12 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "broker/devmem/frame_pool.h"
 #include "proto/faultline/v1/broker.pb.h"
 
 namespace faultline::broker {
 
 inline constexpr int kMaxRegions = 64;
-// 1 Mi frames: 4 GiB of device memory per pool.
-inline constexpr uint64_t kMaxPoolFrames = 1ull << 20;
 // An image path fits PATH_MAX (4096 with its NUL).
 inline constexpr size_t kMaxImagePathBytes = 4095;
 
