@@ -1,5 +1,7 @@
 #include "broker/session/session.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "broker/session/authorization.h"
 #include "broker/session/region_validation.h"
@@ -42,9 +44,33 @@ absl::StatusOr<SessionRegion*> Session::FaultTarget(uint32_t region_id,
   return region;
 }
 
-void Session::SetStream(std::shared_ptr<FaultStreamSink> sink) {
+absl::StatusOr<std::shared_ptr<StreamSlots>> Session::OpenStream(
+    std::shared_ptr<FaultStreamSink> sink) {
+  std::shared_ptr<FaultStreamSink> replaced;
+  std::shared_ptr<StreamSlots> slots;
+  {
+    absl::MutexLock lock(&mu_);
+    if (detached_.load()) {
+      return absl::NotFoundError(
+          absl::StrCat("session ", id(), " was detached: attach again"));
+    }
+    // Under the lock, so the newest stream has the newest slot epoch.
+    slots = staging_.OpenStream();
+    replaced = std::exchange(stream_, std::move(sink));
+  }
+  // Ended outside the lock: ending a stream takes its writer's lock.
+  if (replaced != nullptr) {
+    replaced->Fail(absl::AbortedError(absl::StrCat(
+        "session ", id(),
+        " opened a new Faults stream; this one is replaced (one stream per "
+        "session)")));
+  }
+  return slots;
+}
+
+void Session::MarkDetached() {
   absl::MutexLock lock(&mu_);
-  stream_ = std::move(sink);
+  detached_.store(true);
 }
 
 void Session::ClearStream(const FaultStreamSink* sink) {

@@ -40,6 +40,8 @@ class FaultStreamSink {
   virtual bool Send(v1::FaultStreamResponse response) = 0;
   // Ends the stream with `status` once what is queued has been written.
   virtual void Close(const absl::Status& status) = 0;
+  // Ends the stream with `status` now, dropping what is queued.
+  virtual void Fail(const absl::Status& status) = 0;
 };
 
 struct SessionRegion {
@@ -99,10 +101,13 @@ class Session {
   SingleFlight& single_flight() { return single_flight_; }
   FaultStats& stats() { return stats_; }
 
-  // The stream the session's answers and revocations go to. A new stream
-  // replaces the old one (a VMM that reconnected).
-  void SetStream(std::shared_ptr<FaultStreamSink> sink)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // Makes `sink` the stream the session's answers and revocations go to,
+  // and returns its hold on the staging slots. A session has one stream at
+  // most: a stream still open (a VMM that reconnected before the broker saw
+  // its old stream die) is ended with ABORTED, and keeps its slots until it
+  // is over. NOT_FOUND once the session is detached.
+  absl::StatusOr<std::shared_ptr<StreamSlots>> OpenStream(
+      std::shared_ptr<FaultStreamSink> sink) ABSL_LOCKS_EXCLUDED(mu_);
   // Clears the stream if it is still `sink`.
   void ClearStream(const FaultStreamSink* sink) ABSL_LOCKS_EXCLUDED(mu_);
   std::shared_ptr<FaultStreamSink> stream() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -118,8 +123,9 @@ class Session {
     revocations_.Confirm(revocation_id);
   }
 
-  // Detached: work still queued for the session is dropped.
-  void MarkDetached() { detached_.store(true); }
+  // Detached: work still queued for the session is dropped, and no stream
+  // opens on it any more.
+  void MarkDetached() ABSL_LOCKS_EXCLUDED(mu_);
   bool detached() const { return detached_.load(); }
 
   v1::SessionInfo Info() const ABSL_LOCKS_EXCLUDED(mu_);

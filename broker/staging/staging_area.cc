@@ -108,13 +108,19 @@ void StagingArea::RemoveFile() {
 
 uint64_t StagingArea::BeginEpoch() {
   absl::MutexLock lock(&mu_);
-  ++epoch_;
-  free_.clear();
+  epoch_ended_ = false;
+  return ++epoch_;
+}
+
+void StagingArea::EndEpoch(uint64_t epoch) {
+  absl::MutexLock lock(&mu_);
+  if (epoch == epoch_) epoch_ended_ = true;
+  // Highest first, so the lowest slots are handed out again first.
   for (uint32_t slot = slot_count_; slot > 0; --slot) {
+    if (holder_[slot - 1] != epoch) continue;
     holder_[slot - 1] = 0;
     free_.push_back(slot - 1);
   }
-  return epoch_;
 }
 
 std::optional<uint32_t> StagingArea::Stage(absl::string_view page,
@@ -123,7 +129,9 @@ std::optional<uint32_t> StagingArea::Stage(absl::string_view page,
   uint32_t slot;
   {
     absl::MutexLock lock(&mu_);
-    if (epoch == 0 || epoch != epoch_ || free_.empty()) return std::nullopt;
+    if (epoch == 0 || epoch != epoch_ || epoch_ended_ || free_.empty()) {
+      return std::nullopt;
+    }
     slot = free_.back();
     free_.pop_back();
     holder_[slot] = epoch;
