@@ -45,6 +45,10 @@ ABSL_FLAG(uint32_t, staging_slots, 1024,
           "--device_memory_dir); 0 = never grant, page bytes go inline.");
 ABSL_FLAG(int32_t, worker_threads, 4,
           "Threads that compute answers, shared fairly across sessions.");
+ABSL_FLAG(absl::Duration, reap_after, absl::Seconds(60),
+          "A session with no Faults stream and no call for this long is "
+          "detached, its staging and private pool files removed (its VMM "
+          "died); 0 = never.");
 ABSL_FLAG(std::string, admin_token_file, "",
           "A file (mode 0600) holding the token admin calls over TCP must "
           "carry as \"faultline-admin-token\" metadata; without it there are "
@@ -94,7 +98,7 @@ int main(int argc, char** argv) {
       "         [--device_memory_dir=DIR] [--max_faults_in_flight=N]\n"
       "         [--max_faults_per_second=N] [--metrics=HOST:PORT]\n"
       "         [--tls_cert=PEM --tls_key=PEM] [--staging_slots=N]\n"
-      "         [--admin_token_file=PATH]\n"
+      "         [--admin_token_file=PATH] [--reap_after=DURATION]\n"
       "Prints \"broker: serving on unix:PATH[ tcp:HOST:PORT]\" when ready; "
       "SIGTERM or SIGINT stops it cleanly.");
   std::map<std::string, std::string> vm_tokens;
@@ -127,6 +131,7 @@ int main(int argc, char** argv) {
   options.tls_key_path = absl::GetFlag(FLAGS_tls_key);
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   options.staging_slots = absl::GetFlag(FLAGS_staging_slots);
+  options.reap_after = absl::GetFlag(FLAGS_reap_after);
   if (const std::string path = absl::GetFlag(FLAGS_admin_token_file);
       !path.empty()) {
     absl::StatusOr<std::string> token = faultline::ReadSecretFile(path);

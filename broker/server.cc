@@ -4,6 +4,8 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "broker/admin/stats_report.h"
 #include "broker/net/tcp_listener.h"
@@ -92,6 +94,11 @@ absl::Status BrokerServer::Build() {
     }
     bound_tcp_address_ = BoundTcpAddress(options_.tcp_address, tcp_port);
   }
+  if (options_.reap_after > absl::ZeroDuration()) {
+    // Four looks per grace period: a session goes within 1.25 of it.
+    ReapEvery(std::clamp(options_.reap_after / 4, absl::Milliseconds(10),
+                         absl::Seconds(5)));
+  }
   if (!options_.metrics_address.empty()) {
     ASSIGN_OR_RETURN(metrics_,
                      MetricsHttpServer::Start(options_.metrics_address, [this] {
@@ -99,6 +106,17 @@ absl::Status BrokerServer::Build() {
                      }));
   }
   return absl::OkStatus();
+}
+
+void BrokerServer::ReapEvery(absl::Duration period) {
+  // Its own queue: session serials start at 1.
+  constexpr uint64_t kHousekeepingQueue = 0;
+  scheduler_.SubmitAfter(kHousekeepingQueue, period,
+                         [this, period](bool stopping) {
+                           if (stopping) return;
+                           fault_service_.ReapIdleSessions(options_.reap_after);
+                           ReapEvery(period);
+                         });
 }
 
 const std::string& BrokerServer::metrics_address() const {

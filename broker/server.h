@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "broker/admin/admin_service.h"
 #include "broker/data/fault_processor.h"
 #include "broker/data/fault_service.h"
@@ -52,6 +53,9 @@ struct BrokerOptions {
   // The token admin calls over TCP must carry (wire::kAdminTokenKey);
   // empty: no admin calls over TCP.
   std::string admin_token;
+  // A session with no stream and no session call for this long is
+  // detached (its VMM died); zero: never.
+  absl::Duration reap_after = absl::Seconds(60);
 };
 
 class BrokerServer {
@@ -80,6 +84,9 @@ class BrokerServer {
  private:
   explicit BrokerServer(BrokerOptions options);
   absl::Status Build();
+  // Reaps idle sessions every `period` on the scheduler's timer, until the
+  // scheduler stops.
+  void ReapEvery(absl::Duration period);
 
   const BrokerOptions options_;
   FramePoolRegistry pools_;

@@ -1,8 +1,12 @@
 #include "broker/data/fault_service.h"
 
+#include <cstdio>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "broker/data/fault_stream.h"
 #include "proto/base/grpc_status.h"
+#include "proto/base/quote.h"
 
 namespace faultline::broker {
 
@@ -27,6 +31,20 @@ absl::Status FaultService::EndSession(const std::string& session_id) {
         absl::StrCat("session ", session_id, " was detached")));
   }
   return absl::OkStatus();
+}
+
+int FaultService::ReapIdleSessions(absl::Duration grace) {
+  const std::vector<std::shared_ptr<Session>> reaped =
+      registry_.ReapIdle(grace);
+  for (const auto& session : reaped) {
+    injections_.ClearSession(session->id());
+    std::fprintf(stderr,
+                 "broker: session %s (VM %s) reaped: no stream and no call "
+                 "for %s\n",
+                 session->id().c_str(), Quoted(session->vm_name()).c_str(),
+                 absl::FormatDuration(grace).c_str());
+  }
+  return static_cast<int>(reaped.size());
 }
 
 grpc::ServerUnaryReactor* FaultService::Detach(

@@ -40,6 +40,10 @@ class FaultService final : public v1::FaultBroker::CallbackService {
 
   // Ends a session: its stream closes, its rules go, its pools are released.
   absl::Status EndSession(const std::string& session_id);
+  // Ends, as EndSession does, every session that has had no stream and no
+  // call for `grace` (its VMM was killed), each logged to stderr; returns
+  // how many.
+  int ReapIdleSessions(absl::Duration grace);
 
  private:
   SessionRegistry& registry_;

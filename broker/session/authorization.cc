@@ -148,6 +148,7 @@ absl::StatusOr<std::shared_ptr<Session>> Authorizer::AuthorizeSession(
   absl::Status allowed = CheckSessionCaller(
       *session, Metadata(context, v1::wire::kSessionTokenKey), Caller(context));
   if (!allowed.ok()) return allowed;
+  session->Touch();
   return session;
 }
 

@@ -18,7 +18,8 @@ Session::Session(Identity identity, v1::Limits limits,
       regions_(std::move(regions)),
       staging_(identity_.id, std::move(staging_area), broker_staging_totals),
       quota_(limits_.max_faults_in_flight(), limits_.max_faults_per_second()),
-      revocations_(absl::StrCat("session ", identity_.id)) {}
+      revocations_(absl::StrCat("session ", identity_.id)),
+      last_active_ns_(absl::ToUnixNanos(attached_at_)) {}
 
 bool Session::TokenMatches(absl::string_view token) const {
   return SecretsEqual(token, identity_.token);
@@ -76,6 +77,16 @@ void Session::MarkDetached() {
 void Session::ClearStream(const FaultStreamSink* sink) {
   absl::MutexLock lock(&mu_);
   if (stream_.get() == sink) stream_.reset();
+  // The grace period before reaping starts when the stream is gone.
+  Touch();
+}
+
+bool Session::DetachIfIdle(absl::Time now, absl::Duration grace) {
+  absl::MutexLock lock(&mu_);
+  if (stream_ != nullptr || detached_.load()) return false;
+  if (now - absl::FromUnixNanos(last_active_ns_.load()) < grace) return false;
+  detached_.store(true);
+  return true;
 }
 
 std::shared_ptr<FaultStreamSink> Session::stream() const {

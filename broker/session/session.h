@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "broker/devmem/frame_pool.h"
 #include "broker/devmem/frame_revocations.h"
@@ -128,6 +129,14 @@ class Session {
   void MarkDetached() ABSL_LOCKS_EXCLUDED(mu_);
   bool detached() const { return detached_.load(); }
 
+  // A session-scoped call arrived: the session is in use.
+  void Touch() { last_active_ns_.store(absl::GetCurrentTimeNanos()); }
+  // Marks the session detached and returns true if it has had no stream
+  // and no call for `grace` (its VMM is gone); false otherwise. Atomic with
+  // OpenStream, so a stream that opens meanwhile keeps its session.
+  bool DetachIfIdle(absl::Time now, absl::Duration grace)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   v1::SessionInfo Info() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
@@ -141,6 +150,8 @@ class Session {
   FaultStats stats_;
   FrameRevocations revocations_;
   std::atomic<bool> detached_{false};
+  // When the session last had a call or its stream ended.
+  std::atomic<int64_t> last_active_ns_;
 
   mutable absl::Mutex mu_;
   std::shared_ptr<FaultStreamSink> stream_ ABSL_GUARDED_BY(mu_);

@@ -156,12 +156,13 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
                    " was attached meanwhile as session ", session->id()));
 }
 
-void SessionRegistry::ReleasePools(const Session& session) {
+void SessionRegistry::Retire(Session& session) {
   for (const auto& [id, region] : session.regions()) {
     if (region->pool != nullptr) {
       pools_.Release(region->pool->options().name, session.id());
     }
   }
+  session.staging().RemoveFile();
 }
 
 absl::Status SessionRegistry::Detach(const std::string& session_id) {
@@ -177,9 +178,27 @@ absl::Status SessionRegistry::Detach(const std::string& session_id) {
     sessions_.erase(it);
   }
   session->MarkDetached();
-  ReleasePools(*session);
-  session->staging().RemoveFile();
+  Retire(*session);
   return absl::OkStatus();
+}
+
+std::vector<std::shared_ptr<Session>> SessionRegistry::ReapIdle(
+    absl::Duration grace) {
+  const absl::Time now = absl::Now();
+  std::vector<std::shared_ptr<Session>> reaped;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      if (it->second->DetachIfIdle(now, grace)) {
+        reaped.push_back(std::move(it->second));
+        it = sessions_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const auto& session : reaped) Retire(*session);
+  return reaped;
 }
 
 std::shared_ptr<Session> SessionRegistry::Find(

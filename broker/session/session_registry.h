@@ -51,6 +51,10 @@ class SessionRegistry {
 
   // Removes the session and releases its pools. NOT_FOUND if unknown.
   absl::Status Detach(const std::string& session_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Detaches every session that has had no stream and no call for `grace`
+  // (a VMM that was killed) as Detach does, and returns them.
+  std::vector<std::shared_ptr<Session>> ReapIdle(absl::Duration grace)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Null for an unknown session.
   std::shared_ptr<Session> Find(const std::string& session_id) const
@@ -69,7 +73,9 @@ class SessionRegistry {
   absl::StatusOr<std::map<uint32_t, std::unique_ptr<SessionRegion>>>
   BuildRegions(const v1::AttachRequest& request, const std::string& session_id,
                v1::AttachResponse* response);
-  void ReleasePools(const Session& session);
+  // What is left of a session once it is out of the map: its pools are
+  // released and its staging file goes.
+  void Retire(Session& session);
 
   FramePoolRegistry& pools_;
   PageStoreRegistry& stores_;
