@@ -54,6 +54,12 @@ ABSL_FLAG(std::string, admin_token_file, "",
           "carry as \"faultline-admin-token\" metadata; without it there are "
           "no admin calls over TCP.");
 
+ABSL_FLAG(std::string, image_dir, "",
+          "Directory of the image files TCP clients may attach: their image "
+          "paths are relative to it and may not leave it (no .., no "
+          "symbolic links). Without it TCP clients attach no images. Unix "
+          "socket clients' images open with their own uid's rights.");
+
 namespace {
 
 // absl keeps only the last value of a repeated flag, so the --vm_token
@@ -99,6 +105,7 @@ int main(int argc, char** argv) {
       "         [--max_faults_per_second=N] [--metrics=HOST:PORT]\n"
       "         [--tls_cert=PEM --tls_key=PEM] [--staging_slots=N]\n"
       "         [--admin_token_file=PATH] [--reap_after=DURATION]\n"
+      "         [--image_dir=DIR]\n"
       "Prints \"broker: serving on unix:PATH[ tcp:HOST:PORT]\" when ready; "
       "SIGTERM or SIGINT stops it cleanly.");
   std::map<std::string, std::string> vm_tokens;
@@ -132,6 +139,7 @@ int main(int argc, char** argv) {
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   options.staging_slots = absl::GetFlag(FLAGS_staging_slots);
   options.reap_after = absl::GetFlag(FLAGS_reap_after);
+  options.image_dir = absl::GetFlag(FLAGS_image_dir);
   if (const std::string path = absl::GetFlag(FLAGS_admin_token_file);
       !path.empty()) {
     absl::StatusOr<std::string> token = faultline::ReadSecretFile(path);

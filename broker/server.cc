@@ -2,6 +2,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "broker/net/tcp_listener.h"
 #include "broker/staging/staging_area.h"
 #include "broker/staging/staging_sweep.h"
+#include "proto/base/quote.h"
 #include "proto/base/status_macros.h"
 
 namespace faultline::broker {
@@ -26,7 +28,8 @@ BrokerServer::BrokerServer(BrokerOptions options)
             limits.set_max_faults_per_second(options_.max_faults_per_second);
             return limits;
           }(),
-          StagingOptions{options_.device_memory_dir, options_.staging_slots}),
+          StagingOptions{options_.device_memory_dir, options_.staging_slots},
+          ImageOptions{options_.image_dir}),
       authorizer_(registry_, peers_, options_.vm_tokens, options_.admin_token),
       scheduler_(options_.worker_threads),
       processor_(scheduler_, injections_, watchers_, registry_.total()),
@@ -47,6 +50,12 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
     return absl::InvalidArgumentError(
         absl::StrCat("--staging_slots is at most ", kMaxStagingSlots, ", not ",
                      options.staging_slots));
+  }
+  if (struct stat st;
+      !options.image_dir.empty() &&
+      (::stat(options.image_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--image_dir ", Quoted(options.image_dir), " is not a directory"));
   }
   RETURN_IF_ERROR(MakeDirectories(options.device_memory_dir));
   // Before any session can create an area of this broker's own.

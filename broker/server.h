@@ -56,6 +56,10 @@ struct BrokerOptions {
   // A session with no stream and no session call for this long is
   // detached (its VMM died); zero: never.
   absl::Duration reap_after = absl::Seconds(60);
+  // The directory TCP callers' image paths are relative to (and never
+  // leave); empty: no image sources over TCP. Unix socket callers' images
+  // open with their own uid's rights, wherever they are.
+  std::string image_dir;
 };
 
 class BrokerServer {

@@ -1,9 +1,11 @@
 #include "broker/data/fault_service.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "broker/data/fault_stream.h"
 #include "proto/base/grpc_status.h"
 #include "proto/base/quote.h"
@@ -16,8 +18,20 @@ grpc::ServerUnaryReactor* FaultService::Attach(
   absl::StatusOr<PeerIdentity> peer =
       authorizer_.AuthorizeAttach(*context, *request);
   if (!peer.ok()) return FinishUnary(context, peer.status());
+  // Images open by the caller's deadline, and never later than
+  // kImageOpenTimeout: a file system that does not answer holds this gRPC
+  // thread no longer than that.
+  const absl::Time deadline = std::min(absl::FromChrono(context->deadline()),
+                                       absl::Now() + kImageOpenTimeout);
   absl::StatusOr<std::shared_ptr<Session>> session =
-      registry_.Attach(*request, *peer, response);
+      registry_.Attach(*request, *peer, response, deadline);
+  if (session.ok() && context->IsCancelled()) {
+    // The caller gave up meanwhile: nobody will use or detach the session.
+    EndSession((*session)->id()).IgnoreError();
+    return FinishUnary(context,
+                       absl::CancelledError("the attach was cancelled by its "
+                                            "caller; nothing was kept"));
+  }
   return FinishUnary(context, session.status());
 }
 

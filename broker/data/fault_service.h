@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "absl/time/time.h"
 #include "broker/data/fault_processor.h"
 #include "broker/policy/injection.h"
 #include "broker/session/authorization.h"
@@ -16,6 +17,10 @@
 #include "proto/faultline/v1/broker.grpc.pb.h"
 
 namespace faultline::broker {
+
+// The longest an Attach waits for its image files to open, whatever the
+// caller's deadline.
+inline constexpr absl::Duration kImageOpenTimeout = absl::Seconds(10);
 
 class FaultService final : public v1::FaultBroker::CallbackService {
  public:

@@ -119,6 +119,34 @@ absl::Status CheckVmToken(const std::map<std::string, std::string>& vm_tokens,
   return absl::OkStatus();
 }
 
+absl::StatusOr<ImageAccess> ImageAccessFor(const PeerIdentity& caller,
+                                           const std::string& image_dir) {
+  ImageAccess access;
+  switch (caller.transport) {
+    case PeerIdentity::Transport::kUnix:
+      if (!caller.has_credentials) break;
+      access.kind = ImageAccess::Kind::kAsCaller;
+      access.uid = caller.uid;
+      access.gid = caller.gid;
+      access.groups = caller.groups;
+      return access;
+    case PeerIdentity::Transport::kTcp:
+      if (image_dir.empty()) {
+        return absl::PermissionDeniedError(
+            "image sources over TCP come only from the broker's --image_dir, "
+            "and this broker has none");
+      }
+      access.kind = ImageAccess::Kind::kBeneathDirectory;
+      access.directory = image_dir;
+      return access;
+    case PeerIdentity::Transport::kOther:
+      break;
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat("the broker does not know who ", caller.description,
+                   " is, so it opens no image for it"));
+}
+
 PeerIdentity Authorizer::Caller(
     const grpc::CallbackServerContext& context) const {
   return peers_.Lookup(context.peer());

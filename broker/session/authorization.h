@@ -7,7 +7,11 @@
 //   over TCP they carry the broker's admin token as metadata
 //   (wire::kAdminTokenKey), and without one configured there are none;
 // - an attach over TCP carries its VM's --vm_token;
-// - a live VM name whose VMM is gone is taken over only by its owner or root.
+// - a live VM name whose VMM is gone is taken over only by its owner or root;
+// - an image is opened with the attaching caller's rights, never the
+//   broker's: a peer on the Unix socket's uid, gid and groups; a TCP peer
+//   (which has no uid here) only a relative path under --image_dir, with no
+//   way out of it.
 // Who a caller is comes from broker/net (PeerTable); what it may do is
 // decided only here.
 //
@@ -27,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "broker/net/peer_credentials.h"
+#include "broker/sources/image_open.h"
 #include "proto/faultline/v1/broker.pb.h"
 
 namespace faultline::broker {
@@ -64,6 +69,12 @@ bool SecretsEqual(absl::string_view given, absl::string_view expected);
 // (compared in constant time).
 absl::Status CheckVmToken(const std::map<std::string, std::string>& vm_tokens,
                           const v1::AttachRequest& request);
+
+// How `caller`'s images are opened (broker/sources/image_open.h): as the
+// caller on the Unix socket, beneath `image_dir` over TCP. PERMISSION_DENIED
+// over TCP without an image_dir, and for callers with no identity.
+absl::StatusOr<ImageAccess> ImageAccessFor(const PeerIdentity& caller,
+                                           const std::string& image_dir);
 
 // The checks above applied to gRPC calls.
 class Authorizer {

@@ -24,9 +24,32 @@ absl::StatusOr<std::string> RandomHex(size_t bytes) {
   return absl::BytesToHexString(raw);
 }
 
+absl::StatusOr<std::map<uint32_t, UniqueFd>> SessionRegistry::OpenImages(
+    const v1::AttachRequest& request, const PeerIdentity& peer,
+    absl::Time deadline) const {
+  std::map<uint32_t, UniqueFd> images;
+  for (const v1::Region& region : request.regions()) {
+    if (!region.source().has_image()) continue;
+    absl::StatusOr<ImageAccess> access =
+        ImageAccessFor(peer, image_options_.image_dir);
+    absl::StatusOr<UniqueFd> file =
+        access.ok() ? image_opener_.Open(region.source().image().path(),
+                                         *access, deadline)
+                    : absl::StatusOr<UniqueFd>(access.status());
+    if (!file.ok()) {
+      return absl::Status(file.status().code(),
+                          absl::StrCat("region ", region.region_id(), ": ",
+                                       file.status().message()));
+    }
+    images[region.region_id()] = *std::move(file);
+  }
+  return images;
+}
+
 absl::StatusOr<std::map<uint32_t, std::unique_ptr<SessionRegion>>>
 SessionRegistry::BuildRegions(const v1::AttachRequest& request,
                               const std::string& session_id,
+                              std::map<uint32_t, UniqueFd> images,
                               v1::AttachResponse* response) {
   std::map<uint32_t, std::unique_ptr<SessionRegion>> regions;
   for (const v1::Region& region : request.regions()) {
@@ -47,7 +70,7 @@ SessionRegistry::BuildRegions(const v1::AttachRequest& request,
       grant->set_device_frame_count(entry->pool->options().frame_count);
     } else {
       absl::StatusOr<std::unique_ptr<PageSource>> source =
-          MakeSource(region, stores_);
+          MakeSource(region, stores_, std::move(images[region.region_id()]));
       if (!source.ok()) {
         return absl::Status(source.status().code(),
                             absl::StrCat("region ", region.region_id(), ": ",
@@ -62,8 +85,12 @@ SessionRegistry::BuildRegions(const v1::AttachRequest& request,
 
 absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
     const v1::AttachRequest& request, const PeerIdentity& peer,
-    v1::AttachResponse* response) {
+    v1::AttachResponse* response, absl::Time deadline) {
   RETURN_IF_ERROR(ValidateAttach(request));
+  // Before anything is created: an image the caller may not read, or one
+  // that does not open in time, leaves nothing behind.
+  using ImageFiles = std::map<uint32_t, UniqueFd>;
+  ASSIGN_OR_RETURN(ImageFiles images, OpenImages(request, peer, deadline));
   std::shared_ptr<Session> stale;
   {
     absl::MutexLock lock(&mu_);
@@ -102,7 +129,7 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
     *built.mutable_staging() = staging->Grant();
   }
   absl::StatusOr<std::map<uint32_t, std::unique_ptr<SessionRegion>>> regions =
-      BuildRegions(request, session_id, &built);
+      BuildRegions(request, session_id, std::move(images), &built);
   if (!regions.ok()) {
     // Give back the pools the regions before the failing one took.
     for (const v1::Region& region : request.regions()) {
