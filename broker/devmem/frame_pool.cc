@@ -101,6 +101,20 @@ FramePool::FramePool(Options options, UniqueFd fd)
   }
 }
 
+absl::StatusOr<uid_t> FramePool::FileOwner() const {
+  struct stat st;
+  RETURN_IF_ERROR(CheckSyscall(::fstat(fd_.get(), &st),
+                               absl::StrCat("stat ", options_.path))
+                      .status());
+  return st.st_uid;
+}
+
+absl::Status FramePool::GiveTo(uid_t uid, gid_t gid) const {
+  return CheckSyscall(::fchown(fd_.get(), uid, gid),
+                      absl::StrCat("give ", options_.path, " to uid ", uid))
+      .status();
+}
+
 FramePool::~FramePool() {
   if (options_.remove_file_on_destruction) ::unlink(options_.path.c_str());
 }

@@ -9,6 +9,8 @@
 #ifndef FAULTLINE_BROKER_DEVMEM_FRAME_POOL_H_
 #define FAULTLINE_BROKER_DEVMEM_FRAME_POOL_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -68,6 +70,10 @@ class FramePool {
   absl::Status WriteFrames(uint64_t first, absl::string_view data);
 
   uint64_t frames_in_use() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The file's owner; GiveTo makes it `uid` (mode stays 0600: only that uid
+  // and root may open it).
+  absl::StatusOr<uid_t> FileOwner() const;
+  absl::Status GiveTo(uid_t uid, gid_t gid) const;
   const Options& options() const { return options_; }
 
  private:

@@ -147,6 +147,29 @@ absl::StatusOr<ImageAccess> ImageAccessFor(const PeerIdentity& caller,
                    " is, so it opens no image for it"));
 }
 
+absl::StatusOr<bool> MustGiveFile(const PeerIdentity& caller, uid_t file_owner,
+                                  absl::string_view what) {
+  if (caller.transport != PeerIdentity::Transport::kUnix ||
+      !caller.has_credentials || caller.uid == 0 || caller.uid == file_owner) {
+    return false;
+  }
+  const uid_t broker = ::geteuid();
+  if (file_owner != broker) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, " belongs to uid ", file_owner, ", so a VMM of uid ", caller.uid,
+        " could not map it; attach it as uid ", file_owner, " or root"));
+  }
+  if (broker != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, " is the broker's (uid ", broker,
+                     ", mode 0600) and a VMM of uid ", caller.uid,
+                     " could not map it; run the broker as root or the VMM as "
+                     "uid ",
+                     broker));
+  }
+  return true;
+}
+
 PeerIdentity Authorizer::Caller(
     const grpc::CallbackServerContext& context) const {
   return peers_.Lookup(context.peer());

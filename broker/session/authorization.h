@@ -76,6 +76,15 @@ absl::Status CheckVmToken(const std::map<std::string, std::string>& vm_tokens,
 absl::StatusOr<ImageAccess> ImageAccessFor(const PeerIdentity& caller,
                                            const std::string& image_dir);
 
+// Whether a 0600 file the broker grants `caller` (a staging area or pool
+// file, now owned by `file_owner`) must first become the caller's so that
+// it, and only it, can open it: false when the caller can already (root,
+// its own file, TCP callers, who open no local files). FAILED_PRECONDITION
+// naming both uids when the file is another uid's (a shared pool given to
+// an earlier session's owner) or the broker is not root and cannot give it.
+absl::StatusOr<bool> MustGiveFile(const PeerIdentity& caller, uid_t file_owner,
+                                  absl::string_view what);
+
 // The checks above applied to gRPC calls.
 class Authorizer {
  public:

@@ -1,6 +1,9 @@
 #include "broker/session/session_registry.h"
 
 #include <sys/random.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "broker/session/authorization.h"
@@ -23,6 +26,36 @@ absl::StatusOr<std::string> RandomHex(size_t bytes) {
   }
   return absl::BytesToHexString(raw);
 }
+
+namespace {
+
+// A granted pool file the session's owner can open (and no other uid).
+absl::Status GivePoolToOwner(const FramePool& pool, const PeerIdentity& peer) {
+  ASSIGN_OR_RETURN(const uid_t owner, pool.FileOwner());
+  ASSIGN_OR_RETURN(
+      const bool give,
+      MustGiveFile(peer, owner,
+                   absl::StrCat("device pool file ", pool.options().path)));
+  return give ? pool.GiveTo(peer.uid, peer.gid) : absl::OkStatus();
+}
+
+// A staging area the session's owner can open, or none (and why, on
+// stderr): the VMM then gets page bytes inline.
+std::unique_ptr<StagingArea> GiveStagingToOwner(
+    std::unique_ptr<StagingArea> area, const PeerIdentity& peer,
+    const std::string& session_id) {
+  absl::StatusOr<bool> give = MustGiveFile(
+      peer, ::geteuid(), absl::StrCat("staging file ", area->path()));
+  absl::Status given = !give.ok() ? give.status()
+                       : *give    ? area->GiveTo(peer.uid, peer.gid)
+                                  : absl::OkStatus();
+  if (given.ok()) return area;
+  std::fprintf(stderr, "broker: session %s gets no staging area: %s\n",
+               session_id.c_str(), std::string(given.message()).c_str());
+  return nullptr;
+}
+
+}  // namespace
 
 absl::StatusOr<std::map<uint32_t, UniqueFd>> SessionRegistry::OpenImages(
     const v1::AttachRequest& request, const PeerIdentity& peer,
@@ -49,6 +82,7 @@ absl::StatusOr<std::map<uint32_t, UniqueFd>> SessionRegistry::OpenImages(
 absl::StatusOr<std::map<uint32_t, std::unique_ptr<SessionRegion>>>
 SessionRegistry::BuildRegions(const v1::AttachRequest& request,
                               const std::string& session_id,
+                              const PeerIdentity& peer,
                               std::map<uint32_t, UniqueFd> images,
                               v1::AttachResponse* response) {
   std::map<uint32_t, std::unique_ptr<SessionRegion>> regions;
@@ -66,6 +100,12 @@ SessionRegistry::BuildRegions(const v1::AttachRequest& request,
                                          pool.status().message()));
       }
       entry->pool = *std::move(pool);
+      if (absl::Status given = GivePoolToOwner(*entry->pool, peer);
+          !given.ok()) {
+        return absl::Status(
+            given.code(),
+            absl::StrCat("region ", region.region_id(), ": ", given.message()));
+      }
       grant->set_device_memory_path(entry->pool->options().path);
       grant->set_device_frame_count(entry->pool->options().frame_count);
     } else {
@@ -126,10 +166,11 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
     ASSIGN_OR_RETURN(
         staging, SessionStaging::CreateArea(staging_options_.dir, session_id,
                                             staging_options_.slot_count));
-    *built.mutable_staging() = staging->Grant();
+    staging = GiveStagingToOwner(std::move(staging), peer, session_id);
+    if (staging != nullptr) *built.mutable_staging() = staging->Grant();
   }
   absl::StatusOr<std::map<uint32_t, std::unique_ptr<SessionRegion>>> regions =
-      BuildRegions(request, session_id, std::move(images), &built);
+      BuildRegions(request, session_id, peer, std::move(images), &built);
   if (!regions.ok()) {
     // Give back the pools the regions before the failing one took.
     for (const v1::Region& region : request.regions()) {

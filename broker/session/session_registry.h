@@ -89,7 +89,7 @@ class SessionRegistry {
       absl::Time deadline) const;
   absl::StatusOr<std::map<uint32_t, std::unique_ptr<SessionRegion>>>
   BuildRegions(const v1::AttachRequest& request, const std::string& session_id,
-               std::map<uint32_t, UniqueFd> images,
+               const PeerIdentity& peer, std::map<uint32_t, UniqueFd> images,
                v1::AttachResponse* response);
   // What is left of a session once it is out of the map: its pools are
   // released and its staging file goes.

@@ -99,6 +99,12 @@ v1::StagingArea StagingArea::Grant() const {
   return grant;
 }
 
+absl::Status StagingArea::GiveTo(uid_t uid, gid_t gid) const {
+  return CheckSyscall(::fchown(file_.get(), uid, gid),
+                      absl::StrCat("give ", path_, " to uid ", uid))
+      .status();
+}
+
 void StagingArea::RemoveFile() {
   absl::MutexLock lock(&mu_);
   if (file_removed_) return;

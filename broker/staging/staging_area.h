@@ -22,6 +22,8 @@
 #ifndef FAULTLINE_BROKER_STAGING_STAGING_AREA_H_
 #define FAULTLINE_BROKER_STAGING_STAGING_AREA_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -61,6 +63,9 @@ class StagingArea {
   const std::string& path() const { return path_; }
   uint32_t slot_count() const { return slot_count_; }
   v1::StagingArea Grant() const;
+  // The file becomes `uid`'s; its mode stays 0600, so only that uid (and
+  // root) may open it.
+  absl::Status GiveTo(uid_t uid, gid_t gid) const;
 
   // Removes the file now (the session detached); the mapping stays valid
   // for work still in flight. Idempotent.
