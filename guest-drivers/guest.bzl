@@ -95,3 +95,41 @@ def guest_payload(name, srcs, deps = [], testonly = False, visibility = None):
         testonly = testonly,
         visibility = visibility,
     )
+
+# 32-bit code for multiboot test kernels: i686, no SSE, no libgcc (so no
+# 64-bit division), linked as ELF32 by GNU ld. Bazel's C++ toolchain links
+# -lstdc++ for the host's 64-bit ABI, so these are compiled and linked by
+# one genrule calling the same system compiler directly.
+_MULTIBOOT_FLAGS = " ".join([c for c in GUEST_COPTS if c != "-mno-red-zone"] + [
+    "-std=c++17",
+    "-m32",
+    "-march=i686",
+    "-fno-pie",
+    "-iquote .",
+    "-iquote $(GENDIR)",
+])
+
+def multiboot_kernel(name, srcs, testonly = False, visibility = None):
+    """A multiboot v1 ELF32 kernel (guest-drivers/multiboot): mb_runtime plus srcs."""
+    runtime = [
+        "//guest-drivers/multiboot:mb_runtime.cc",
+        "//guest-drivers/multiboot:mb_runtime.h",
+    ]
+    headers = [
+        "//proto:faultline/v1/wire.h",
+        "//proto:guest_abi.h",
+        "//proto:pc_machine.h",
+    ]
+    script = "//guest-drivers/multiboot:multiboot.ld"
+    native.genrule(
+        name = name,
+        srcs = srcs + runtime + headers + [script],
+        outs = [name + ".elf"],
+        cmd = ("gcc %s -nostdlib -static -no-pie -fuse-ld=bfd " % _MULTIBOOT_FLAGS +
+               "-Wl,--gc-sections -Wl,--build-id=none -Wl,--no-warn-rwx-segments " +
+               "-Wl,-T,$(location %s) -o $@ " % script +
+               " ".join(["$(location %s)" % src for src in srcs if src.endswith(".cc")]) +
+               " $(location //guest-drivers/multiboot:mb_runtime.cc)"),
+        testonly = testonly,
+        visibility = visibility,
+    )

@@ -8,7 +8,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "proto/base/status_macros.h"
+#include "proto/faultline/v1/wire.h"
 #include "proto/guest_abi.h"
+#include "vmm/kernel_config.h"
 
 namespace faultline::vmm {
 namespace {
@@ -120,8 +122,7 @@ absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
 
 absl::StatusOr<VmmConfig> ParseConfig(const VmmFlags& flags) {
   VmmConfig config;
-  if (flags.guest.empty()) return FlagError("guest", "required: an ELF file");
-  config.guest_path = flags.guest;
+  RETURN_IF_ERROR(ParseGuestFlags(flags, &config));
 
   absl::StatusOr<uint64_t> memory = ParseSize(flags.memory);
   if (!memory.ok()) return FlagError("memory", memory.status().message());
@@ -147,6 +148,8 @@ absl::StatusOr<VmmConfig> ParseConfig(const VmmFlags& flags) {
 
   config.guest_args = flags.guest_args;
   RETURN_IF_ERROR(ParseRamSource(flags.ram_source, &config));
+  // A kernel reads its own command line; pattern_seed is for payloads.
+  if (!config.kernel_path.empty()) config.guest_args.clear();
   if (config.guest_args.size() >= abi::kMaxArgsBytes) {
     return FlagError(
         "guest_args",
@@ -205,6 +208,13 @@ absl::StatusOr<VmmConfig> ParseConfig(const VmmFlags& flags) {
     return FlagError("retry_budget", "need 0 to 1000000");
   }
   config.retry_budget = static_cast<uint32_t>(flags.retry_budget);
+  if (flags.prefetch < -1 || flags.prefetch > v1::wire::kMaxPrefetchPages) {
+    return FlagError("prefetch", absl::StrFormat("need 0 to %u pages",
+                                                 v1::wire::kMaxPrefetchPages));
+  }
+  if (flags.prefetch >= 0) {
+    config.prefetch_pages = static_cast<uint32_t>(flags.prefetch);
+  }
   config.stats_json_path = flags.stats_json;
   if (flags.staging != "auto" && flags.staging != "off") {
     return FlagError("staging",

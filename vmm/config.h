@@ -4,7 +4,9 @@
 #define FAULTLINE_VMM_CONFIG_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -16,6 +18,11 @@ namespace faultline::vmm {
 // The flags as given (see main.cc for their documentation).
 struct VmmFlags {
   std::string guest;
+  // Kernel guests (kernel_config.h): --kernel, --initrd, --cmdline.
+  std::string kernel;
+  std::string initrd;
+  std::string cmdline;
+  std::string serial_input = "auto";
   std::string memory = "64M";
   int64_t vcpus = 1;
   std::string broker;
@@ -32,14 +39,27 @@ struct VmmFlags {
   std::string control;
   absl::Duration fault_deadline = absl::Seconds(30);
   int64_t retry_budget = 64;
+  int64_t prefetch = -1;  // -1: the boot format's default
   std::string stats_json;
   std::string staging = "auto";
   bool preload_ram = false;
   std::string on_error = "machine_check";
 };
 
+// Where the guest's serial input comes from (--serial_input).
+struct SerialInputConfig {
+  enum class Kind { kNone, kStdin, kUnixSocket };
+  Kind kind = Kind::kNone;
+  std::string socket_path;  // kUnixSocket
+};
+
 struct VmmConfig {
-  std::string guest_path;
+  std::string guest_path;  // a payload; empty with a kernel
+  // A kernel guest: a Linux bzImage or a multiboot kernel (kernel_config.h).
+  std::string kernel_path;
+  std::vector<std::string> initrds;  // "PATH" or "PATH ARGS"
+  std::string kernel_cmdline;        // empty: the format's default
+  SerialInputConfig serial_input;
   uint64_t ram_bytes = 0;
   uint32_t vcpu_count = 1;
   std::string broker_target;  // gRPC target: "unix:PATH" or "HOST:PORT"
@@ -53,6 +73,9 @@ struct VmmConfig {
   std::string control_path;
   absl::Duration fault_deadline;
   uint32_t retry_budget = 0;
+  // RAM faults ask for this many next pages; unset: 7 for payloads, 63 for
+  // kernels (whose boots write long runs of zero pages).
+  std::optional<uint32_t> prefetch_pages;
   std::string stats_json_path;
   // Ask a broker on a Unix socket for a staging area (--staging=auto).
   bool staging_auto = true;

@@ -47,6 +47,17 @@ TEST(ParseConfigTest, Defaults) {
   EXPECT_FALSE(config->preload_ram);
 }
 
+TEST(ParseConfigTest, PrefetchIsTheFormatsUnlessGiven) {
+  auto config = ParseConfig(Good());
+  ASSERT_TRUE(config.ok());
+  EXPECT_FALSE(config->prefetch_pages.has_value());
+  VmmFlags flags = Good();
+  flags.prefetch = 0;
+  EXPECT_EQ(ParseConfig(flags)->prefetch_pages, 0u);
+  flags.prefetch = 65;
+  EXPECT_THAT(Error(flags), HasSubstr("--prefetch"));
+}
+
 TEST(ParseConfigTest, PreloadRamIsPassedOn) {
   VmmFlags flags = Good();
   flags.preload_ram = true;

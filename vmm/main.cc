@@ -18,6 +18,19 @@
 #include "vmm/vm_builder.h"
 
 ABSL_FLAG(std::string, guest, "", "Guest payload: a static ELF64 file.");
+ABSL_FLAG(std::string, kernel, "",
+          "A kernel guest instead of a payload: a Linux bzImage or a "
+          "multiboot kernel (as QEMU's -kernel).");
+ABSL_FLAG(std::string, initrd, "",
+          "With --kernel: Linux's initrd, or a multiboot kernel's modules "
+          "(comma-separated, each 'FILE[ ARGS]' as QEMU's -initrd).");
+ABSL_FLAG(std::string, cmdline, "",
+          "With --kernel: the kernel command line (Linux default: "
+          "console=ttyS0 reboot=t panic=-1).");
+ABSL_FLAG(std::string, serial_input, "auto",
+          "What the guest's serial console reads: auto (stdin when it is a "
+          "terminal), none, - (stdin) or unix:PATH (a socket, one client at "
+          "a time).");
 ABSL_FLAG(std::string, memory, "64M", "Guest RAM size: 4096, 64K, 64M, 1G.");
 ABSL_FLAG(int64_t, vcpus, 1, "Number of vCPUs (1 to 16).");
 ABSL_FLAG(std::string, broker, "unix:/tmp/faultline/broker.sock",
@@ -44,6 +57,9 @@ ABSL_FLAG(std::string, control, "",
 ABSL_FLAG(absl::Duration, fault_deadline, absl::Seconds(30),
           "Longest a fault may wait (and the first attach may take).");
 ABSL_FLAG(int64_t, retry_budget, 64, "Re-asks per fault before the VM stops.");
+ABSL_FLAG(int64_t, prefetch, -1,
+          "Pages after a faulting RAM page to ask the broker for with it "
+          "(0 to 64; default 7 for payloads, 63 for kernels).");
 ABSL_FLAG(std::string, stats_json, "", "Write the exit summary as JSON here.");
 ABSL_FLAG(std::string, staging, "auto",
           "auto: page bytes through the broker's shared-memory staging area "
@@ -62,6 +78,10 @@ namespace {
 VmmFlags ReadFlags() {
   VmmFlags flags;
   flags.guest = absl::GetFlag(FLAGS_guest);
+  flags.kernel = absl::GetFlag(FLAGS_kernel);
+  flags.initrd = absl::GetFlag(FLAGS_initrd);
+  flags.cmdline = absl::GetFlag(FLAGS_cmdline);
+  flags.serial_input = absl::GetFlag(FLAGS_serial_input);
   flags.memory = absl::GetFlag(FLAGS_memory);
   flags.vcpus = absl::GetFlag(FLAGS_vcpus);
   flags.broker = absl::GetFlag(FLAGS_broker);
@@ -79,6 +99,7 @@ VmmFlags ReadFlags() {
   flags.control = absl::GetFlag(FLAGS_control);
   flags.fault_deadline = absl::GetFlag(FLAGS_fault_deadline);
   flags.retry_budget = absl::GetFlag(FLAGS_retry_budget);
+  flags.prefetch = absl::GetFlag(FLAGS_prefetch);
   flags.stats_json = absl::GetFlag(FLAGS_stats_json);
   flags.staging = absl::GetFlag(FLAGS_staging);
   flags.preload_ram = absl::GetFlag(FLAGS_preload_ram);
@@ -102,11 +123,13 @@ int ExitCodeFor(BuildFailure failure) {
   return kExitVmmError;
 }
 
-void PrintSummary(const VmmConfig& config, const FaultCountersSnapshot& stats) {
+void PrintSummary(const VmmConfig& config, const FaultCountersSnapshot& stats,
+                  const RunReport& report) {
   std::fputs(FaultStats::Summary(stats).c_str(), stderr);
+  std::fputs(RunReportSummary(report).c_str(), stderr);
   if (config.stats_json_path.empty()) return;
   std::ofstream out(config.stats_json_path, std::ios::trunc);
-  out << FaultStats::Json(stats);
+  out << MergeRunReportJson(FaultStats::Json(stats), report);
   if (!out) {
     std::fprintf(stderr, "vmm: cannot write --stats_json %s\n",
                  config.stats_json_path.c_str());
@@ -115,8 +138,9 @@ void PrintSummary(const VmmConfig& config, const FaultCountersSnapshot& stats) {
 
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "vmm --guest=ELF --broker=unix:PATH [flags]: runs a KVM guest whose "
-      "memory a faultline broker serves");
+      "vmm --guest=ELF | --kernel=FILE [--initrd=FILE] [--cmdline=...] "
+      "--broker=unix:PATH [flags]: runs a KVM guest whose memory a faultline "
+      "broker serves");
   absl::ParseCommandLine(argc, argv);
   absl::StatusOr<VmmConfig> config = ParseConfig(ReadFlags());
   if (!config.ok()) {
@@ -156,7 +180,7 @@ int Main(int argc, char** argv) {
   signal_waiter.join();
 
   std::fprintf(stderr, "vmm: %s\n", reason.message.c_str());
-  PrintSummary(*config, vm->Stats());
+  PrintSummary(*config, vm->Stats(), vm->Report(reason));
   return ExitCodeFor(reason);
 }
 

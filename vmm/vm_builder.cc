@@ -10,8 +10,10 @@
 #include "proto/base/errno_status.h"
 #include "proto/base/status_macros.h"
 #include "proto/guest_abi.h"
-#include "vmm/loader/boot_state.h"
-#include "vmm/loader/loader.h"
+#include "vmm/exit_codes.h"
+#include "vmm/guest_machine.h"
+#include "vmm/loader/guest_image.h"
+#include "vmm/memory/pc_memory_map.h"
 #include "vmm/ram_preload.h"
 #include "vmm/vcpu/cpuid.h"
 #include "vmm/vcpu/machine_check.h"
@@ -25,10 +27,6 @@ constexpr uint32_t kRamRegionId = 1;
 constexpr uint32_t kPciMemRegionId = 2;
 constexpr uint32_t kRamSlot = 0;
 constexpr uint32_t kPciMemSlot = 1;
-// Intel's TSS area: three pages just below 4 GiB, clear of RAM and BARs.
-constexpr uint64_t kTssAddress = 0xFFFBD000;
-// RAM faults ask for this many following pages as prefetch.
-constexpr uint32_t kRamPrefetchPages = 7;
 
 StopKind StopKindFor(FatalKind kind) {
   switch (kind) {
@@ -76,6 +74,7 @@ BuildError Failed(BuildFailure failure, absl::Status status) {
 std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
                                                       BuildError* error) {
   std::unique_ptr<VirtualMachine> vm(new VirtualMachine(config));
+  vm->build_started_ = absl::Now();
 
   // 1. KVM first: without it nothing else matters.
   absl::StatusOr<std::unique_ptr<Kvm>> kvm = Kvm::Open();
@@ -99,14 +98,20 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
     }
   }
 
-  // 2. The payload, checked before any memory or broker session exists.
-  absl::StatusOr<ElfImage> payload = ReadElfFile(config.guest_path);
-  absl::Status fits = payload.ok() ? CheckFitsGuest(*payload, config.ram_bytes)
-                                   : payload.status();
-  if (!fits.ok()) {
-    *error = Failed(BuildFailure::kBadPayload, fits);
+  // 2. The guest image (a payload, a Linux bzImage or a multiboot kernel),
+  //    checked before any memory or broker session exists.
+  GuestImageSource source;
+  source.payload_path = config.guest_path;
+  source.kernel_path = config.kernel_path;
+  source.initrds = config.initrds;
+  source.cmdline = config.kernel_cmdline;
+  absl::StatusOr<GuestImage> image =
+      ReadGuestImage(source, config.ram_bytes, config.vcpu_count);
+  if (!image.ok()) {
+    *error = Failed(BuildFailure::kBadPayload, image.status());
     return nullptr;
   }
+  vm->boot_format_ = image->format;
 
   // 3. Guest memory: RAM and the device window, unpopulated.
   MemoryLayout layout;
@@ -145,7 +150,8 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
                                          : BrokerTransport::Staging::kOff;
   engine_options.retry.budget = config.retry_budget;
   engine_options.retry.deadline = config.fault_deadline;
-  engine_options.prefetch_hint = kRamPrefetchPages;
+  engine_options.prefetch_hint =
+      config.prefetch_pages.value_or(DefaultPrefetchPages(image->format));
   engine_options.poison_error_pages = mcg_cap.has_value();
   RunControl* control = vm->control_.get();
   absl::StatusOr<std::unique_ptr<FaultEngine>> engine = FaultEngine::Create(
@@ -173,16 +179,26 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
   vm->memory_errors_ =
       std::make_unique<MemoryErrorReporter>(vm->memory_.get(), mcg_cap);
 
-  // 5. The loader installs the payload and boot state; the rest will fault.
+  // 5. The loader installs the guest image and its boot state; the rest
+  //    will fault.
   FaultEngine* fault_engine = vm->engine_.get();
-  absl::StatusOr<LoadedPayload> loaded = LoadPayload(
-      *payload, config.ram_bytes, config.vcpu_count, config.guest_args,
-      [fault_engine](uint64_t address, const uint8_t* page) {
-        return fault_engine->LoadPage(address, page);
-      });
+  LoadContext load_context;
+  load_context.layout = &layout;
+  load_context.ram_bytes = config.ram_bytes;
+  load_context.vcpu_count = config.vcpu_count;
+  load_context.payload_args = config.guest_args;
+  absl::StatusOr<LoadedImage> loaded =
+      LoadGuestImage(*image, load_context,
+                     [fault_engine](uint64_t address, const uint8_t* page) {
+                       return fault_engine->LoadPage(address, page);
+                     });
   if (!loaded.ok()) {
     *error = Failed(BuildFailure::kBadPayload, loaded.status());
     return nullptr;
+  }
+  vm->loader_pages_ = loaded->pages_installed;
+  if (IsKernel(loaded->format)) {
+    absl::FPrintF(stderr, "vmm: %s\n", loaded->description);
   }
   if (config.preload_ram) {
     RamPreloadOptions preload;
@@ -201,7 +217,7 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
     }
   }
 
-  // 6. The KVM VM and its memory slots.
+  // 6. The KVM VM, a kernel's interrupt controllers, the memory slots.
   auto fail = [error](absl::Status status) {
     *error = Failed(BuildFailure::kVmmError, std::move(status));
     return nullptr;
@@ -209,9 +225,13 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
   absl::StatusOr<std::unique_ptr<VmFd>> vm_fd = vm->kvm_->CreateVm();
   if (!vm_fd.ok()) return fail(vm_fd.status());
   vm->vm_ = *std::move(vm_fd);
-  if (absl::Status tss = vm->vm_->SetTssAddress(kTssAddress); !tss.ok()) {
+  if (absl::Status tss = vm->vm_->SetTssAddress(kKvmTssAddress); !tss.ok()) {
     return fail(tss);
   }
+  absl::StatusOr<std::unique_ptr<KvmIrqchip>> irqchip =
+      CreateInterruptControllers(loaded->format, vm->vm_.get());
+  if (!irqchip.ok()) return fail(irqchip.status());
+  vm->irqchip_ = *std::move(irqchip);
   const uint32_t slots[] = {kRamSlot, kPciMemSlot};
   for (const MappedRegion& region : vm->memory_->regions()) {
     const uint32_t slot = slots[region.spec.id == kRamRegionId ? 0 : 1];
@@ -221,7 +241,8 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
     if (!mapped.ok()) return fail(mapped);
   }
 
-  // 7. Devices: serial, debug exit, PCI (host bridge and memory device).
+  // 7. Devices: serial, debug exit, PCI (host bridge and memory device),
+  //    for kernels the PC's; then the serial input.
   int serial_fd = STDOUT_FILENO;
   if (config.serial_path != "-") {
     vm->serial_file_.Reset(::open(config.serial_path.c_str(),
@@ -239,15 +260,41 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
     control->Stop({StopKind::kGuestExit, status,
                    absl::StrFormat("the guest exited with status %u", status)});
   };
+  VirtualMachine* self = vm.get();
+  ConfigureDevices(loaded->format, config, vm->irqchip_.get(), &device_config);
+  device_config.on_power_off = [self](const std::string& how) {
+    self->EndKernelRun(StopKind::kGuestPowerOff, how);
+  };
+  device_config.on_reset = [self](const std::string& how) {
+    self->EndKernelRun(StopKind::kGuestReset, how);
+  };
   absl::StatusOr<std::unique_ptr<DeviceSet>> devices =
       DeviceSet::Create(std::move(device_config));
   if (!devices.ok()) return fail(devices.status());
   vm->devices_ = *std::move(devices);
+  absl::StatusOr<std::unique_ptr<SerialInput>> input =
+      StartSerialInput(config.serial_input, &vm->devices_->serial());
+  if (!input.ok()) return fail(input.status());
+  vm->serial_input_ = *std::move(input);
 
-  // 8. vCPUs in long mode at the entry point, each with its own thread.
+  // 8. vCPUs as the image enters them (payloads: all in long mode at the
+  //    entry point; kernels: vCPU 0, the others wait for INIT/SIPI), each
+  //    with its own thread.
   absl::StatusOr<std::vector<kvm_cpuid_entry2>> cpuid =
       vm->kvm_->SupportedCpuid();
   if (!cpuid.ok()) return fail(cpuid.status());
+  CpuidOptions cpuid_options;
+  cpuid_options.vcpu_count = config.vcpu_count;
+  cpuid_options.tsc_deadline_timer =
+      vm->kvm_->CheckExtension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+  ExitContext exit_context{&vm->devices_->port_bus(), &vm->devices_->mmio_bus(),
+                           vm->memory_.get()};
+  if (IsKernel(loaded->format)) {
+    // Linux's reboot=t (and a panic with panic=-1) triple-faults.
+    exit_context.on_shutdown = [self](const std::string& how) {
+      self->EndKernelRun(StopKind::kGuestReset, how);
+    };
+  }
   if (absl::Status kick = InstallKickSignalHandler(); !kick.ok()) {
     return fail(kick);
   }
@@ -257,23 +304,16 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
   for (uint32_t id = 0; id < config.vcpu_count; ++id) {
     absl::StatusOr<std::unique_ptr<VcpuFd>> vcpu = vm->vm_->CreateVcpu(id);
     if (!vcpu.ok()) return fail(vcpu.status());
-    absl::Status set = (*vcpu)->SetCpuid(CpuidForVcpu(*cpuid, id));
-    absl::StatusOr<kvm_sregs> sregs = (*vcpu)->GetSpecialRegisters();
-    if (set.ok()) set = sregs.status();
-    if (set.ok()) {
-      SetLongModeSpecialRegisters(&*sregs);
-      set = (*vcpu)->SetSpecialRegisters(*sregs);
-    }
-    if (set.ok()) set = (*vcpu)->SetRegisters(BootRegisters(loaded->entry, id));
+    absl::Status set =
+        (*vcpu)->SetCpuid(CpuidForVcpu(*cpuid, id, cpuid_options));
+    if (set.ok()) set = SetEntryRegisters(*loaded, id, **vcpu);
     if (set.ok() && mcg_cap.has_value()) {
       set = (*vcpu)->SetupMachineCheck(*mcg_cap);
     }
     if (!set.ok()) return fail(set);
     vm->vcpus_.push_back(std::make_unique<VcpuThread>(
-        id, *std::move(vcpu), vm->kvm_->vcpu_mmap_size(),
-        ExitContext{&vm->devices_->port_bus(), &vm->devices_->mmio_bus(),
-                    vm->memory_.get()},
-        control, vm->memory_errors_.get(),
+        id, *std::move(vcpu), vm->kvm_->vcpu_mmap_size(), exit_context, control,
+        vm->memory_errors_.get(),
         [fault_engine](uint32_t thread_id, uint32_t vcpu_id) {
           fault_engine->RegisterVcpuThread(thread_id, vcpu_id);
         }));
@@ -283,7 +323,6 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
 
   // 9. The control socket, last: it may pause vCPUs that now exist.
   if (!config.control_path.empty()) {
-    VirtualMachine* self = vm.get();
     absl::StatusOr<std::unique_ptr<ControlServer>> server =
         ControlServer::Create(config.control_path,
                               [self](ControlCommand command) {
@@ -296,16 +335,32 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
 }
 
 StopReason VirtualMachine::Run() {
+  vcpus_started_ = absl::Now();
   for (auto& vcpu : vcpus_) vcpu->Start();
   // Every way out (guest exit, control, signal, fault engine) calls Stop().
   while (!control_->WaitForStop(absl::Seconds(1))) {
   }
+  stopped_ = absl::Now();
   Teardown();
   return control_->reason();
 }
 
+void VirtualMachine::EndKernelRun(StopKind kind, const std::string& how) {
+  const std::optional<uint8_t> latched = devices_->latched_status();
+  const uint8_t status =
+      latched.value_or(kind == StopKind::kGuestReset ? kExitGuestReset : 0);
+  control_->Stop({kind, status,
+                  latched.has_value()
+                      ? absl::StrFormat("%s; status %u", how, status)
+                      : absl::StrFormat("%s without a status", how)});
+}
+
 void VirtualMachine::Teardown() {
   control_server_.reset();
+  if (serial_input_ != nullptr) {
+    serial_input_bytes_ = serial_input_->bytes_received();
+    serial_input_.reset();
+  }
   // Stop() kicked every vCPU. Closing the userfaultfd (destroying the
   // engine) releases a vCPU still blocked on a page, so every join ends.
   if (engine_ != nullptr) {
@@ -320,6 +375,24 @@ VirtualMachine::~VirtualMachine() {
     control_->Stop({StopKind::kVmmError, 0, "the VM was destroyed"});
   }
   Teardown();
+}
+
+RunReport VirtualMachine::Report(const StopReason& reason) const {
+  RunReport report;
+  report.boot_format = BootFormatName(boot_format_);
+  report.loader_pages = loader_pages_;
+  report.build_seconds = absl::ToDoubleSeconds(vcpus_started_ - build_started_);
+  report.run_seconds = absl::ToDoubleSeconds(stopped_ - vcpus_started_);
+  if (devices_ != nullptr) {
+    if (auto first = devices_->serial().first_interrupt_driven_output()) {
+      report.first_user_output_seconds =
+          absl::ToDoubleSeconds(*first - vcpus_started_);
+    }
+  }
+  report.end = StopKindName(reason.kind);
+  report.exit_status = ExitCodeFor(reason);
+  report.serial_input_bytes = serial_input_bytes_;
+  return report;
 }
 
 FaultCountersSnapshot VirtualMachine::Stats() const {

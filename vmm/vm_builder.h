@@ -16,9 +16,13 @@
 #include "vmm/config.h"
 #include "vmm/control/control_server.h"
 #include "vmm/devices/device_set.h"
+#include "vmm/devices/serial_input.h"
 #include "vmm/fault/fault_engine.h"
+#include "vmm/kvm/irqchip.h"
 #include "vmm/kvm/kvm.h"
+#include "vmm/loader/guest_image.h"
 #include "vmm/memory/guest_memory.h"
+#include "vmm/run_report.h"
 #include "vmm/vcpu/machine_check.h"
 #include "vmm/vcpu/run_control.h"
 #include "vmm/vcpu/vcpu_thread.h"
@@ -57,11 +61,16 @@ class VirtualMachine {
 
   // Fault statistics, valid before and after Run().
   FaultCountersSnapshot Stats() const;
+  // The guest's part of the exit summary, after Run().
+  RunReport Report(const StopReason& reason) const;
 
  private:
   explicit VirtualMachine(const VmmConfig& config) : config_(config) {}
   std::string HandleControl(ControlCommand command);
   void Teardown();
+  // A kernel guest powered off or reset: ends the run with the status it
+  // latched at port 0xF4 (pc_machine.h), or the format's default.
+  void EndKernelRun(StopKind kind, const std::string& how);
 
   const VmmConfig config_;
   std::unique_ptr<Kvm> kvm_;
@@ -71,8 +80,16 @@ class VirtualMachine {
   std::unique_ptr<MemoryErrorReporter> memory_errors_;
   FaultCountersSnapshot final_stats_;
   std::unique_ptr<VmFd> vm_;
+  std::unique_ptr<KvmIrqchip> irqchip_;  // kernel guests only
   UniqueFd serial_file_;
   std::unique_ptr<DeviceSet> devices_;
+  std::unique_ptr<SerialInput> serial_input_;
+  uint64_t serial_input_bytes_ = 0;
+  BootFormat boot_format_ = BootFormat::kPayload;
+  uint64_t loader_pages_ = 0;
+  absl::Time build_started_;
+  absl::Time vcpus_started_;
+  absl::Time stopped_;
   std::vector<std::unique_ptr<VcpuThread>> vcpus_;
   std::unique_ptr<ControlServer> control_server_;
 };

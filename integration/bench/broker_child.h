@@ -7,13 +7,12 @@
 #ifndef FAULTLINE_INTEGRATION_BENCH_BROKER_CHILD_H_
 #define FAULTLINE_INTEGRATION_BENCH_BROKER_CHILD_H_
 
-#include <sys/types.h>
-
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "integration/bench/child_process.h"
 
 namespace faultline::bench {
 
@@ -30,7 +29,7 @@ class BrokerChild {
  public:
   static absl::StatusOr<std::unique_ptr<BrokerChild>> Start(
       BrokerChildOptions options);
-  ~BrokerChild();
+  ~BrokerChild() = default;
 
   BrokerChild(const BrokerChild&) = delete;
   BrokerChild& operator=(const BrokerChild&) = delete;
@@ -38,20 +37,15 @@ class BrokerChild {
   std::string unix_target() const { return "unix:" + socket_path_; }
   // "127.0.0.1:PORT", the port the broker bound.
   std::string tcp_target() const { return tcp_target_; }
-  std::string log_path() const { return log_path_; }
+  std::string log_path() const { return process_->log_path(); }
 
  private:
-  BrokerChild(pid_t pid, std::string socket_path, std::string log_path)
-      : pid_(pid),
-        socket_path_(std::move(socket_path)),
-        log_path_(std::move(log_path)) {}
+  BrokerChild(std::unique_ptr<ChildProcess> process, std::string socket_path)
+      : process_(std::move(process)), socket_path_(std::move(socket_path)) {}
 
-  // SIGTERM, then SIGKILL if the child has not exited within a few seconds.
-  void Stop();
-
-  pid_t pid_;
+  // Destroying it stops the broker: SIGTERM, then SIGKILL.
+  std::unique_ptr<ChildProcess> process_;
   const std::string socket_path_;
-  const std::string log_path_;
   std::string tcp_target_;
 };
 

@@ -10,9 +10,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "integration/bench/broker_client.h"
+#include "integration/bench/first_touch.h"
 #include "proto/base/status_macros.h"
 #include "proto/faultline/v1/wire.h"
-#include "proto/pattern.h"
 #include "vmm/memory/guest_memory.h"
 #include "vmm/memory/memory_layout.h"
 
@@ -20,8 +20,6 @@ namespace faultline::bench {
 namespace {
 
 constexpr uint32_t kRegionId = 1;
-constexpr uint64_t kRamBase = 0x200000;
-constexpr uint64_t kSeed = 0x5eed;
 
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -99,42 +97,38 @@ class Touchers {
   int64_t finished_ns_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
-uint64_t MismatchedPages(const uint8_t* base, uint64_t pages) {
-  uint64_t mismatched = 0;
-  for (uint64_t page = 0; page < pages; ++page) {
-    const auto* words =
-        reinterpret_cast<const uint64_t*>(base + page * v1::wire::kPageBytes);
-    if (pattern::CountMismatches(kSeed, kRamBase / v1::wire::kPageBytes + page,
-                                 words) != 0) {
-      ++mismatched;
-    }
-  }
-  return mismatched;
-}
-
 }  // namespace
 
-absl::StatusOr<FaultPathResult> RunFaultPath(const FaultPathSpec& spec) {
-  if (spec.region_bytes == 0 || spec.region_bytes % v1::wire::kPageBytes != 0) {
+absl::StatusOr<ServedRegion> ServeRegion(const ServerSpec& spec,
+                                         uint64_t region_bytes) {
+  if (region_bytes == 0 || region_bytes % v1::wire::kPageBytes != 0) {
     return absl::InvalidArgumentError("region size must be whole pages");
   }
   vmm::MemoryLayout layout;
   RETURN_IF_ERROR(layout.Add(
-      {kRegionId, "ram", vmm::RegionKind::kRam, kRamBase, spec.region_bytes}));
-  ASSIGN_OR_RETURN(std::unique_ptr<vmm::GuestMemory> memory,
-                   vmm::GuestMemory::Create(layout));
+      {kRegionId, "ram", vmm::RegionKind::kRam, kBenchRamBase, region_bytes}));
+  ServedRegion served;
+  ASSIGN_OR_RETURN(served.memory, vmm::GuestMemory::Create(layout));
   const v1::Region attached =
-      PatternRegion(kRegionId, kRamBase, spec.region_bytes, kSeed);
+      PatternRegion(kRegionId, kBenchRamBase, region_bytes, kBenchSeed);
+  ASSIGN_OR_RETURN(served.server,
+                   StartPageServer(served.memory.get(), attached, spec));
+  served.base = served.memory->FindRegion(kRegionId)->host_base();
+  served.pages = region_bytes / v1::wire::kPageBytes;
+  return served;
+}
+
+absl::StatusOr<FaultPathResult> RunFaultPath(const FaultPathSpec& spec) {
   ServerSpec server_spec;
   server_spec.mode = spec.mode;
   server_spec.target = spec.target;
   server_spec.vm_name = spec.vm_name;
   server_spec.vm_token = spec.vm_token;
   server_spec.prefetch = spec.prefetch;
-  ASSIGN_OR_RETURN(std::unique_ptr<PageServer> server,
-                   StartPageServer(memory.get(), attached, server_spec));
-
-  uint8_t* base = memory->FindRegion(kRegionId)->host_base();
+  ASSIGN_OR_RETURN(ServedRegion served,
+                   ServeRegion(server_spec, spec.region_bytes));
+  std::unique_ptr<PageServer>& server = served.server;
+  uint8_t* base = served.base;
   TouchPlanOptions plan;
   plan.total_pages = spec.region_bytes / v1::wire::kPageBytes;
   plan.threads = spec.threads;

@@ -6,6 +6,7 @@
 #define FAULTLINE_INTEGRATION_BENCH_FAULT_PATH_RUN_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -13,6 +14,7 @@
 #include "integration/bench/latency_summary.h"
 #include "integration/bench/page_server.h"
 #include "integration/bench/touch_plan.h"
+#include "vmm/memory/guest_memory.h"
 
 namespace faultline::bench {
 
@@ -40,6 +42,18 @@ struct FaultPathResult {
   double faults_per_second = 0;
   double pages_per_second = 0;
 };
+
+// Fresh guest memory with one pattern region (first_touch.h's base and
+// seed), served by a page server of `spec.mode`. Members are destroyed
+// server first, which releases any thread still blocked on a page.
+struct ServedRegion {
+  std::unique_ptr<vmm::GuestMemory> memory;
+  std::unique_ptr<PageServer> server;
+  uint8_t* base = nullptr;
+  uint64_t pages = 0;
+};
+absl::StatusOr<ServedRegion> ServeRegion(const ServerSpec& spec,
+                                         uint64_t region_bytes);
 
 // Runs one configuration; fails if serving failed, the deadline passed or a
 // page holds the wrong bytes.

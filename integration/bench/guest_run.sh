@@ -12,28 +12,9 @@ broker=$1 vmm=$2 payload=$3
 runs=${4:-2} memory=${5:-48M} work_mib=${6:-16}
 out="${TESTHOST_RESULTS:-.}/guest.md"
 
-work=$(mktemp -d /tmp/fl-guest-XXXXXX)
-socket="$work/broker.sock"
-broker_pid=""
-cleanup() {
-  if [[ -n "$broker_pid" ]]; then
-    kill -TERM "$broker_pid" 2>/dev/null
-    wait "$broker_pid" 2>/dev/null
-  fi
-}
-trap cleanup EXIT
-fail() { echo "guest_run: FAILED: $*" >&2; exit 1; }
-
-"$broker" --socket="$socket" --device_memory_dir="$work" \
-  >"$work/broker.out" 2>"$work/broker.log" &
-broker_pid=$!
-ready="broker: serving on unix:$socket"
-for _ in $(seq 300); do
-  grep -qxF "$ready" "$work/broker.out" && break
-  kill -0 "$broker_pid" 2>/dev/null || fail "the broker exited: $(cat "$work/broker.log")"
-  sleep 0.1
-done
-grep -qxF "$ready" "$work/broker.out" || fail "the broker was not ready in 30 s"
+bench_name=guest_run
+# shellcheck source=bench_broker.sh
+source "$(dirname "$(realpath "$0")")/bench_broker.sh"
 
 modes=(lazy)
 # --helpfull exits non-zero, so its output is taken whole, not piped.

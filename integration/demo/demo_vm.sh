@@ -1,14 +1,16 @@
 #!/bin/bash
 # The demo's inside part, run where /dev/kvm exists (tools/demo runs it
 # through integration/testhost): starts a broker in a fresh work folder, fills
-# a shared device frame pool, runs two VMs whose memory the broker serves
-# (ramtouch over pattern RAM; pcimem on the PCI memory device), reads the
-# frames back through the broker, and prints the summary table. Everything it
+# a shared device frame pool, runs three VMs whose memory the broker serves
+# (ramtouch over pattern RAM; pcimem on the PCI memory device; Linux booting
+# to its init on zero pages), reads the frames back through the broker, and
+# prints the summary table. Everything it
 # starts is stopped and its work folder removed on every way out.
 #
 # demo_vm.sh --bin=DIR [--out=DIR] [--ram=64M]
 #   --bin: a folder with broker, brokerctl, vmm, ramtouch, pcimem,
-#          check_pcimem_frames.sh and summary.py (tools/demo links them);
+#          vmlinuz and initramfs.cpio (the Linux guest),
+#          check_pcimem_frames.sh and summary.py (tools/demo copies them);
 #   --out: where the logs and statistics are kept for the caller (default:
 #          $TESTHOST_RESULTS, the test host's results folder, if set).
 set -euo pipefail
@@ -25,7 +27,7 @@ done
 [[ -d "$bin" ]] || { echo "demo_vm: --bin must be a folder" >&2; exit 2; }
 [[ -z "$out" || -d "$out" ]] || { echo "demo_vm: --out must be a folder" >&2; exit 2; }
 
-readonly READY_TIMEOUT=30 VMM_TIMEOUT=400 POOL=demo POOL_FRAMES=8 HOST_SEED=5
+readonly READY_TIMEOUT=30 VMM_TIMEOUT=600 POOL=demo POOL_FRAMES=8 HOST_SEED=5
 work=$(mktemp -d "${TMPDIR:-/tmp}/faultline-demo-XXXXXX")
 socket="$work/broker.sock"
 broker_pid=""
@@ -66,11 +68,11 @@ until grep -qxF "broker: serving on unix:$socket" "$work/broker_stdout.log"; do
   sleep 0.2
 done
 
-# run_vm NAME PAYLOAD VMM_FLAGS...: one VM, its log and statistics in $work.
+# run_vm NAME VMM_FLAGS...: one VM, its log and statistics in $work.
 run_vm() {
-  local name=$1 payload=$2 status=0
-  shift 2
-  timeout --kill-after=5 "$VMM_TIMEOUT" "$bin/vmm" --guest="$bin/$payload" \
+  local name=$1 status=0
+  shift
+  timeout --kill-after=5 "$VMM_TIMEOUT" "$bin/vmm" \
     --broker="unix:$socket" --vm_name="demo-$name" \
     --serial="$work/$name-serial.log" --stats_json="$work/$name-stats.json" \
     "$@" >"$work/$name-vmm.log" 2>&1 || status=$?
@@ -84,14 +86,14 @@ run_vm() {
 say "VM 1: ramtouch reads all $ram of its RAM; every page comes from the broker's"
 say "  pattern source on first touch and every word is checked (1-3 minutes"
 say "  under nested virtualization)"
-run_vm ramtouch ramtouch --memory="$ram" --ram_source=pattern:42
+run_vm ramtouch --guest="$bin/ramtouch" --memory="$ram" --ram_source=pattern:42
 
 say "VM 2: pcimem uses the PCI memory device; the host fills $POOL_FRAMES device frames"
 say "  through the broker first, the guest maps them (no copy), checks them and signs them"
 brokerctl frames write "$POOL" 0 --pattern_seed="$HOST_SEED" --count="$POOL_FRAMES" \
   --create_frames="$POOL_FRAMES" \
   >>"$work/brokerctl.log" 2>&1 || fail "brokerctl frames write failed"
-run_vm pcimem pcimem --memory=16M --pcimem=64K --pcimem_pool="$POOL" \
+run_vm pcimem --guest="$bin/pcimem" --memory=16M --pcimem=64K --pcimem_pool="$POOL" \
   --pcimem_frames="$POOL_FRAMES" --pcimem_sharing=shared \
   --guest_args="host_seed=$HOST_SEED pool_frames=$POOL_FRAMES"
 brokerctl frames read "$POOL" 0 "$POOL_FRAMES" --out="$work/frames.bin" \
@@ -100,9 +102,18 @@ frames_check=$("$bin/check_pcimem_frames.sh" "$work/frames.bin" "$POOL_FRAMES" 2
   || fail "the guest's writes are not in the broker's frames: $frames_check"
 say "  read back through the broker: ${frames_check#check_pcimem_frames: }"
 
+say "VM 3: Debian's Linux kernel boots to its init with 2 vCPUs; every RAM page the"
+say "  loader did not install is a zero page from the broker on first touch (2-4 minutes"
+say "  under nested virtualization); init prints a line and powers off with status 0"
+run_vm linux --kernel="$bin/vmlinuz" --initrd="$bin/initramfs.cpio" \
+  --memory=128M --vcpus=2 --serial_input=none \
+  --cmdline='console=ttyS0 reboot=t panic=-1 nokaslr quiet pci=noearly fl_run="echo hello from Linux, $(nproc) CPUs, $(uname -r)"'
+say "  $(grep -h 'hello from Linux' "$work/linux-serial.log" | grep -v running | tail -n 1)"
+
 brokerctl --json stats >"$work/broker_stats.json" 2>>"$work/brokerctl.log" \
   || fail "brokerctl stats failed"
 echo
 /usr/bin/python3 "$bin/summary.py" --broker_stats="$work/broker_stats.json" \
   "ramtouch ($ram pattern RAM)=$work/ramtouch" "pcimem (PCI memory device)=$work/pcimem" \
+  "Linux (128 MiB, 2 vCPUs)=$work/linux" \
   || fail "could not print the summary"

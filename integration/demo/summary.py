@@ -48,6 +48,20 @@ def vm_rows(stats, result):
         ("fault latency p99.9", "%.1f ms" % (latency["p999"] / 1000.0)),
         ("pages per second", "%.0f" % stats["pages_per_second"]),
         ("run time", "%.1f s" % stats["elapsed_seconds"]),
+    ] + guest_rows(stats.get("guest", {}))
+
+
+def guest_rows(guest):
+    """The VMM's guest section: the boot format, the loader's pages, the
+    time to user-space output, how the run ended."""
+    if not guest:
+        return []
+    first = guest.get("first_user_output_seconds")
+    return [
+        ("boot format", guest.get("format", "?")),
+        ("pages installed by the loader", "%d" % guest.get("loader_pages", 0)),
+        ("first user-space output", "%.1f s" % first if first is not None else "none"),
+        ("ended by", "%s (status %d)" % (guest.get("end", "?"), guest.get("exit_status", 0))),
     ]
 
 

@@ -12,12 +12,16 @@ def _quoted(arg):
 
 def e2e_test(
         name,
-        payload,
+        payload = None,
+        kernel = None,
+        initrd = None,
+        initrd_args = "",
         vmm_args = [],
         broker_args = [],
         expect_exit = 0,
         expect_result = "pass",
         vmm_timeout_seconds = 300,
+        hook_timeout_seconds = 120,
         before_vmm = "",
         during_vmm = "",
         after_vmm = "",
@@ -31,12 +35,20 @@ def e2e_test(
     Args:
       name: the test's name.
       payload: label of a guest payload ELF, e.g. "//guest-drivers/payloads:ramtouch".
+      kernel: instead of a payload, a kernel for vmm --kernel: a Linux bzImage
+        ("//guest-drivers/linux_image:kernel") or a multiboot kernel; its
+        command line goes in vmm_args as "--cmdline=...".
+      initrd: with a kernel, the label of its --initrd file.
+      initrd_args: words after the initrd's file name ("FILE ARGS", as a
+        multiboot module's string).
       vmm_args: extra vmm flags, e.g. ["--memory=64M", "--ram_source=pattern:7"];
         @WORK@ stands for the case's work folder.
       broker_args: extra broker flags; @WORK@ as above.
       expect_exit: the VMM's expected exit status (the guest's debug-exit value).
       expect_result: "pass", "fail" or "any": the payload's last RESULT line.
       vmm_timeout_seconds: how long the VMM may run inside the test host.
+      hook_timeout_seconds: how long each hook may run (a Linux boot's
+        during_vmm hook waits for user space).
       before_vmm: a sh -c command run once the broker is ready, with BROKER
         and WORK set, e.g. "$(rootpath //broker:brokerctl) --broker=$$BROKER
         frames write ..." (Bazel expands $(...) and needs $$ for a shell $;
@@ -52,6 +64,15 @@ def e2e_test(
         test host at a time, outside the sandbox so libvirtd can be started).
       **kwargs: passed to sh_test.
     """
+    if (payload == None) == (kernel == None):
+        fail("e2e_test %s: give payload or kernel" % name)
+    guest = [payload] if payload else [kernel] + ([initrd] if initrd else [])
+    guest_args = (["--payload=$(rootpath %s)" % payload] if payload else
+                  ["--kernel=$(rootpath %s)" % kernel] +
+                  ([_quoted("--initrd=$(rootpath %s)%s" % (
+                      initrd,
+                      " " + initrd_args if initrd_args else "",
+                  ))] if initrd else []))
     native.sh_test(
         name = name,
         size = size,
@@ -62,10 +83,11 @@ def e2e_test(
             "$(rootpath //integration/e2e:run_case.sh)",
             "--broker=$(rootpath //broker:broker)",
             "--vmm=$(rootpath //vmm:vmm)",
-            "--payload=$(rootpath %s)" % payload,
+        ] + guest_args + [
             "--expect_exit=%d" % expect_exit,
             "--expect_result=" + expect_result,
             "--vmm_timeout=%d" % vmm_timeout_seconds,
+            "--hook_timeout=%d" % hook_timeout_seconds,
         ] + [_quoted("--vmm_arg=" + arg) for arg in vmm_args] +
         [_quoted("--broker_arg=" + arg) for arg in broker_args] +
         ([_quoted("--before_vmm=" + before_vmm)] if before_vmm else []) +
@@ -76,8 +98,7 @@ def e2e_test(
             "//integration/e2e:run_case.sh",
             "//integration/testhost:testhost",
             "//vmm:vmm",
-            payload,
-        ] + data,
+        ] + guest + data,
         tags = ["exclusive", "local", "e2e"] + tags,
         **kwargs
     )

@@ -28,9 +28,13 @@ shift 3
 args=()
 for arg in "$@"; do
   case "$arg" in
-    --broker=* | --vmm=* | --payload=*)
-      path=$(realpath "${arg#*=}") || { echo "e2e_case: missing ${arg#*=}" >&2; exit 2; }
-      arg="${arg%%=*}=$path"
+    --broker=* | --vmm=* | --payload=* | --kernel=* | --initrd=*)
+      # An --initrd may carry arguments after its file: "FILE ARGS".
+      value=${arg#*=}
+      file=${value%% *}
+      rest=${value:${#file}}
+      path=$(realpath "$file") || { echo "e2e_case: missing $file" >&2; exit 2; }
+      arg="${arg%%=*}=$path$rest"
       ;;
   esac
   args+=("$arg")

@@ -2,18 +2,23 @@
 # Runs one end-to-end case where /dev/kvm exists (inside the test host): starts
 # the broker on a Unix socket in a fresh work folder, waits for its ready line,
 # runs the VMM with a guest payload against it, stops the broker, and checks
-# the VMM's exit status (the guest's) and the payload's RESULT line. On any
+# the VMM's exit status (the guest's) and the payload's RESULT line (a
+# kernel guest prints one too: the Linux image's init, the multiboot test
+# kernels). --kernel boots a kernel instead of a payload; its command line
+# is a --vmm_arg=--cmdline=.... On any
 # failure it prints the serial output, the broker's and the VMM's logs.
 #
-# run_case.sh --broker=BIN --vmm=BIN --payload=ELF [--expect_exit=N]
+# run_case.sh --broker=BIN --vmm=BIN (--payload=ELF | --kernel=FILE
+#             [--initrd=FILE]) [--expect_exit=N]
 #             [--expect_result=pass|fail|any] [--ready_timeout=SECONDS]
-#             [--vmm_timeout=SECONDS] [--broker_arg=ARG]... [--vmm_arg=ARG]...
+#             [--vmm_timeout=SECONDS] [--hook_timeout=SECONDS]
+#             [--broker_arg=ARG]... [--vmm_arg=ARG]...
 #             [--before_vmm=SHELL] [--during_vmm=SHELL] [--after_vmm=SHELL]
 # In broker and VMM arguments, @WORK@ stands for the work folder (e.g.
 # --vmm_arg=--control=@WORK@/control.sock). The hooks are sh -c commands run
 # once the broker is ready, while the VMM runs (started with it, in the
 # background, with VMM_PID set) and after the VMM ended (with VMM_STATUS
-# set), within 120 s each, with BROKER (unix:SOCKET) and WORK set; a hook
+# set), within --hook_timeout (120) s each, with BROKER (unix:SOCKET) and WORK set; a hook
 # that fails fails the case. The VMM's log is WORK/vmm.log.
 # While the VMM runs, a hook may ask for the broker to be killed (SIGKILL)
 # and started again on the same socket by creating WORK/broker.restart: the
@@ -22,11 +27,11 @@
 # says why not. Exit: 0 pass, 1 fail, 2 usage.
 set -uo pipefail
 
-broker="" vmm="" payload=""
+broker="" vmm="" payload="" kernel="" initrd=""
 expect_exit=0 expect_result=pass ready_timeout=30 vmm_timeout=300
 broker_args=() vmm_args=()
 before_vmm="" during_vmm="" after_vmm=""
-readonly HOOK_TIMEOUT=120
+hook_timeout=120
 # How long the during_vmm hook may go on once the VMM has ended.
 readonly DURING_HOOK_GRACE=30
 
@@ -37,10 +42,13 @@ for arg in "$@"; do
     --broker=*) broker=${arg#*=} ;;
     --vmm=*) vmm=${arg#*=} ;;
     --payload=*) payload=${arg#*=} ;;
+    --kernel=*) kernel=${arg#*=} ;;
+    --initrd=*) initrd=${arg#*=} ;;
     --expect_exit=*) expect_exit=${arg#*=} ;;
     --expect_result=*) expect_result=${arg#*=} ;;
     --ready_timeout=*) ready_timeout=${arg#*=} ;;
     --vmm_timeout=*) vmm_timeout=${arg#*=} ;;
+    --hook_timeout=*) hook_timeout=${arg#*=} ;;
     --broker_arg=*) broker_args+=("${arg#*=}") ;;
     --vmm_arg=*) vmm_args+=("${arg#*=}") ;;
     --before_vmm=*) before_vmm=${arg#*=} ;;
@@ -52,10 +60,21 @@ done
 for pair in "broker:$broker" "vmm:$vmm"; do
   [[ -x "${pair#*:}" ]] || usage "--${pair%%:*} must name an executable, got '${pair#*:}'"
 done
-[[ -r "$payload" ]] || usage "--payload must name a readable ELF, got '$payload'"
+if [[ -n "$kernel" ]]; then
+  [[ -z "$payload" ]] || usage "give --payload or --kernel, not both"
+  [[ -r "$kernel" ]] || usage "--kernel must name a readable file, got '$kernel'"
+  [[ -z "$initrd" || -r "${initrd%% *}" ]] || usage "--initrd must name a readable file, got '$initrd'"
+  guest_args=(--kernel="$kernel")
+  [[ -n "$initrd" ]] && guest_args+=(--initrd="$initrd")
+else
+  [[ -r "$payload" ]] || usage "--payload must name a readable ELF, got '$payload'"
+  [[ -z "$initrd" ]] || usage "--initrd goes with --kernel"
+  guest_args=(--guest="$payload")
+fi
 [[ "$expect_exit" =~ ^[0-9]+$ ]] || usage "--expect_exit must be a number"
 [[ "$expect_result" =~ ^(pass|fail|any)$ ]] || usage "--expect_result must be pass, fail or any"
-[[ "$ready_timeout" =~ ^[0-9]+$ && "$vmm_timeout" =~ ^[0-9]+$ ]] \
+[[ "$ready_timeout" =~ ^[0-9]+$ && "$vmm_timeout" =~ ^[0-9]+$ &&
+   "$hook_timeout" =~ ^[0-9]+$ ]] \
   || usage "timeouts are whole seconds"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-XXXXXX") || usage "cannot create a work folder"
@@ -119,12 +138,12 @@ fail() {
 }
 
 # Runs hook $2 (named $1) with the case's environment; fails the case if it
-# fails or outlives HOOK_TIMEOUT.
+# fails or outlives --hook_timeout.
 run_hook() {
   [[ -n "$2" ]] || return 0
   echo "+ $1: $2" >>"$work/hooks.log"
   BROKER="unix:$socket" WORK="$work" VMM_STATUS="${vmm_status:-}" \
-    timeout --kill-after=5 "$HOOK_TIMEOUT" sh -c "$2" >>"$work/hooks.log" 2>&1
+    timeout --kill-after=5 "$hook_timeout" sh -c "$2" >>"$work/hooks.log" 2>&1
   local status=$?
   [[ $status -eq 0 ]] || fail "the $1 hook exited with status $status"
 }
@@ -177,14 +196,14 @@ restart_broker() {
 start_broker || fail "$start_error"
 
 run_hook before_vmm "$before_vmm"
-timeout --kill-after=5 "$vmm_timeout" "$vmm" --guest="$payload" \
+timeout --kill-after=5 "$vmm_timeout" "$vmm" "${guest_args[@]}" \
   --broker="unix:$socket" --serial="$work/serial.log" \
   --stats_json="$work/stats.json" "${vmm_args[@]}" >"$work/vmm.log" 2>&1 &
 vmm_pid=$!
 if [[ -n "$during_vmm" ]]; then
   echo "+ during_vmm: $during_vmm" >>"$work/hooks.log"
   BROKER="unix:$socket" WORK="$work" VMM_PID="$vmm_pid" \
-    timeout --kill-after=5 "$HOOK_TIMEOUT" sh -c "$during_vmm" \
+    timeout --kill-after=5 "$hook_timeout" sh -c "$during_vmm" \
     >>"$work/hooks.log" 2>&1 &
   during_pid=$!
 fi

@@ -14,8 +14,9 @@ Steps while the VMM runs (during_vmm):
   pause-blocked   delay a page, wait until the vCPU is blocked on it, pause and
                   resume through the control socket, checking `status`
   stop-blocked    delay a page, wait until blocked, `stop`, wait for the VMM
-  restart-broker  once the guest is partway through its RAM, ask run_case.sh
-                  to SIGKILL the broker and start it again on the same socket
+  restart-broker  once the guest is partway through its RAM (page answers, or
+                  faults for a kernel's boot), ask run_case.sh to SIGKILL
+                  the broker and start it again on the same socket
   bus-error       pause the VM, make a page range answer error bus_error
   expect-source   check the session's RAM region is served by a given source
   revoke-frame    once pcimem reads BAR page 0 in a loop, revoke frame 0, wait
@@ -303,14 +304,18 @@ def stop_blocked(case, args):
 
 def restart_broker(case, args):
     case.wait_session()
-    deadline = time.monotonic() + 120
+    # Payloads count page answers; a kernel's boot mostly gets zero pages, so
+    # it counts faults (--after_faults).
+    counter, target = ("faults", args.after_faults) if args.after_faults else (
+        "pages", args.after_pages)
+    deadline = time.monotonic() + args.timeout
     while True:
         now = case.status()
-        if now["pages"] >= args.after_pages:
+        if now[counter] >= target:
             break
         if time.monotonic() > deadline:
-            raise StepError("the guest did not reach %d page answers within 120 s: %s"
-                            % (args.after_pages, now["line"]))
+            raise StepError("the guest did not reach %d %s within %d s: %s"
+                            % (target, counter, args.timeout, now["line"]))
         time.sleep(0.2)
     log("requesting the broker restart at %s" % now["line"])
     request = os.path.join(case.work, "broker.restart")
@@ -324,8 +329,8 @@ def restart_broker(case, args):
             raise StepError("the broker was not restarted within 60 s")
         time.sleep(0.2)
     log("the broker runs again; VMM: %s" % case.status()["line"])
-    with open(os.path.join(case.work, "restart_at_pages"), "w") as f:
-        f.write(str(now["pages"]))
+    with open(os.path.join(case.work, "restart_at_" + counter), "w") as f:
+        f.write(str(now[counter]))
 
 
 def error_range(args):
@@ -453,12 +458,15 @@ def check_retries(case, args):
 def check_restart(case, args):
     vmm = case.vmm_stats()
     restarts = int(case.read("broker.restarts"))
-    at = int(case.read("restart_at_pages"))
-    log("broker restarts %d (at %d page answers of %d); VMM reconnects %d, resent %d" % (
-        restarts, at, vmm["answers"]["page"], vmm["reconnects"], vmm["resent"]))
+    counter = "faults" if os.path.exists(
+        os.path.join(case.work, "restart_at_faults")) else "pages"
+    at = int(case.read("restart_at_" + counter))
+    total = vmm["faults"] if counter == "faults" else vmm["answers"]["page"]
+    log("broker restarts %d (at %d %s of %d); VMM reconnects %d, resent %d" % (
+        restarts, at, counter, total, vmm["reconnects"], vmm["resent"]))
     if restarts != 1 or vmm["reconnects"] < 1:
         raise StepError("want one broker restart and a VMM reconnect")
-    if at >= vmm["answers"]["page"]:
+    if at >= total:
         raise StepError("the restart did not land mid-run")
 
 
@@ -537,7 +545,10 @@ def main():
         p.add_argument("--stop_within", type=int, default=15)
         p.set_defaults(run=run)
     p = steps.add_parser("restart-broker")
-    p.add_argument("--after_pages", type=int, required=True)
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--after_pages", type=int)
+    target.add_argument("--after_faults", type=int)
+    p.add_argument("--timeout", type=int, default=120)
     p.set_defaults(run=restart_broker)
     for name, run in (("bus-error", bus_error), ("check-error", check_error),
                       ("check-machine-check", check_machine_check)):
@@ -564,11 +575,15 @@ def main():
     p = steps.add_parser("check-restart")
     p.set_defaults(run=check_restart)
 
-    args = parser.parse_args()
+    return run_step(parser.parse_args())
+
+
+def run_step(args, program="steps"):
+    """Runs the step args chose; 0 when it passed, 1 (and why) when not."""
     try:
         args.run(Case(args), args)
     except StepError as e:
-        print("steps: %s: FAIL: %s" % (args.step, e), file=sys.stderr, flush=True)
+        print("%s: %s: FAIL: %s" % (program, args.step, e), file=sys.stderr, flush=True)
         return 1
     log("%s: ok" % args.step)
     return 0

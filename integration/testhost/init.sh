@@ -37,13 +37,20 @@ for module in irqbypass kvm ccp kvm-amd netfs 9pnet 9pnet_virtio 9p; do
   insmod "/lib/modules/$module.ko" || fail "insmod $module"
 done
 
+[ -e /dev/kvm ] || fail "no /dev/kvm after loading kvm-amd (does the CPU model offer SVM?)"
+# KVM's static keys flip on now, once, while nothing else runs (kvm_keys.cc).
+mkfifo /keys.ready
+kvm_keys >/keys.ready &
+keys_pid=$!
+read -r keys_line </keys.ready
+[ "$keys_line" = "kvm_keys: ready" ] || fail "kvm_keys: ${keys_line:-no answer}"
+
 mkdir -p /results /hostroot
 # 512000 is the most virtio transport takes (more is clamped with a warning).
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results /results \
   || fail "mount the results share (9p tag results)"
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 hostroot /hostroot \
   || fail "mount the host root (9p tag hostroot)"
-[ -e /dev/kvm ] || fail "no /dev/kvm after loading kvm-amd (does the CPU model offer SVM?)"
 
 # The host root is read-only: fresh kernel file systems and writable scratch
 # space are mounted over it; the results share appears under /tmp.
@@ -72,4 +79,5 @@ echo "$status" >/results/exit_status.tmp && mv /results/exit_status.tmp /results
 say "command exited with status $status"
 umount $root/tmp/testhost-results
 umount /results
+kill "$keys_pid" 2>/dev/null
 halt_now

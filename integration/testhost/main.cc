@@ -1,9 +1,11 @@
-// testhost: runs a command where /dev/kvm exists. On a machine without it,
-// boots a nested test host through libvirt and runs the command inside.
+// testhost: runs a command where KVM can run it. On a machine without
+// hardware KVM (no /dev/kvm, or a software-only one), boots a nested test
+// host through libvirt and runs the command inside.
 //
 //   testhost run [--where=auto|direct|testhost] [--timeout=10m]
 //                [--memory=1536] [--cpus=2] [--console=FILE]
 //                [--results=DIR] -- CMD ARGS...
+//   testhost where [--where=...]   prints "direct" or "testhost" and why
 //   testhost cleanup     destroys leftover faultline-testhost-* domains
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "integration/testhost/direct_run.h"
+#include "integration/testhost/placement.h"
 #include "integration/testhost/run_outcome.h"
 #include "integration/testhost/signals.h"
 #include "integration/testhost/test_host.h"
@@ -43,15 +46,19 @@ ABSL_FLAG(std::string, initramfs, "",
 ABSL_FLAG(std::string, libvirt_uri, "qemu:///system", "libvirt to use.");
 ABSL_FLAG(std::string, where, "auto",
           "Where the command runs: auto (directly when this machine has "
-          "/dev/kvm, else in the nested test host), direct, or testhost "
-          "(always boot the nested test host, e.g. to test the launcher).");
+          "hardware KVM, else in the nested test host: no /dev/kvm, or a "
+          "software-only one such as kvm_pvm), direct (on this machine's "
+          "/dev/kvm whatever it is), or testhost (always boot the nested test "
+          "host, e.g. to test the launcher).");
 
 namespace faultline::testhost {
 namespace {
 
 constexpr char kUsage[] =
-    "testhost run [flags] -- CMD ARGS...   runs CMD where /dev/kvm exists "
-    "(in a nested test host when this machine has none)\n"
+    "testhost run [flags] -- CMD ARGS...   runs CMD where KVM can run it "
+    "(in a nested test host without hardware KVM here)\n"
+    "testhost where [--where=...]         prints direct or testhost, then "
+    "why\n"
     "testhost cleanup                     destroys leftover test host "
     "domains";
 
@@ -92,26 +99,6 @@ int Fail(const absl::Status& status) {
   return absl::IsNotFound(status) ? kExitCommandNotFound : kExitTestHostFailed;
 }
 
-// Whether --where means running on this machine rather than in the test host.
-absl::StatusOr<bool> RunsDirectly(absl::string_view where) {
-  const bool has_kvm = access("/dev/kvm", F_OK) == 0;
-  if (where == "auto") return has_kvm;
-  if (where == "testhost") {
-    if (has_kvm) Report("--where=testhost: booting the test host anyway");
-    return false;
-  }
-  if (where == "direct") {
-    if (!has_kvm) {
-      return absl::FailedPreconditionError(
-          "--where=direct needs /dev/kvm, and this machine has none; use "
-          "--where=auto or --where=testhost");
-    }
-    return true;
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--where must be auto, direct or testhost, got '", where, "'"));
-}
-
 int Run(const std::vector<std::string>& command) {
   if (absl::Status status = InstallInterruptHandlers(); !status.ok()) {
     return Fail(status);
@@ -123,12 +110,13 @@ int Run(const std::vector<std::string>& command) {
   absl::StatusOr<CommandSpec> spec = DescribeCommand(command);
   if (!spec.ok()) return Fail(spec.status());
 
-  absl::StatusOr<bool> direct = RunsDirectly(absl::GetFlag(FLAGS_where));
-  if (!direct.ok()) return Fail(direct.status());
+  absl::StatusOr<Placement> placement =
+      ChoosePlacement(absl::GetFlag(FLAGS_where), ReadHostKvmFacts());
+  if (!placement.ok()) return Fail(placement.status());
+  Report(placement->reason);
 
   absl::StatusOr<RunOutcome> outcome;
-  if (*direct) {
-    Report("/dev/kvm present, running directly");
+  if (placement->direct) {
     DirectRunOptions options;
     options.timeout = timeout;
     options.results_dir = absl::GetFlag(FLAGS_results);
@@ -167,6 +155,19 @@ int main(int argc, char** argv) {
   if (positional.size() >= 2 && absl::string_view(positional[1]) == "run") {
     std::vector<std::string> command(positional.begin() + 2, positional.end());
     return faultline::testhost::Run(command);
+  }
+  if (positional.size() == 2 && absl::string_view(positional[1]) == "where") {
+    absl::StatusOr<faultline::testhost::Placement> placement =
+        faultline::testhost::ChoosePlacement(
+            absl::GetFlag(FLAGS_where),
+            faultline::testhost::ReadHostKvmFacts());
+    if (!placement.ok()) {
+      faultline::testhost::Report(placement.status().message());
+      return kExitTestHostFailed;
+    }
+    std::printf("%s\n%s\n", placement->direct ? "direct" : "testhost",
+                placement->reason.c_str());
+    return 0;
   }
   if (positional.size() == 2 && absl::string_view(positional[1]) == "cleanup") {
     absl::Status status = faultline::testhost::DestroyLeftoverDomains(

@@ -3,15 +3,14 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "proto/base/errno_status.h"
+#include "proto/base/unix_listener.h"
 
 namespace faultline::vmm {
 namespace {
@@ -46,25 +45,16 @@ absl::StatusOr<ControlCommand> ParseControlCommand(absl::string_view line) {
 absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Create(
     const std::string& path, Handler handler,
     absl::Duration client_idle_timeout) {
-  sockaddr_un address = {};
-  address.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof(address.sun_path)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("control socket path '", path, "' is empty or too long"));
+  absl::StatusOr<UniqueFd> listener = ListenOnUnixSocket(path);
+  if (!listener.ok()) {
+    return absl::Status(
+        listener.status().code(),
+        absl::StrCat("control socket: ", listener.status().message()));
   }
-  std::memcpy(address.sun_path, path.data(), path.size());
-  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!listener.valid()) return ErrnoError("socket");
-  ::unlink(path.c_str());  // a stale socket from an earlier run
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&address),
-             sizeof(address)) != 0) {
-    return ErrnoError(absl::StrCat("bind ", path));
-  }
-  if (::listen(listener.get(), 8) != 0) return ErrnoError("listen");
   UniqueFd stop_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_fd.valid()) return ErrnoError("eventfd");
   std::unique_ptr<ControlServer> server(
-      new ControlServer(path, std::move(listener), std::move(stop_fd),
+      new ControlServer(path, *std::move(listener), std::move(stop_fd),
                         std::move(handler), client_idle_timeout));
   server->thread_ = std::thread([s = server.get()] { s->Serve(); });
   return server;

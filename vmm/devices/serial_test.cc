@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "vmm/devices/device_fakes.h"
 
 namespace faultline::vmm {
 namespace {
@@ -71,6 +72,73 @@ TEST_F(SerialTest, GarbageDoesNotCrash) {
   serial.Read(9, absl::MakeSpan(wide, 8));        // past the registers
   EXPECT_EQ(wide[0], 0xFF);
   EXPECT_EQ(ReadByte(serial, 7), 0xFF);  // SCR took the last byte
+}
+
+TEST_F(SerialTest, TransmitterEmptyInterruptAsLinuxTestsIt) {
+  FakeIrqSink sink;
+  IrqLine irq(&sink, 4);
+  Serial8250 serial(pipe_[1], &irq);
+  EXPECT_EQ(ReadByte(serial, 2) & 0x0F, 0x01) << "nothing pending";
+  // Turning THRI on with the transmitter empty makes it pending (Linux's
+  // UART_BUG_THRE check turns it off and on and expects it again).
+  WriteByte(serial, 1, 0x02);
+  EXPECT_TRUE(sink.Level(4));
+  EXPECT_EQ(ReadByte(serial, 2) & 0x0F, 0x02);
+  EXPECT_FALSE(sink.Level(4)) << "reading IIR acknowledges THRE";
+  EXPECT_EQ(ReadByte(serial, 2) & 0x0F, 0x01);
+  WriteByte(serial, 1, 0x00);
+  WriteByte(serial, 1, 0x02);
+  EXPECT_EQ(ReadByte(serial, 2) & 0x0F, 0x02);
+}
+
+TEST_F(SerialTest, EveryByteSentGivesAnEdge) {
+  FakeIrqSink sink;
+  IrqLine irq(&sink, 4);
+  Serial8250 serial(pipe_[1], &irq);
+  WriteByte(serial, 0, 'a');  // polled: no interrupt, not user output
+  EXPECT_EQ(sink.Edges(4), 0);
+  EXPECT_FALSE(serial.first_interrupt_driven_output().has_value());
+  WriteByte(serial, 1, 0x02);
+  const int edges = sink.Edges(4);
+  for (char c : std::string("ok\n")) WriteByte(serial, 0, c);
+  EXPECT_EQ(sink.Edges(4), edges + 3);
+  EXPECT_TRUE(sink.Level(4));
+  EXPECT_TRUE(serial.first_interrupt_driven_output().has_value());
+  WriteByte(serial, 1, 0x00);  // the driver stops transmitting
+  EXPECT_FALSE(sink.Level(4));
+  EXPECT_EQ(Drain(4), "aok\n");
+}
+
+TEST_F(SerialTest, InputReachesTheGuestWithItsInterrupt) {
+  FakeIrqSink sink;
+  IrqLine irq(&sink, 4);
+  Serial8250 serial(pipe_[1], &irq);
+  WriteByte(serial, 1, 0x01);  // received-data interrupt
+  const std::string line = "ls\n";
+  EXPECT_EQ(serial.QueueInput(absl::MakeConstSpan(
+                reinterpret_cast<const uint8_t*>(line.data()), line.size())),
+            3u);
+  EXPECT_TRUE(sink.Level(4));
+  EXPECT_EQ(ReadByte(serial, 2) & 0x0F, 0x04);
+  std::string got;
+  while (ReadByte(serial, 5) & 0x01) got.push_back(ReadByte(serial, 0));
+  EXPECT_EQ(got, line);
+  EXPECT_FALSE(sink.Level(4));
+  EXPECT_EQ(ReadByte(serial, 0), 0) << "an empty FIFO reads zero";
+}
+
+TEST_F(SerialTest, TheReceiveFifoIsBounded) {
+  Serial8250 serial(pipe_[1]);
+  const std::string many(Serial8250::kReceiveFifoBytes + 10, 'x');
+  EXPECT_EQ(serial.QueueInput(absl::MakeConstSpan(
+                reinterpret_cast<const uint8_t*>(many.data()), many.size())),
+            Serial8250::kReceiveFifoBytes);
+  EXPECT_FALSE(serial.WaitForInputRoom(absl::Milliseconds(1)));
+  ReadByte(serial, 0);
+  EXPECT_TRUE(serial.WaitForInputRoom(absl::Milliseconds(1)));
+  WriteByte(serial, 2, 0x03);  // FCR: enable and clear the receive FIFO
+  EXPECT_EQ(ReadByte(serial, 5) & 0x01, 0);
+  EXPECT_EQ(ReadByte(serial, 2) & 0xC0, 0xC0) << "FIFOs enabled: a 16550A";
 }
 
 }  // namespace

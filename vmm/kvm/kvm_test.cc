@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "vmm/kvm/cpuid_buffer.h"
+#include "vmm/kvm/irqchip.h"
 
 namespace faultline::vmm {
 namespace {
@@ -57,6 +58,28 @@ TEST(KvmTest, OpensRealDeviceWhenPresent) {
   EXPECT_TRUE((*vcpu)->SetCpuid(*cpuid).ok());
   auto again = (*kvm)->SupportedCpuid();
   EXPECT_TRUE(again.ok()) << again.status();
+}
+
+// The machine kernel guests get: irqchip, PIT and identity map before the
+// vCPUs, then interrupt lines raised and lowered.
+TEST(KvmTest, BuildsThePcInterruptControllersWhenPresent) {
+  if (::access(kDefaultKvmPath, R_OK | W_OK) != 0) {
+    GTEST_SKIP() << "no /dev/kvm here";
+  }
+  auto kvm = Kvm::Open();
+  ASSERT_TRUE(kvm.ok()) << kvm.status();
+  auto vm = (*kvm)->CreateVm();
+  ASSERT_TRUE(vm.ok()) << vm.status();
+  EXPECT_TRUE((*vm)->SetTssAddress(0xFFFBD000).ok());
+  EXPECT_TRUE((*vm)->SetIdentityMapAddress(0xFFFBC000).ok());
+  EXPECT_FALSE((*vm)->SetIrqLine(4, true).ok()) << "no irqchip yet";
+  auto irqchip = KvmIrqchip::Create(vm->get());
+  ASSERT_TRUE(irqchip.ok()) << irqchip.status();
+  EXPECT_TRUE((*vm)->SetIrqLine(4, true).ok());
+  (*irqchip)->SetIrqLevel(4, false);
+  EXPECT_EQ((*irqchip)->failures(), 0u);
+  auto vcpu = (*vm)->CreateVcpu(0);
+  EXPECT_TRUE(vcpu.ok()) << vcpu.status();
 }
 
 }  // namespace

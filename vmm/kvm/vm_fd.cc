@@ -31,6 +31,35 @@ absl::Status VmFd::SetTssAddress(uint64_t address) {
       .status();
 }
 
+absl::Status VmFd::SetIdentityMapAddress(uint64_t address) {
+  return CheckSyscall(::ioctl(fd_.get(), KVM_SET_IDENTITY_MAP_ADDR, &address),
+                      "KVM_SET_IDENTITY_MAP_ADDR")
+      .status();
+}
+
+absl::Status VmFd::CreateIrqchip() {
+  return CheckSyscall(::ioctl(fd_.get(), KVM_CREATE_IRQCHIP, 0),
+                      "KVM_CREATE_IRQCHIP")
+      .status();
+}
+
+absl::Status VmFd::CreatePit2() {
+  kvm_pit_config config = {};
+  config.flags = KVM_PIT_SPEAKER_DUMMY;
+  return CheckSyscall(::ioctl(fd_.get(), KVM_CREATE_PIT2, &config),
+                      "KVM_CREATE_PIT2")
+      .status();
+}
+
+absl::Status VmFd::SetIrqLine(uint32_t gsi, bool level) {
+  kvm_irq_level irq = {};
+  irq.irq = gsi;
+  irq.level = level ? 1 : 0;
+  return CheckSyscall(::ioctl(fd_.get(), KVM_IRQ_LINE, &irq),
+                      absl::StrCat("KVM_IRQ_LINE ", gsi))
+      .status();
+}
+
 absl::StatusOr<std::unique_ptr<VcpuFd>> VmFd::CreateVcpu(int id) {
   ASSIGN_OR_RETURN(const int vcpu,
                    CheckSyscall(::ioctl(fd_.get(), KVM_CREATE_VCPU, id),

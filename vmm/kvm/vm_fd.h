@@ -28,6 +28,17 @@ class VmFd {
 
   // Intel needs a TSS area below 4 GiB that overlaps nothing else.
   absl::Status SetTssAddress(uint64_t address);
+  // Intel's identity-map page for real mode without unrestricted guests:
+  // one page below 4 GiB, before any vCPU exists.
+  absl::Status SetIdentityMapAddress(uint64_t address);
+
+  // The in-kernel PIC, IOAPIC and local APICs (before any vCPU), and the
+  // PIT with the speaker port left out (KVM_PIT_SPEAKER_DUMMY).
+  absl::Status CreateIrqchip();
+  absl::Status CreatePit2();
+  // KVM_IRQ_LINE: the level of GSI `gsi` (ISA IRQ n is GSI n); needs
+  // CreateIrqchip(). Safe from any thread.
+  absl::Status SetIrqLine(uint32_t gsi, bool level);
 
   absl::StatusOr<std::unique_ptr<VcpuFd>> CreateVcpu(int id);
 

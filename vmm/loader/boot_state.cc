@@ -10,51 +10,11 @@ namespace {
 
 namespace abi = ::faultline::guest_abi;
 
-constexpr uint64_t kPresent = 1 << 0;
-constexpr uint64_t kWritable = 1 << 1;
-constexpr uint64_t kHugePage = 1 << 7;
-constexpr uint64_t kTwoMiB = 2ull << 20;
+constexpr uint16_t kTssSelector = 0x18;
 constexpr uint64_t kOneGiB = 1ull << 30;
 
-constexpr uint64_t kGdtNull = 0;
-constexpr uint64_t kGdtCode64 = 0x00AF9A000000FFFFull;
-constexpr uint64_t kGdtData = 0x00CF92000000FFFFull;
-// A 64-bit available TSS at base 0, limit 0x67, in two GDT slots.
-constexpr uint64_t kGdtTssLow = 0x0000890000000067ull;
-constexpr uint64_t kGdtTssHigh = 0;
-constexpr uint16_t kTssSelector = 0x18;
-constexpr uint64_t kGdtEntries = 5;
-
-constexpr uint64_t kCr0ProtectedMode = 1ull << 0;
-constexpr uint64_t kCr0MonitorCoprocessor = 1ull << 1;
-constexpr uint64_t kCr0ExtensionType = 1ull << 4;
-constexpr uint64_t kCr0NumericError = 1ull << 5;
-constexpr uint64_t kCr0WriteProtect = 1ull << 16;
-constexpr uint64_t kCr0Paging = 1ull << 31;
-constexpr uint64_t kCr4Pae = 1ull << 5;
-constexpr uint64_t kCr4Osfxsr = 1ull << 9;
-constexpr uint64_t kCr4Osxmmexcpt = 1ull << 10;
-constexpr uint64_t kEferLongModeEnable = 1ull << 8;
-constexpr uint64_t kEferLongModeActive = 1ull << 10;
-
-void Put64(PageBytes& page, size_t index, uint64_t value) {
-  std::memcpy(page.data() + index * 8, &value, 8);
-}
-
-kvm_segment Segment(uint16_t selector, uint8_t type, bool code) {
-  kvm_segment segment = {};
-  segment.base = 0;
-  segment.limit = 0xFFFFFFFF;
-  segment.selector = selector;
-  segment.type = type;
-  segment.present = 1;
-  segment.dpl = 0;
-  segment.db = code ? 0 : 1;
-  segment.s = 1;
-  segment.l = code ? 1 : 0;
-  segment.g = 1;
-  return segment;
-}
+constexpr FlatSegments kPayloadSegments = {abi::kCodeSelector,
+                                           abi::kDataSelector, kTssSelector};
 
 }  // namespace
 
@@ -83,32 +43,10 @@ absl::StatusOr<std::map<uint64_t, PageBytes>> BuildBootPages(
   std::memcpy(info.args, parameters.args.data(), parameters.args.size());
   std::memcpy(boot_page.data(), &info, sizeof(info));
 
-  PageBytes& gdt = pages[abi::kGdtAddress];
-  gdt.fill(0);
-  Put64(gdt, 0, kGdtNull);
-  Put64(gdt, abi::kCodeSelector / 8, kGdtCode64);
-  Put64(gdt, abi::kDataSelector / 8, kGdtData);
-  Put64(gdt, kTssSelector / 8, kGdtTssLow);
-  Put64(gdt, kTssSelector / 8 + 1, kGdtTssHigh);
-
-  const uint64_t pml4_address = abi::kPageTableAddress;
-  const uint64_t pdpt_address = pml4_address + abi::kPageBytes;
+  pages[abi::kGdtAddress] = BuildGdtPage(CpuMode::kLongMode, kPayloadSegments);
+  pages.merge(IdentityMapPages(abi::kPageTableAddress, abi::kIdentityMapBytes));
   const uint64_t directories = abi::kIdentityMapBytes / kOneGiB;
-  PageBytes& pml4 = pages[pml4_address];
-  pml4.fill(0);
-  Put64(pml4, 0, pdpt_address | kPresent | kWritable);
-  PageBytes& pdpt = pages[pdpt_address];
-  pdpt.fill(0);
-  for (uint64_t gib = 0; gib < directories; ++gib) {
-    const uint64_t directory_address =
-        pdpt_address + (gib + 1) * abi::kPageBytes;
-    Put64(pdpt, gib, directory_address | kPresent | kWritable);
-    PageBytes& directory = pages[directory_address];
-    for (uint64_t entry = 0; entry < 512; ++entry) {
-      const uint64_t physical = gib * kOneGiB + entry * kTwoMiB;
-      Put64(directory, entry, physical | kPresent | kWritable | kHugePage);
-    }
-  }
+  const uint64_t pdpt_address = abi::kPageTableAddress + abi::kPageBytes;
   const uint64_t boot_area_end =
       pdpt_address + (directories + 1) * abi::kPageBytes;
   if (boot_area_end > abi::kPayloadMinAddress ||
@@ -120,47 +58,29 @@ absl::StatusOr<std::map<uint64_t, PageBytes>> BuildBootPages(
   return pages;
 }
 
+EntryState PayloadEntryState(uint64_t entry, uint32_t vcpu_id) {
+  EntryState state;
+  state.mode = CpuMode::kLongMode;
+  state.rip = entry;
+  state.rsp = 0;
+  state.rdi = abi::kBootInfoAddress;
+  state.rsi = vcpu_id;
+  state.segments = kPayloadSegments;
+  state.gdt_address = abi::kGdtAddress;
+  state.cr0 = kCr0ProtectedMode | kCr0MonitorCoprocessor | kCr0ExtensionType |
+              kCr0NumericError | kCr0WriteProtect | kCr0Paging;
+  state.cr3 = abi::kPageTableAddress;
+  state.cr4 = kCr4Pae | kCr4Osfxsr | kCr4Osxmmexcpt;
+  state.efer = kEferLongModeEnable | kEferLongModeActive;
+  return state;
+}
+
 kvm_regs BootRegisters(uint64_t entry, uint32_t vcpu_id) {
-  kvm_regs regs = {};
-  regs.rip = entry;
-  regs.rflags = 0x2;
-  regs.rsp = 0;
-  regs.rdi = abi::kBootInfoAddress;
-  regs.rsi = vcpu_id;
-  return regs;
+  return EntryRegisters(PayloadEntryState(entry, vcpu_id));
 }
 
 void SetLongModeSpecialRegisters(kvm_sregs* sregs) {
-  sregs->cs = Segment(abi::kCodeSelector, 0xB, true);
-  const kvm_segment data = Segment(abi::kDataSelector, 0x3, false);
-  sregs->ds = data;
-  sregs->es = data;
-  sregs->ss = data;
-  sregs->fs = data;
-  sregs->gs = data;
-
-  kvm_segment tss = {};
-  tss.selector = kTssSelector;
-  tss.limit = 0x67;
-  tss.type = 0xB;  // busy 64-bit TSS, as the CPU wants it in TR
-  tss.present = 1;
-  sregs->tr = tss;
-  kvm_segment ldt = {};
-  ldt.type = 0x2;
-  ldt.present = 1;
-  ldt.unusable = 1;
-  sregs->ldt = ldt;
-
-  sregs->gdt.base = abi::kGdtAddress;
-  sregs->gdt.limit = static_cast<uint16_t>(kGdtEntries * 8 - 1);
-  sregs->idt.base = 0;
-  sregs->idt.limit = 0;
-
-  sregs->cr0 = kCr0ProtectedMode | kCr0MonitorCoprocessor | kCr0ExtensionType |
-               kCr0NumericError | kCr0WriteProtect | kCr0Paging;
-  sregs->cr3 = abi::kPageTableAddress;
-  sregs->cr4 = kCr4Pae | kCr4Osfxsr | kCr4Osxmmexcpt;
-  sregs->efer = kEferLongModeEnable | kEferLongModeActive;
+  ApplyEntrySpecialRegisters(PayloadEntryState(0, 0), sregs);
 }
 
 }  // namespace faultline::vmm

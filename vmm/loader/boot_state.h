@@ -6,16 +6,14 @@
 
 #include <linux/kvm.h>
 
-#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "vmm/loader/entry_state.h"
 
 namespace faultline::vmm {
-
-using PageBytes = std::array<uint8_t, 4096>;
 
 struct BootParameters {
   uint64_t ram_bytes = 0;
@@ -28,6 +26,10 @@ struct BootParameters {
 // directories covering kIdentityMapBytes with 2 MiB pages.
 absl::StatusOr<std::map<uint64_t, PageBytes>> BuildBootPages(
     const BootParameters& parameters);
+
+// How vCPU `vcpu_id` enters a payload: long mode at `entry` with the ABI's
+// selectors, GDT and page tables, RDI = boot info, RSI = the vCPU id.
+EntryState PayloadEntryState(uint64_t entry, uint32_t vcpu_id);
 
 // General registers of vCPU `vcpu_id` at the entry point.
 kvm_regs BootRegisters(uint64_t entry, uint32_t vcpu_id);

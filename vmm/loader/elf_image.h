@@ -1,6 +1,7 @@
-// Parses and checks an ELF64 x86-64 executable (a guest payload): the
-// header, program headers and PT_LOAD segments, with every offset and size
-// bounds-checked against the file. Pure: works on bytes.
+// Parses and checks an ELF executable: ELF64 x86-64 for a guest payload,
+// ELF32 i386 for a multiboot kernel; the header, program headers and
+// PT_LOAD segments, with every offset and size bounds-checked against the
+// file. Pure: works on bytes.
 #ifndef FAULTLINE_VMM_LOADER_ELF_IMAGE_H_
 #define FAULTLINE_VMM_LOADER_ELF_IMAGE_H_
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace faultline::vmm {
 
@@ -21,12 +23,21 @@ struct LoadSegment {
 
 struct ElfImage {
   std::string bytes;  // the whole file
+  bool is_64bit = true;
   uint64_t entry = 0;
   std::vector<LoadSegment> segments;
 };
 
+// A payload: ELF64 x86-64.
 absl::StatusOr<ElfImage> ParseElf(std::string bytes);
+// A multiboot kernel: ELF32 i386, loaded at its segments' p_paddr.
+absl::StatusOr<ElfImage> ParseElf32(std::string bytes);
 absl::StatusOr<ElfImage> ReadElfFile(const std::string& path);
+
+// A whole file, named `what` in errors ("payload", "kernel", "initrd").
+absl::StatusOr<std::string> ReadFileBytes(const std::string& path,
+                                          absl::string_view what,
+                                          uint64_t max_bytes);
 
 // Checks the segments fit the guest: at or above kPayloadMinAddress, inside
 // [0, ram_bytes), not overlapping each other, entry inside a segment.

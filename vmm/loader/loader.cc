@@ -20,22 +20,21 @@ uint64_t PageUp(uint64_t address) {
 
 }  // namespace
 
-absl::StatusOr<LoadedPayload> LoadPayload(const ElfImage& image,
-                                          uint64_t ram_bytes,
-                                          uint32_t vcpu_count,
-                                          const std::string& args,
-                                          const PageSink& sink) {
-  RETURN_IF_ERROR(CheckFitsGuest(image, ram_bytes));
-  LoadedPayload loaded;
-  loaded.entry = image.entry;
-
+absl::StatusOr<InstalledSegments> InstallSegments(
+    absl::string_view file, const std::vector<LoadSegment>& segments,
+    const PageSink& sink) {
+  InstalledSegments installed;
   // Pages with file bytes are composed first (segments may share a page);
   // pages that are all .bss stay zero pages.
   std::map<uint64_t, PageBytes> data_pages;
   std::map<uint64_t, bool> all_pages;
-  for (const LoadSegment& segment : image.segments) {
+  for (const LoadSegment& segment : segments) {
+    if (segment.file_offset > file.size() ||
+        segment.file_bytes > file.size() - segment.file_offset) {
+      return absl::InvalidArgumentError("a segment lies outside its file");
+    }
     const uint64_t end = segment.physical_address + segment.memory_bytes;
-    loaded.image_end = std::max(loaded.image_end, PageUp(end));
+    installed.image_end = std::max(installed.image_end, PageUp(end));
     for (uint64_t page = PageDown(segment.physical_address); page < end;
          page += abi::kPageBytes) {
       all_pages[page] = true;
@@ -49,7 +48,7 @@ absl::StatusOr<LoadedPayload> LoadPayload(const ElfImage& image,
       auto [it, inserted] = data_pages.try_emplace(page);
       if (inserted) it->second.fill(0);
       std::memcpy(it->second.data() + in_page,
-                  image.bytes.data() + segment.file_offset + done, chunk);
+                  file.data() + segment.file_offset + done, chunk);
       done += chunk;
     }
   }
@@ -57,8 +56,31 @@ absl::StatusOr<LoadedPayload> LoadPayload(const ElfImage& image,
     auto data = data_pages.find(page);
     RETURN_IF_ERROR(
         sink(page, data == data_pages.end() ? nullptr : data->second.data()));
-    ++loaded.pages_installed;
+    ++installed.pages;
   }
+  return installed;
+}
+
+absl::StatusOr<uint64_t> InstallPages(
+    const std::map<uint64_t, PageBytes>& pages, const PageSink& sink) {
+  for (const auto& [address, page] : pages) {
+    RETURN_IF_ERROR(sink(address, page.data()));
+  }
+  return pages.size();
+}
+
+absl::StatusOr<LoadedPayload> LoadPayload(const ElfImage& image,
+                                          uint64_t ram_bytes,
+                                          uint32_t vcpu_count,
+                                          const std::string& args,
+                                          const PageSink& sink) {
+  RETURN_IF_ERROR(CheckFitsGuest(image, ram_bytes));
+  LoadedPayload loaded;
+  loaded.entry = image.entry;
+  ASSIGN_OR_RETURN(const InstalledSegments segments,
+                   InstallSegments(image.bytes, image.segments, sink));
+  loaded.image_end = segments.image_end;
+  loaded.pages_installed = segments.pages;
 
   BootParameters parameters;
   parameters.ram_bytes = ram_bytes;
@@ -66,10 +88,9 @@ absl::StatusOr<LoadedPayload> LoadPayload(const ElfImage& image,
   parameters.image_end = loaded.image_end;
   parameters.args = args;
   ASSIGN_OR_RETURN(auto boot_pages, BuildBootPages(parameters));
-  for (const auto& [address, page] : boot_pages) {
-    RETURN_IF_ERROR(sink(address, page.data()));
-    ++loaded.pages_installed;
-  }
+  ASSIGN_OR_RETURN(const uint64_t boot_installed,
+                   InstallPages(boot_pages, sink));
+  loaded.pages_installed += boot_installed;
   return loaded;
 }
 

@@ -6,10 +6,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "vmm/loader/elf_image.h"
+#include "vmm/loader/entry_state.h"
 
 namespace faultline::vmm {
 
@@ -17,6 +21,23 @@ namespace faultline::vmm {
 // for a zero page.
 using PageSink =
     std::function<absl::Status(uint64_t guest_physical, const uint8_t* page)>;
+
+// What InstallSegments put into RAM.
+struct InstalledSegments {
+  uint64_t image_end = 0;  // page-aligned end of the highest segment
+  uint64_t pages = 0;
+};
+
+// Installs `segments` of `file` page by page, the part past each segment's
+// file bytes zeroed; segments may share pages. Pages with no file byte go
+// in as zero pages.
+absl::StatusOr<InstalledSegments> InstallSegments(
+    absl::string_view file, const std::vector<LoadSegment>& segments,
+    const PageSink& sink);
+
+// Installs whole pages; returns how many.
+absl::StatusOr<uint64_t> InstallPages(
+    const std::map<uint64_t, PageBytes>& pages, const PageSink& sink);
 
 struct LoadedPayload {
   uint64_t entry = 0;

@@ -17,6 +17,7 @@
 #include <linux/kvm.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "vmm/devices/io_bus.h"
@@ -42,6 +43,10 @@ struct ExitContext {
   IoBus* port_bus = nullptr;
   IoBus* mmio_bus = nullptr;
   const GuestMemory* memory = nullptr;
+  // Kernel guests: a shutdown exit (triple fault) is how Linux's reboot=t
+  // resets the machine, so when set the vCPU loop calls this (on its
+  // thread) instead of stopping the VM as crashed.
+  std::function<void(const std::string& how)> on_shutdown = nullptr;
 };
 
 // `run` points at `run_bytes` bytes (the vCPU's mmap size); port data at

@@ -20,6 +20,8 @@ namespace faultline::vmm {
 
 enum class StopKind {
   kGuestExit,          // the guest wrote the debug-exit port
+  kGuestPowerOff,      // a kernel guest powered off (guest_status: its status)
+  kGuestReset,         // a kernel guest reset the machine (reboot)
   kGuestHalted,        // every vCPU halted without writing it
   kGuestCrashed,       // shutdown, triple fault, KVM could not run it
   kControlStop,        // `stop` on the control socket, or a signal
@@ -31,7 +33,8 @@ enum class StopKind {
 
 struct StopReason {
   StopKind kind = StopKind::kVmmError;
-  uint8_t guest_status = 0;  // for kGuestExit
+  // kGuestExit, kGuestPowerOff, kGuestReset: the VMM's exit status.
+  uint8_t guest_status = 0;
   std::string message;
 };
 

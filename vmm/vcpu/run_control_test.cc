@@ -59,8 +59,26 @@ TEST(CpuidTest, SetsApicIds) {
   supported[0].ebx = 0xAB123456;
   supported[1].function = 0xB;
   auto entries = CpuidForVcpu(supported, 5);
-  EXPECT_EQ(entries[0].ebx, 0x05123456u);
+  EXPECT_EQ(entries[0].ebx, 0x05013456u) << "APIC id 5, 1 logical CPU";
   EXPECT_EQ(entries[1].edx, 5u);
+  EXPECT_NE(entries[0].ecx & (1u << 31), 0u) << "hypervisor bit";
+  EXPECT_EQ(entries[0].ecx & (1u << 24), 0u) << "no TSC deadline unless asked";
+  EXPECT_EQ(entries[0].edx & (1u << 28), 0u);
+}
+
+TEST(CpuidTest, CountsVcpusAndOffersTheTscDeadlineTimer) {
+  std::vector<kvm_cpuid_entry2> supported(2);
+  supported[0].function = 1;
+  supported[1].function = 0x1F;
+  CpuidOptions options;
+  options.vcpu_count = 2;
+  options.tsc_deadline_timer = true;
+  auto entries = CpuidForVcpu(supported, 1, options);
+  EXPECT_EQ(entries[0].ebx >> 24, 1u);
+  EXPECT_EQ((entries[0].ebx >> 16) & 0xFF, 2u);
+  EXPECT_NE(entries[0].edx & (1u << 28), 0u) << "HTT with 2 logical CPUs";
+  EXPECT_NE(entries[0].ecx & (1u << 24), 0u);
+  EXPECT_EQ(entries[1].edx, 1u);
 }
 
 }  // namespace

@@ -108,7 +108,12 @@ void VcpuThread::Loop() {
     if (auto regs = vcpu_->GetRegisters(); regs.ok()) {
       message += absl::StrFormat(" (rip %#x rsp %#x)", regs->rip, regs->rsp);
     }
-    control_->Stop({StopKind::kGuestCrashed, 0, message});
+    if (action.kind == ExitAction::Kind::kShutdown &&
+        exits_context_.on_shutdown) {
+      exits_context_.on_shutdown(message);
+    } else {
+      control_->Stop({StopKind::kGuestCrashed, 0, message});
+    }
     break;
   }
   finished_ = true;
