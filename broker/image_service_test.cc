@@ -117,15 +117,9 @@ TEST_F(ImageServiceTest, TcpImagesComeOnlyFromBeneathTheImageDir) {
   ASSERT_EQ(::symlink(outside.c_str(), (images + "/link.img").c_str()), 0);
   auto attach_over_tcp = [&](const std::string& path) {
     auto stub = v1::FaultBroker::NewStub(TcpChannel());
-    v1::AttachRequest request;
-    request.set_protocol_version(v1::wire::kProtocolVersion);
-    request.set_vm_name("tcpvm");
-    request.set_vm_token("sesame");
-    *request.add_regions() = ImageRegion(path);
     v1::AttachResponse response;
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    return stub->Attach(&context, request, &response);
+    return AttachThrough(*stub, "tcpvm", "sesame", {ImageRegion(path)},
+                         &response);
   };
 
   // No --image_dir: no images over TCP at all (before: any path opened).

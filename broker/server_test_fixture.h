@@ -79,13 +79,23 @@ class BrokerServerTest : public ::testing::Test {
   grpc::Status Attach(const std::string& vm_name,
                       const std::vector<v1::Region>& regions,
                       v1::AttachResponse* response) {
+    return AttachThrough(*broker_, vm_name, "", regions, response);
+  }
+
+  // An attach through `stub` (over TCP, say) carrying `vm_token`.
+  static grpc::Status AttachThrough(v1::FaultBroker::Stub& stub,
+                                    const std::string& vm_name,
+                                    const std::string& vm_token,
+                                    const std::vector<v1::Region>& regions,
+                                    v1::AttachResponse* response) {
     v1::AttachRequest request;
     request.set_protocol_version(v1::wire::kProtocolVersion);
     request.set_vm_name(vm_name);
+    request.set_vm_token(vm_token);
     for (const auto& region : regions) *request.add_regions() = region;
     grpc::ClientContext context;
     SetDeadline(&context);
-    return broker_->Attach(&context, request, response);
+    return stub.Attach(&context, request, response);
   }
 
   v1::AttachResponse MustAttach(const std::string& vm_name,
