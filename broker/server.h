@@ -27,7 +27,7 @@
 #include "broker/policy/scheduler.h"
 #include "broker/session/authorization.h"
 #include "broker/session/session_registry.h"
-#include "broker/sources/page_store.h"
+#include "broker/sources/store_backend.h"
 #include "broker/staging/staging_counters.h"
 
 namespace faultline::broker {
@@ -60,6 +60,18 @@ struct BrokerOptions {
   // leave); empty: no image sources over TCP. Unix socket callers' images
   // open with their own uid's rights, wherever they are.
   std::string image_dir;
+  // Where store pages live: empty for this broker's memory, or
+  // "redis://HOST:PORT[,HOST:PORT...]", the seed nodes of a Redis Cluster
+  // (or one standalone server) that many brokers may share.
+  std::string store_url;
+  // Redis only: the local cache of windows read, in bytes (0: none).
+  uint64_t store_cache_bytes = uint64_t{256} << 20;
+  // Redis only: a put is acknowledged once a replica has it (WAIT 1).
+  bool store_ack_replicated = false;
+  // Bytes per store, in all stores (0: no limit), and the largest offset.
+  StoreLimits store_limits = {0, 0, uint64_t{1} << 40};
+  // Redis only: how long connecting at start may take.
+  absl::Duration store_connect_timeout = absl::Seconds(10);
 };
 
 class BrokerServer {
@@ -78,6 +90,8 @@ class BrokerServer {
   const std::string& metrics_address() const;
   // Staging counters since start.
   const StagingTotals& staging_totals() { return registry_.staging_totals(); }
+  // Where store pages live.
+  StoreBackend& stores() { return *stores_; }
   // Staging files of killed brokers removed from device_memory_dir at start.
   int swept_staging_files() const { return swept_staging_files_; }
 
@@ -86,7 +100,7 @@ class BrokerServer {
   void Shutdown();
 
  private:
-  explicit BrokerServer(BrokerOptions options);
+  BrokerServer(BrokerOptions options, std::unique_ptr<StoreBackend> stores);
   absl::Status Build();
   // Reaps idle sessions every `period` on the scheduler's timer, until the
   // scheduler stops.
@@ -94,7 +108,7 @@ class BrokerServer {
 
   const BrokerOptions options_;
   FramePoolRegistry pools_;
-  PageStoreRegistry stores_;
+  const std::unique_ptr<StoreBackend> stores_;
   PeerTable peers_;
   InjectionTable injections_;
   WatchHub watchers_;

@@ -19,7 +19,7 @@
 #include "broker/observe/stats.h"
 #include "broker/session/session.h"
 #include "broker/sources/image_open.h"
-#include "broker/sources/page_store.h"
+#include "broker/sources/store_backend.h"
 #include "broker/staging/staging_counters.h"
 #include "proto/faultline/v1/broker.pb.h"
 
@@ -41,7 +41,7 @@ struct ImageOptions {
 
 class SessionRegistry {
  public:
-  SessionRegistry(FramePoolRegistry& pools, PageStoreRegistry& stores,
+  SessionRegistry(FramePoolRegistry& pools, StoreBackend& stores,
                   v1::Limits limits, StagingOptions staging = {},
                   ImageOptions images = {})
       : pools_(pools),
@@ -96,7 +96,7 @@ class SessionRegistry {
   void Retire(Session& session);
 
   FramePoolRegistry& pools_;
-  PageStoreRegistry& stores_;
+  StoreBackend& stores_;
   const v1::Limits limits_;
   const StagingOptions staging_options_;
   const ImageOptions image_options_;

@@ -132,17 +132,16 @@ void StagingArea::EndEpoch(uint64_t epoch) {
 std::optional<uint32_t> StagingArea::Stage(absl::string_view page,
                                            uint64_t epoch) {
   if (page.size() != kStagingSlotBytes) return std::nullopt;
-  uint32_t slot;
-  {
-    absl::MutexLock lock(&mu_);
-    if (epoch == 0 || epoch != epoch_ || epoch_ended_ || free_.empty()) {
-      return std::nullopt;
-    }
-    slot = free_.back();
-    free_.pop_back();
-    holder_[slot] = epoch;
+  absl::MutexLock lock(&mu_);
+  if (epoch == 0 || epoch != epoch_ || epoch_ended_ || free_.empty()) {
+    return std::nullopt;
   }
-  // The slot is this caller's alone until the VMM releases it.
+  const uint32_t slot = free_.back();
+  free_.pop_back();
+  holder_[slot] = epoch;
+  // Copied under the lock: once the stream's epoch ends (EndEpoch) its slots
+  // are free for the next stream, so a copy finished after that could land
+  // in a slot handed to the new stream.
   std::memcpy(base_ + size_t{slot} * kStagingSlotBytes, page.data(),
               kStagingSlotBytes);
   return slot;
