@@ -216,7 +216,11 @@ TEST_F(StagingAreaTest, AnOldStreamsLateCopyNeverOverwritesANewStreamsSlot) {
   std::optional<uint32_t> slot;
   absl::Notification staged;
   std::thread new_stream([&] {
-    slot = staging.Stage(Page('n'), staging.BeginEpoch());
+    // The new stream opens and the old one ends (its OnDone), which is when
+    // its slot is free again; the old copy is still under way.
+    const uint64_t new_epoch = staging.BeginEpoch();
+    staging.EndEpoch(old_epoch);
+    slot = staging.Stage(Page('n'), new_epoch);
     staged.Notify();
   });
   // Long enough for the new stream to take the slot if nothing stops it.
