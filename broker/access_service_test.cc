@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "broker/server_test_fixture.h"
@@ -31,7 +32,7 @@ TEST_F(BrokerServerTest, TcpAttachNeedsTheVmToken) {
                                                "/broker.sock tcp:", tcp));
   auto stub = v1::FaultBroker::NewStub(
       grpc::CreateChannel(tcp, grpc::InsecureChannelCredentials()));
-  auto attach = [&](const std::string& vm, const std::string& token) {
+  auto attach = [&](const std::string &vm, const std::string &token) {
     v1::AttachRequest request;
     request.set_protocol_version(v1::wire::kProtocolVersion);
     request.set_vm_name(vm);
@@ -42,6 +43,10 @@ TEST_F(BrokerServerTest, TcpAttachNeedsTheVmToken) {
     SetDeadline(&context);
     return stub->Attach(&context, request, &response);
   };
+  grpc::Status missing = attach("tcpvm", "");
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(missing.error_message().find("no vm_token"), std::string::npos)
+      << missing.error_message();
   grpc::Status wrong = attach("tcpvm", "guess");
   EXPECT_EQ(wrong.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(wrong.error_message().find("wrong vm_token"), std::string::npos);
@@ -106,7 +111,8 @@ TEST_F(BrokerServerTest, MetricsEndpointServesPrometheusText) {
   ASSERT_GE(fd, 0);
   timeval deadline = {10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &deadline, sizeof(deadline));
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)),
+            0);
   const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
   ASSERT_EQ(::write(fd, request.data(), request.size()),
             static_cast<ssize_t>(request.size()));
@@ -139,6 +145,87 @@ TEST_F(BrokerServerTest, SessionCannotUseAnotherSessionsToken) {
   EXPECT_EQ(Detach(a.session_id(), b.session_token()).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(Resolve(a, 1, 0, &answer).ok());
+}
+
+// The session token alone is not enough: a session attached on the Unix
+// socket belongs to its uid there, and a TCP caller holding its token is
+// not that uid.
+TEST_F(BrokerServerTest, TcpCallersCannotUseAUnixPeersSession) {
+  server_.reset();
+  StartBroker(dir_, 2048, /*with_tcp=*/true);
+  auto attached = MustAttach("unixvm", {PatternRegion(1, 0, 4, 1)});
+  auto tcp = TcpChannel();
+  auto stub = v1::FaultBroker::NewStub(tcp);
+  v1::ResolveFaultRequest request;
+  request.set_session_id(attached.session_id());
+  request.mutable_fault()->set_region_id(1);
+  v1::FaultAnswer answer;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata(v1::wire::kSessionTokenKey, attached.session_token());
+    grpc::Status status = stub->ResolveFault(&context, request, &answer);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_NE(status.error_message().find("uid="), std::string::npos)
+        << status.error_message();
+  }
+  auto stream = FaultStreamClient::Open(tcp, attached.session_id(),
+                                        attached.session_token());
+  ASSERT_TRUE(stream.ok());
+  EXPECT_EQ((*stream)->Finish().error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  {
+    v1::DetachRequest detach;
+    detach.set_session_id(attached.session_id());
+    v1::DetachResponse detached;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata(v1::wire::kSessionTokenKey, attached.session_token());
+    EXPECT_EQ(stub->Detach(&context, detach, &detached).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // Its owner still is served, on the socket.
+  EXPECT_TRUE(Resolve(attached, 1, 0, &answer).ok());
+}
+
+// Admin calls over TCP need the broker's admin token: refused when the
+// broker has none, UNAUTHENTICATED without it, PERMISSION_DENIED when
+// wrong. The Unix socket keeps its rule (root and the broker's user).
+TEST_F(BrokerServerTest, AdminCallsOverTcpNeedTheAdminToken) {
+  server_.reset();
+  StartBroker(dir_, 2048, /*with_tcp=*/true);
+  auto list = [&](std::optional<std::string> token) {
+    auto admin = v1::BrokerAdmin::NewStub(TcpChannel());
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    if (token.has_value())
+      context.AddMetadata(v1::wire::kAdminTokenKey, *token);
+    v1::ListSessionsResponse sessions;
+    return admin->ListSessions(&context, v1::ListSessionsRequest(), &sessions);
+  };
+  grpc::Status closed = list("anything");
+  EXPECT_EQ(closed.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(closed.error_message().find("admin token"), std::string::npos)
+      << closed.error_message();
+
+  server_.reset();
+  configure_ = [](BrokerOptions &options) {
+    options.admin_token = "0123456789abcdef";
+  };
+  StartBroker(dir_, 2048, /*with_tcp=*/true);
+  EXPECT_EQ(list(std::nullopt).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(list("0123456789abcdeF").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(list("0123456789abcdef").ok());
+  // Streaming admin calls too.
+  auto admin = v1::BrokerAdmin::NewStub(TcpChannel());
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto watch = admin->WatchFaults(&context, v1::WatchFaultsRequest());
+  v1::FaultEvent event;
+  EXPECT_FALSE(watch->Read(&event));
+  EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Sessions().sessions_size(), 0);
 }
 
 }  // namespace

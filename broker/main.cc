@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "broker/server.h"
+#include "proto/base/secret_file.h"
 
 ABSL_FLAG(std::string, socket, "/tmp/faultline/broker.sock",
           "Unix socket to serve on; its parent directory is created.");
@@ -45,6 +46,19 @@ ABSL_FLAG(uint32_t, staging_slots, 1024,
           "--device_memory_dir); 0 = never grant, page bytes go inline.");
 ABSL_FLAG(int32_t, worker_threads, 4,
           "Threads that compute answers, shared fairly across sessions.");
+ABSL_FLAG(absl::Duration, reap_after, absl::Seconds(60),
+          "A session with no Faults stream and no call for this long is "
+          "detached, its staging and private pool files removed (its VMM "
+          "died); 0 = never.");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "A file (mode 0600) holding the token admin calls over TCP must "
+          "carry as \"faultline-admin-token\" metadata; without it there are "
+          "no admin calls over TCP.");
+ABSL_FLAG(std::string, image_dir, "",
+          "Directory of the image files TCP clients may attach: their image "
+          "paths are relative to it and may not leave it (no .., no "
+          "symbolic links). Without it TCP clients attach no images. Unix "
+          "socket clients' images open with their own uid's rights.");
 ABSL_FLAG(std::string, store, "",
           "Where store pages live: redis://HOST:PORT[,HOST:PORT...] names the "
           "seed nodes of a Redis Cluster (or one standalone server) that many "
@@ -110,6 +124,8 @@ int main(int argc, char** argv) {
       "         [--device_memory_dir=DIR] [--max_faults_in_flight=N]\n"
       "         [--max_faults_per_second=N] [--metrics=HOST:PORT]\n"
       "         [--tls_cert=PEM --tls_key=PEM] [--staging_slots=N]\n"
+      "         [--admin_token_file=PATH] [--reap_after=DURATION]\n"
+      "         [--image_dir=DIR]\n"
       "         [--store=redis://HOST:PORT[,...] [--store_cache_mib=N]\n"
       "          [--store_ack_replicated]] [--store_max_mib=N]\n"
       "         [--stores_max_mib=N] [--store_max_offset_gib=N]\n"
@@ -145,6 +161,18 @@ int main(int argc, char** argv) {
   options.tls_key_path = absl::GetFlag(FLAGS_tls_key);
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   options.staging_slots = absl::GetFlag(FLAGS_staging_slots);
+  options.reap_after = absl::GetFlag(FLAGS_reap_after);
+  options.image_dir = absl::GetFlag(FLAGS_image_dir);
+  if (const std::string path = absl::GetFlag(FLAGS_admin_token_file);
+      !path.empty()) {
+    absl::StatusOr<std::string> token = faultline::ReadSecretFile(path);
+    if (!token.ok()) {
+      std::cerr << "broker: --admin_token_file: " << token.status().message()
+                << "\n";
+      return 2;
+    }
+    options.admin_token = *std::move(token);
+  }
   options.store_url = absl::GetFlag(FLAGS_store);
   options.store_ack_replicated = absl::GetFlag(FLAGS_store_ack_replicated);
   options.store_connect_timeout = absl::GetFlag(FLAGS_store_connect_timeout);

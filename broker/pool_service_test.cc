@@ -1,6 +1,7 @@
 // Service tests for device frame pools and page stores over a real gRPC
 // channel: policies, revocation, restart, PutPages.
 #include "broker/server_test_fixture.h"
+#include "broker/session/region_validation.h"
 #include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
@@ -164,6 +165,51 @@ TEST_F(BrokerServerTest, DetachEndsTheStreamAndRemovesPrivatePools) {
   v1::FaultAnswer answer;
   EXPECT_EQ(Resolve(attached, 1, 0, &answer).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+// A pool that is neither live nor on file is NOT_FOUND for writes as for
+// reads (a typo must not leave a sparse file of first_frame's size behind);
+// a host preparing device memory before boot creates the file explicitly,
+// with a bounded size, and writes stay inside it.
+TEST_F(BrokerServerTest, WritingFramesOfAnUnknownPoolIsNotFound) {
+  auto write = [&](const std::string &pool, uint64_t first, uint64_t frames,
+                   uint64_t create = 0) {
+    v1::WriteFramesRequest request;
+    request.set_pool(pool);
+    request.set_first_frame(first);
+    request.set_data(std::string(frames * 4096, 'w'));
+    request.set_create_frame_count(create);
+    v1::WriteFramesResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    return admin_->WriteFrames(&context, request, &response);
+  };
+  const std::string typo_file = dir_ + "/pools/faultline-typo";
+  grpc::Status typo = write("typo", 1 << 20, 1);
+  EXPECT_EQ(typo.error_code(), grpc::StatusCode::NOT_FOUND)
+      << typo.error_message();
+  EXPECT_FALSE(std::filesystem::exists(typo_file));
+  {
+    v1::ReadFramesRequest request;
+    request.set_pool("typo");
+    request.set_frame_count(1);
+    v1::ReadFramesResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    EXPECT_EQ(admin_->ReadFrames(&context, request, &response).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  EXPECT_EQ(write("big", 0, 1, kMaxPoolFrames + 1).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(write("early", 0, 2, /*create=*/4).ok());
+  EXPECT_EQ(std::filesystem::file_size(dir_ + "/pools/faultline-early"),
+            4 * 4096u);
+  grpc::Status past = write("early", 3, 2);
+  EXPECT_EQ(past.error_code(), grpc::StatusCode::OUT_OF_RANGE)
+      << past.error_message();
+  EXPECT_TRUE(write("early", 2, 2).ok());
+  EXPECT_EQ(std::filesystem::file_size(dir_ + "/pools/faultline-early"),
+            4 * 4096u);
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "broker/admin/stats_report.h"
@@ -12,6 +15,7 @@
 #include "broker/sources/memory_store_backend.h"
 #include "broker/staging/staging_area.h"
 #include "broker/staging/staging_sweep.h"
+#include "proto/base/quote.h"
 #include "proto/base/status_macros.h"
 
 namespace faultline::broker {
@@ -58,8 +62,9 @@ BrokerServer::BrokerServer(BrokerOptions options,
             limits.set_max_faults_per_second(options_.max_faults_per_second);
             return limits;
           }(),
-          StagingOptions{options_.device_memory_dir, options_.staging_slots}),
-      authorizer_(registry_, peers_, options_.vm_tokens),
+          StagingOptions{options_.device_memory_dir, options_.staging_slots},
+          ImageOptions{options_.image_dir}),
+      authorizer_(registry_, peers_, options_.vm_tokens, options_.admin_token),
       scheduler_(options_.worker_threads),
       processor_(scheduler_, injections_, watchers_, registry_.total()),
       fault_service_(registry_, processor_, injections_, authorizer_),
@@ -79,6 +84,12 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
     return absl::InvalidArgumentError(
         absl::StrCat("--staging_slots is at most ", kMaxStagingSlots, ", not ",
                      options.staging_slots));
+  }
+  if (struct stat st;
+      !options.image_dir.empty() &&
+      (::stat(options.image_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--image_dir ", Quoted(options.image_dir), " is not a directory"));
   }
   RETURN_IF_ERROR(MakeDirectories(options.device_memory_dir));
   // Before any session can create an area of this broker's own.
@@ -129,6 +140,11 @@ absl::Status BrokerServer::Build() {
     }
     bound_tcp_address_ = BoundTcpAddress(options_.tcp_address, tcp_port);
   }
+  if (options_.reap_after > absl::ZeroDuration()) {
+    // Four looks per grace period: a session goes within 1.25 of it.
+    ReapEvery(std::clamp(options_.reap_after / 4, absl::Milliseconds(10),
+                         absl::Seconds(5)));
+  }
   if (!options_.metrics_address.empty()) {
     ASSIGN_OR_RETURN(metrics_,
                      MetricsHttpServer::Start(options_.metrics_address, [this] {
@@ -136,6 +152,17 @@ absl::Status BrokerServer::Build() {
                      }));
   }
   return absl::OkStatus();
+}
+
+void BrokerServer::ReapEvery(absl::Duration period) {
+  // Its own queue: session serials start at 1.
+  constexpr uint64_t kHousekeepingQueue = 0;
+  scheduler_.SubmitAfter(kHousekeepingQueue, period,
+                         [this, period](bool stopping) {
+                           if (stopping) return;
+                           fault_service_.ReapIdleSessions(options_.reap_after);
+                           ReapEvery(period);
+                         });
 }
 
 const std::string& BrokerServer::metrics_address() const {

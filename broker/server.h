@@ -50,6 +50,16 @@ struct BrokerOptions {
   // Slots of a staging area (in device_memory_dir) for a co-located VMM
   // that asks; 0 grants none.
   uint32_t staging_slots = 1024;
+  // The token admin calls over TCP must carry (wire::kAdminTokenKey);
+  // empty: no admin calls over TCP.
+  std::string admin_token;
+  // A session with no stream and no session call for this long is
+  // detached (its VMM died); zero: never.
+  absl::Duration reap_after = absl::Seconds(60);
+  // The directory TCP callers' image paths are relative to (and never
+  // leave); empty: no image sources over TCP. Unix socket callers' images
+  // open with their own uid's rights, wherever they are.
+  std::string image_dir;
   // Where store pages live: empty for this broker's memory, or
   // "redis://HOST:PORT[,HOST:PORT...]", the seed nodes of a Redis Cluster
   // (or one standalone server) that many brokers may share.
@@ -92,6 +102,9 @@ class BrokerServer {
  private:
   BrokerServer(BrokerOptions options, std::unique_ptr<StoreBackend> stores);
   absl::Status Build();
+  // Reaps idle sessions every `period` on the scheduler's timer, until the
+  // scheduler stops.
+  void ReapEvery(absl::Duration period);
 
   const BrokerOptions options_;
   FramePoolRegistry pools_;

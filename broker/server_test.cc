@@ -1,6 +1,6 @@
 // Service tests over a real gRPC channel on a Unix socket: the data path,
-// validation, quotas, injection, watch and shutdown. Identity and the other
-// listeners are in access_service_test.cc.
+// quotas, injection, watch and shutdown. Identity and the other listeners
+// are in access_service_test.cc, validation in validation_service_test.cc.
 #include <unistd.h>
 
 #include <thread>
@@ -140,103 +140,6 @@ TEST_F(BrokerServerTest, PrefetchStopsAtRegionEnd) {
   ASSERT_EQ(answer->extra_pages_size(), 1);
   EXPECT_EQ(answer->extra_pages(0).offset(), 3 * 4096u);
   EXPECT_TRUE(PatternMatches(answer->extra_pages(0).data(), 9, 3));
-}
-
-TEST_F(BrokerServerTest, InvalidAttachesAreRefusedWithTheValue) {
-  struct Case {
-    std::string what;
-    v1::Region region;
-    std::string expected_text;
-  };
-  std::vector<Case> cases;
-  v1::Region base = PatternRegion(1, 0x1000, 4, 1);
-  Case unaligned{"unaligned base", base, "0x1001"};
-  unaligned.region.set_guest_physical_base(0x1001);
-  cases.push_back(unaligned);
-  Case page_size{"page size", base, "page_size 8192"};
-  page_size.region.set_page_size(8192);
-  cases.push_back(page_size);
-  Case empty{"empty", base, "size_bytes 0"};
-  empty.region.set_size_bytes(0);
-  cases.push_back(empty);
-  Case device_source{"device source on RAM", base, "device source"};
-  device_source.region.mutable_source()->mutable_device()->set_pool("p");
-  cases.push_back(device_source);
-  Case no_source{"no source", base, "no kind"};
-  no_source.region.clear_source();
-  cases.push_back(no_source);
-  Case bad_pool{"bad pool",
-                DeviceRegion(1, 0, 4, "../x", 4, v1::FRAME_POLICY_IDENTITY,
-                             v1::SHARING_SHARED),
-                "pool name"};
-  cases.push_back(bad_pool);
-  for (const Case& c : cases) {
-    v1::AttachResponse response;
-    grpc::Status status = Attach("vm", {c.region}, &response);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
-        << c.what;
-    EXPECT_NE(status.error_message().find(c.expected_text), std::string::npos)
-        << c.what << ": " << status.error_message();
-  }
-  v1::AttachResponse response;
-  grpc::Status overlap =
-      Attach("vm", {PatternRegion(1, 0, 4, 1), PatternRegion(2, 0x2000, 4, 1)},
-             &response);
-  EXPECT_EQ(overlap.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(overlap.error_message().find("overlap"), std::string::npos);
-  grpc::Status duplicate =
-      Attach("vm", {PatternRegion(1, 0, 4, 1), PatternRegion(1, 0x8000, 4, 1)},
-             &response);
-  EXPECT_EQ(duplicate.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(duplicate.error_message().find("twice"), std::string::npos);
-  v1::Region image = PatternRegion(1, 0, 4, 1);
-  image.mutable_source()->mutable_image()->set_path("/no/such/image");
-  grpc::Status missing = Attach("vm", {image}, &response);
-  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_NE(missing.error_message().find("/no/such/image"), std::string::npos);
-
-  // Nothing was left behind, and the broker still serves.
-  auto attached = MustAttach("vm", {PatternRegion(1, 0, 4, 1)});
-  v1::FaultAnswer answer;
-  EXPECT_TRUE(Resolve(attached, 1, 0, &answer).ok());
-  EXPECT_TRUE(answer.has_page());
-}
-
-TEST_F(BrokerServerTest, InvalidFaultsAreRefusedAndOthersStillServed) {
-  auto quiet = MustAttach("quiet", {PatternRegion(1, 0, 8, 5)});
-  auto bad = MustAttach("bad", {PatternRegion(1, 0, 8, 6)});
-  auto stream = OpenStream(bad);
-  ASSERT_TRUE(stream->SendFault(1, 7, 0));         // Undeclared region.
-  ASSERT_TRUE(stream->SendFault(2, 1, 100));       // Unaligned.
-  ASSERT_TRUE(stream->SendFault(3, 1, 8 * 4096));  // Past the end.
-  ASSERT_TRUE(stream->SendFault(4, 1, 4096));      // Fine.
-  const std::pair<uint64_t, std::string> refused[] = {
-      {1, "region_id 7"}, {2, "offset 100"}, {3, "offset 32768"}};
-  for (const auto& [id, text] : refused) {
-    auto answer = stream->WaitAnswer(id, kWait);
-    ASSERT_TRUE(answer.has_value());
-    ASSERT_TRUE(answer->has_error());
-    EXPECT_EQ(answer->error().kind(), v1::ERROR_KIND_DENIED);
-    EXPECT_NE(answer->error().message().find(text), std::string::npos)
-        << answer->error().message();
-  }
-  auto good = stream->WaitAnswer(4, kWait);
-  ASSERT_TRUE(good.has_value());
-  EXPECT_TRUE(PatternMatches(good->page().data(), 6, 1));
-
-  v1::FaultAnswer answer;
-  grpc::Status status = Resolve(bad, 1, 12345, &answer);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(status.error_message().find("12345"), std::string::npos);
-
-  // A message with nothing set ends only that stream, with a clear error.
-  v1::FaultStreamRequest empty;
-  ASSERT_TRUE(stream->Send(empty));
-  grpc::Status ended = stream->Finish();
-  EXPECT_EQ(ended.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-
-  EXPECT_TRUE(Resolve(quiet, 1, 0, &answer).ok());
-  EXPECT_TRUE(PatternMatches(answer.page().data(), 5, 0));
 }
 
 TEST_F(BrokerServerTest, InjectedRetriesErrorsAndDelays) {

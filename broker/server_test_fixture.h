@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,7 @@ class BrokerServerTest : public ::testing::Test {
     options.staging_slots = staging_slots_;
     options.store_url = store_url_;
     options.store_limits = store_limits_;
+    if (configure_) configure_(options);
     auto server = BrokerServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -79,13 +81,23 @@ class BrokerServerTest : public ::testing::Test {
   grpc::Status Attach(const std::string& vm_name,
                       const std::vector<v1::Region>& regions,
                       v1::AttachResponse* response) {
+    return AttachThrough(*broker_, vm_name, "", regions, response);
+  }
+
+  // An attach through `stub` (over TCP, say) carrying `vm_token`.
+  static grpc::Status AttachThrough(v1::FaultBroker::Stub& stub,
+                                    const std::string& vm_name,
+                                    const std::string& vm_token,
+                                    const std::vector<v1::Region>& regions,
+                                    v1::AttachResponse* response) {
     v1::AttachRequest request;
     request.set_protocol_version(v1::wire::kProtocolVersion);
     request.set_vm_name(vm_name);
+    request.set_vm_token(vm_token);
     for (const auto& region : regions) *request.add_regions() = region;
     grpc::ClientContext context;
     SetDeadline(&context);
-    return broker_->Attach(&context, request, response);
+    return stub.Attach(&context, request, response);
   }
 
   v1::AttachResponse MustAttach(const std::string& vm_name,
@@ -94,6 +106,12 @@ class BrokerServerTest : public ::testing::Test {
     grpc::Status status = Attach(vm_name, regions, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response;
+  }
+
+  // A plaintext channel to the broker's TCP port (StartBroker with_tcp).
+  std::shared_ptr<grpc::Channel> TcpChannel() {
+    return grpc::CreateChannel(server_->tcp_address(),
+                               grpc::InsecureChannelCredentials());
   }
 
   std::unique_ptr<FaultStreamClient> OpenStream(
@@ -176,6 +194,8 @@ class BrokerServerTest : public ::testing::Test {
 
   std::string dir_;
   uint32_t staging_slots_ = 1024;
+  // Applied to the options of every broker StartBroker starts.
+  std::function<void(BrokerOptions&)> configure_;
   // The brokers' store backend and limits (memory and defaults unless set).
   std::string store_url_;
   StoreLimits store_limits_ = BrokerOptions().store_limits;

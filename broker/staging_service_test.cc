@@ -24,7 +24,7 @@ class StagingServiceTest : public BrokerServerTest {
     StartBroker(dir_);
   }
 
-  v1::AttachResponse AttachWithStaging(const std::string& vm_name,
+  v1::AttachResponse AttachWithStaging(const std::string &vm_name,
                                        bool want_staging = true) {
     v1::AttachRequest request;
     request.set_protocol_version(v1::wire::kProtocolVersion);
@@ -40,7 +40,7 @@ class StagingServiceTest : public BrokerServerTest {
   }
 
   // The bytes of `slot` as the VMM would read them from the file.
-  static std::string ReadSlot(const v1::StagingArea& area, uint32_t slot) {
+  static std::string ReadSlot(const v1::StagingArea &area, uint32_t slot) {
     std::string bytes(area.slot_size(), '\0');
     const int fd = ::open(area.path().c_str(), O_RDONLY | O_CLOEXEC);
     EXPECT_GE(fd, 0) << area.path();
@@ -54,7 +54,7 @@ class StagingServiceTest : public BrokerServerTest {
 
   static uint64_t Frame(uint64_t offset) { return (0x100000 + offset) / 4096; }
 
-  v1::GetStatsResponse Stats(const std::string& session_id = "") {
+  v1::GetStatsResponse Stats(const std::string &session_id = "") {
     v1::GetStatsRequest request;
     request.set_session_id(session_id);
     grpc::ClientContext context;
@@ -65,9 +65,9 @@ class StagingServiceTest : public BrokerServerTest {
     return response;
   }
 
-  static v1::StagingCounters SessionStaging(const v1::GetStatsResponse& stats,
-                                            const std::string& session_id) {
-    for (const v1::SessionStats& session : stats.sessions()) {
+  static v1::StagingCounters SessionStaging(const v1::GetStatsResponse &stats,
+                                            const std::string &session_id) {
+    for (const v1::SessionStats &session : stats.sessions()) {
       if (session.session_id() == session_id) return session.staging();
     }
     ADD_FAILURE() << "no session " << session_id << " in "
@@ -75,7 +75,7 @@ class StagingServiceTest : public BrokerServerTest {
     return v1::StagingCounters();
   }
 
-  static void ExpectCounters(const v1::StagingCounters& counters,
+  static void ExpectCounters(const v1::StagingCounters &counters,
                              uint64_t staged, uint64_t inlined,
                              uint64_t refused, uint32_t slot_count,
                              uint32_t slots_held) {
@@ -86,11 +86,24 @@ class StagingServiceTest : public BrokerServerTest {
     EXPECT_EQ(counters.slots_held(), slots_held) << counters.DebugString();
   }
 
-  v1::FaultAnswer Ask(FaultStreamClient& stream, uint64_t fault_id,
+  // Waits until the session's VMM holds `count` slots.
+  void WaitForSlotsHeld(const std::string &session_id, uint32_t count) {
+    const absl::Time deadline = absl::Now() + kWait;
+    uint32_t held = 0;
+    while (absl::Now() < deadline) {
+      held = SessionStaging(Stats(session_id), session_id).slots_held();
+      if (held == count) return;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    ADD_FAILURE() << "session " << session_id << " holds " << held
+                  << " slots, expected " << count;
+  }
+
+  v1::FaultAnswer Ask(FaultStreamClient &stream, uint64_t fault_id,
                       uint64_t offset, uint32_t prefetch = 0,
                       std::vector<uint32_t> releases = {}) {
     v1::FaultStreamRequest request;
-    v1::FaultRequest* fault = request.mutable_fault();
+    v1::FaultRequest *fault = request.mutable_fault();
     fault->set_fault_id(fault_id);
     fault->set_region_id(1);
     fault->set_offset(offset);
@@ -106,7 +119,7 @@ class StagingServiceTest : public BrokerServerTest {
 TEST_F(StagingServiceTest, AnswersAndPrefetchTravelInSlots) {
   v1::AttachResponse attached = AttachWithStaging("stagevm");
   ASSERT_TRUE(attached.has_staging());
-  const v1::StagingArea& area = attached.staging();
+  const v1::StagingArea &area = attached.staging();
   EXPECT_EQ(area.slot_count(), 4u);
   EXPECT_EQ(area.slot_size(), 4096u);
   EXPECT_EQ(area.path(), absl::StrCat(dir_, "/pools/faultline-staging-",
@@ -120,7 +133,7 @@ TEST_F(StagingServiceTest, AnswersAndPrefetchTravelInSlots) {
   EXPECT_TRUE(PatternMatches(ReadSlot(area, answer.page().staging_slot()),
                              kSeed, Frame(0x3000)));
   ASSERT_EQ(answer.extra_pages_size(), 2);
-  for (const v1::ExtraPage& extra : answer.extra_pages()) {
+  for (const v1::ExtraPage &extra : answer.extra_pages()) {
     ASSERT_TRUE(extra.has_staging_slot());
     EXPECT_TRUE(PatternMatches(ReadSlot(area, extra.staging_slot()), kSeed,
                                Frame(extra.offset())));
@@ -304,14 +317,62 @@ TEST_F(StagingServiceTest, ANewStreamFreesTheOldStreamsSlots) {
   // old stream's slot numbers are not its to release.
   auto again = OpenStream(attached);
   ASSERT_NE(again, nullptr);
+  WaitForSlotsHeld(attached.session_id(), 0);
   v1::FaultAnswer fresh = Ask(*again, 2, 0x10000, /*prefetch=*/3);
   ASSERT_TRUE(fresh.page().has_staging_slot());
-  for (const v1::ExtraPage& extra : fresh.extra_pages()) {
+  for (const v1::ExtraPage &extra : fresh.extra_pages()) {
     EXPECT_TRUE(extra.has_staging_slot());
   }
   EXPECT_TRUE(
       PatternMatches(ReadSlot(attached.staging(), fresh.page().staging_slot()),
                      kSeed, Frame(0x10000)));
+}
+
+// One live stream per session: a second StreamOpen ends the first stream
+// (ABORTED), and the first stream's slots are free again only once it has
+// ended, so no page meant for the second stream is ever written into a slot
+// the first one's VMM may still be reading.
+TEST_F(StagingServiceTest, ASecondStreamEndsTheFirstBeforeItsSlotsAreReused) {
+  v1::AttachResponse attached = AttachWithStaging("twostreams");
+  auto first = OpenStream(attached);
+  ASSERT_NE(first, nullptr);
+  v1::FaultAnswer held = Ask(*first, 1, 0, /*prefetch=*/3);
+  ASSERT_TRUE(held.page().has_staging_slot());
+  const uint32_t slot = held.page().staging_slot();
+
+  auto second = OpenStream(attached);
+  ASSERT_NE(second, nullptr);
+  v1::FaultAnswer answer = Ask(*second, 2, 0x10000);
+  ASSERT_TRUE(first->WaitEnded(kWait)) << "the first stream is still live";
+  grpc::Status ended = first->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_NE(ended.error_message().find("new Faults stream"), std::string::npos)
+      << ended.error_message();
+  // Answered while the first stream may still have been live: inline then
+  // (it held every slot), or in a slot it gave up by ending; either way the
+  // second stream's page is right. That no slot goes to the second stream
+  // before the first has ended is staging_area_test's
+  // AnOldEpochKeepsItsSlotsUntilItEnds.
+  EXPECT_TRUE(PatternMatches(
+      answer.page().has_staging_slot()
+          ? ReadSlot(attached.staging(), answer.page().staging_slot())
+          : answer.page().data(),
+      kSeed, Frame(0x10000)));
+  // The first stream's page is still in its slot if the second did not
+  // get that slot after the first ended.
+  if (!answer.page().has_staging_slot() ||
+      answer.page().staging_slot() != slot) {
+    EXPECT_TRUE(
+        PatternMatches(ReadSlot(attached.staging(), slot), kSeed, Frame(0)));
+  }
+  // Once the first stream is over its four slots come back to the second.
+  WaitForSlotsHeld(attached.session_id(), answer.page().has_staging_slot());
+  v1::FaultAnswer later = Ask(*second, 3, 0x20000, /*prefetch=*/2);
+  ASSERT_TRUE(later.page().has_staging_slot()) << later.DebugString();
+  EXPECT_TRUE(
+      PatternMatches(ReadSlot(attached.staging(), later.page().staging_slot()),
+                     kSeed, Frame(0x20000)));
+  EXPECT_TRUE(second->Finish().ok());
 }
 
 }  // namespace

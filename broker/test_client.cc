@@ -129,6 +129,12 @@ std::optional<v1::FrameRevocation> FaultStreamClient::WaitRevocation(
   return revocation;
 }
 
+bool FaultStreamClient::WaitEnded(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&ended_), timeout);
+  return ended_;
+}
+
 grpc::Status FaultStreamClient::Finish() {
   finished_ = true;
   {

@@ -49,6 +49,9 @@ class FaultStreamClient {
   std::optional<v1::FaultAnswer> WaitAnswer(uint64_t fault_id,
                                             absl::Duration timeout);
   std::optional<v1::FrameRevocation> WaitRevocation(absl::Duration timeout);
+  // True once the broker ended the stream (within `timeout`); Finish()
+  // then returns how.
+  bool WaitEnded(absl::Duration timeout);
   // Half-closes and returns the stream's final status.
   grpc::Status Finish();
 

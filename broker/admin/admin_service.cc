@@ -56,8 +56,16 @@ grpc::ServerWriteReactor<v1::FaultEvent>* AdminService::WatchFaults(
       !allowed.ok()) {
     return new RefusedStream<grpc::ServerWriteReactor<v1::FaultEvent>>(allowed);
   }
-  // An unknown session filter simply sees no events: the session may
-  // attach later.
+  // A session id is one the broker knows now: ids are random, so a watch
+  // cannot wait for a session that will attach later.
+  if (!request->session_id().empty()) {
+    if (absl::StatusOr<std::shared_ptr<Session>> session =
+            registry_.Get(request->session_id());
+        !session.ok()) {
+      return new RefusedStream<grpc::ServerWriteReactor<v1::FaultEvent>>(
+          session.status());
+    }
+  }
   return NewWatchStream(
       watchers_, request->session_id(),
       [this](std::shared_ptr<WatchHandle> handle) {
@@ -167,7 +175,7 @@ grpc::ServerUnaryReactor* AdminService::WriteFrames(
     v1::WriteFramesResponse* /*response*/) {
   return Unary(context, [&] {
     return pools_.WriteFrames(request->pool(), request->first_frame(),
-                              request->data());
+                              request->data(), request->create_frame_count());
   });
 }
 

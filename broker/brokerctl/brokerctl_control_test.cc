@@ -134,6 +134,36 @@ TEST_F(BrokerctlTest, OtherUsersAreRefusedAdminCalls) {
       << std::string(buffer, n);
 }
 
+// Admin calls over TCP carry the token from --admin_token_file; without it
+// the broker refuses them (exit 1, the refusal named).
+TEST_F(BrokerctlTest, AdminOverTcpNeedsTheAdminTokenFile) {
+  const std::string token_file = dir_ + "/admin.token";
+  { std::ofstream(token_file) << "f00dfeedf00dfeedf00dfeed\n"; }
+  ASSERT_EQ(::chmod(token_file.c_str(), 0600), 0);
+  std::string ready;
+  const pid_t tcp_broker = SpawnBroker(
+      dir_ + "/tcp.sock", "",
+      {"--tcp=127.0.0.1:0", "--admin_token_file=" + token_file}, &ready);
+  ASSERT_GT(tcp_broker, 0);
+  const size_t tcp = ready.find(" tcp:");
+  ASSERT_NE(tcp, std::string::npos) << ready;
+  const std::string address = ready.substr(tcp + 5, ready.size() - tcp - 6);
+  Result refused = Brokerctl("sessions", address);
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("admin-token"), std::string::npos)
+      << refused.output;
+  Result allowed =
+      Brokerctl("--admin_token_file=" + token_file + " sessions", address);
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
+  // A token file others may read is refused before anything is sent.
+  ASSERT_EQ(::chmod(token_file.c_str(), 0644), 0);
+  Result loose =
+      Brokerctl("--admin_token_file=" + token_file + " sessions", address);
+  EXPECT_EQ(loose.exit_code, 2) << loose.output;
+  ::kill(tcp_broker, SIGTERM);
+  ::waitpid(tcp_broker, nullptr, 0);
+}
+
 TEST(BrokerctlUnreachableTest, ReportsAddressAndExits3) {
   const std::string command =
       absl::StrCat("timeout 60 ", Runfile("broker/brokerctl/brokerctl"),

@@ -60,11 +60,14 @@ class BrokerctlTest : public ::testing::Test {
     channel_ = ConnectUnix(socket_);
   }
 
-  // Starts a broker on `socket` with the pools in dir_/pools and waits for
-  // its ready line; its stderr goes to `stderr_path` when given. -1 if it
-  // does not come up.
+  // Starts a broker on `socket` with the pools in dir_/pools (and
+  // `extra_args`) and waits for its ready line, which goes to `ready_line`
+  // when given; its stderr goes to `stderr_path` when given. -1 if it does
+  // not come up.
   pid_t SpawnBroker(const std::string& socket,
-                    const std::string& stderr_path = "") {
+                    const std::string& stderr_path = "",
+                    std::vector<std::string> extra_args = {},
+                    std::string* ready_line = nullptr) {
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0) return -1;
     posix_spawn_file_actions_t actions;
@@ -78,11 +81,13 @@ class BrokerctlTest : public ::testing::Test {
     std::string binary = Runfile("broker/broker");
     std::string socket_flag = "--socket=" + socket;
     std::string dir_flag = "--device_memory_dir=" + dir_ + "/pools";
-    char* argv[] = {binary.data(), socket_flag.data(), dir_flag.data(),
-                    nullptr};
+    std::vector<char*> argv = {binary.data(), socket_flag.data(),
+                               dir_flag.data()};
+    for (std::string& arg : extra_args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
     pid_t pid = -1;
-    const int spawned =
-        posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv, environ);
+    const int spawned = posix_spawn(&pid, binary.c_str(), &actions, nullptr,
+                                    argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(out[1]);
     if (spawned != 0) {
@@ -102,7 +107,10 @@ class BrokerctlTest : public ::testing::Test {
       line.append(buffer, n);
     }
     ::close(out[0]);
-    if (line != "broker: serving on unix:" + socket + "\n") {
+    if (ready_line != nullptr) *ready_line = line;
+    const std::string expected = "broker: serving on unix:" + socket;
+    if (line.rfind(expected, 0) != 0 ||
+        (extra_args.empty() && line != expected + "\n")) {
       ADD_FAILURE() << "broker ready line: \"" << line << "\"";
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
@@ -133,10 +141,13 @@ class BrokerctlTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  Result Brokerctl(const std::string& args) {
+  // brokerctl with `args`, on the fixture's socket unless `broker` names
+  // another address.
+  Result Brokerctl(const std::string& args, const std::string& broker = "") {
     const std::string command =
         absl::StrCat("timeout 60 ", Runfile("broker/brokerctl/brokerctl"),
-                     " --broker=unix:", socket_, " ", args, " 2>&1");
+                     " --broker=", broker.empty() ? "unix:" + socket_ : broker,
+                     " ", args, " 2>&1");
     Result result;
     FILE* pipe = ::popen(command.c_str(), "r");
     if (pipe == nullptr) return result;

@@ -31,6 +31,7 @@ struct CommandOptions {
   std::optional<uint64_t> delay_us;
   std::string out;
   std::optional<uint64_t> pattern_seed;
+  std::optional<uint64_t> create_frames;
 };
 
 struct Command {

@@ -107,7 +107,8 @@ absl::Status RunDelete(const Command& command) {
 absl::Status RunFrames(const Command& command) {
   const char* usage =
       "frames read POOL FIRST COUNT [--out=FILE] | "
-      "frames write POOL FIRST (FILE | --pattern_seed=N --count=N)";
+      "frames write POOL FIRST (FILE | --pattern_seed=N --count=N) "
+      "[--create_frames=N]";
   if (command.args.empty()) return absl::InvalidArgumentError(usage);
   const std::string& verb = command.args[0];
   if (verb == "read") {
@@ -149,6 +150,7 @@ absl::Status RunFrames(const Command& command) {
     v1::WriteFramesRequest request;
     request.set_pool(command.args[1]);
     request.set_first_frame(*first);
+    request.set_create_frame_count(command.options.create_frames.value_or(0));
     const bool from_pattern = command.options.pattern_seed.has_value();
     if (from_pattern == (command.args.size() == 4)) {
       return absl::InvalidArgumentError(

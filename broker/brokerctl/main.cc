@@ -2,8 +2,10 @@
 //   brokerctl --broker=unix:PATH|HOST:PORT [--json] COMMAND [ARGS]
 // Exit status: 0 done, 1 the broker refused or failed the call, 2 bad
 // arguments, 3 the broker cannot be reached.
+#include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,10 +19,18 @@
 #include "absl/strings/string_view.h"
 #include "broker/brokerctl/client.h"
 #include "broker/brokerctl/commands.h"
+#include "proto/base/secret_file.h"
 #include "proto/faultline/v1/enum_words.h"
 
 ABSL_FLAG(std::string, broker, "unix:/tmp/faultline/broker.sock",
           "The broker: unix:PATH or HOST:PORT.");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "Over TCP: a file (mode 0600) with the broker's admin token.");
+ABSL_FLAG(std::string, tls_ca, "",
+          "Over TCP: PEM of the CA of the broker's certificate (TLS).");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "With --tls_ca: the name in the broker's certificate, when it is "
+          "not the host in --broker.");
 ABSL_FLAG(bool, json, false, "Print JSON (one object per line) for scripts.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
           "Deadline for connecting and for each call (and for watch "
@@ -43,6 +53,9 @@ ABSL_FLAG(std::string, delay_us, "",
 ABSL_FLAG(std::string, out, "", "frames read: write the bytes to this file.");
 ABSL_FLAG(std::string, pattern_seed, "",
           "frames write: fill frame f word w with pattern::Word(seed, f, w).");
+ABSL_FLAG(std::string, create_frames, "",
+          "frames write: a shared pool that is neither live nor on file is "
+          "created with this many frames (otherwise it is not found).");
 
 namespace faultline::brokerctl {
 namespace {
@@ -90,10 +103,38 @@ absl::StatusOr<CommandOptions> ReadOptions() {
                          &o.delay_us),
            ParseOptional("pattern_seed", absl::GetFlag(FLAGS_pattern_seed),
                          &o.pattern_seed),
+           ParseOptional("create_frames", absl::GetFlag(FLAGS_create_frames),
+                         &o.create_frames),
        }) {
     if (!status.ok()) return status;
   }
   return o;
+}
+
+absl::StatusOr<ClientCredentials> ReadCredentials() {
+  ClientCredentials credentials;
+  if (const std::string path = absl::GetFlag(FLAGS_admin_token_file);
+      !path.empty()) {
+    absl::StatusOr<std::string> token = ReadSecretFile(path);
+    if (!token.ok()) {
+      return absl::Status(
+          token.status().code(),
+          absl::StrCat("--admin_token_file: ", token.status().message()));
+    }
+    credentials.admin_token = *std::move(token);
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_tls_ca); !path.empty()) {
+    std::ifstream in(path);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    if (!in || pem.str().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--tls_ca=", path, " cannot be read"));
+    }
+    credentials.tls_ca_pem = pem.str();
+  }
+  credentials.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  return credentials;
 }
 
 int Run(int argc, char** argv) {
@@ -108,6 +149,7 @@ int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(absl::StrCat(
       "inspect and steer a faultline broker.\n"
       "  brokerctl --broker=unix:PATH|HOST:PORT [--json] COMMAND\n"
+      "            [--admin_token_file=PATH] [--tls_ca=PEM] (over TCP)\n"
       "commands:\n"
       "  sessions\n"
       "  stats [SESSION]\n"
@@ -127,6 +169,7 @@ int Run(int argc, char** argv) {
       "  pools\n"
       "  frames read POOL FIRST COUNT [--out=FILE]\n"
       "  frames write POOL FIRST (FILE | --pattern_seed=N --count=N)\n"
+      "               [--create_frames=N]\n"
       "  revoke --session=ID --region=N --offset=OFF"));
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() < 2) {
@@ -153,8 +196,13 @@ int Run(int argc, char** argv) {
     return kExitUsage;
   }
   std::vector<std::string> args(positional.begin() + 2, positional.end());
-  auto client = BrokerClient::Connect(absl::GetFlag(FLAGS_broker),
-                                      absl::GetFlag(FLAGS_timeout));
+  absl::StatusOr<ClientCredentials> credentials = ReadCredentials();
+  if (!credentials.ok()) {
+    std::cerr << "brokerctl: " << credentials.status().message() << "\n";
+    return kExitUsage;
+  }
+  auto client = BrokerClient::Connect(
+      absl::GetFlag(FLAGS_broker), absl::GetFlag(FLAGS_timeout), *credentials);
   if (!client.ok()) {
     std::cerr << "brokerctl: " << client.status().message() << "\n";
     return absl::IsInvalidArgument(client.status()) ? kExitUsage

@@ -85,6 +85,7 @@ absl::Status RunWatch(const Command& command) {
   v1::WatchFaultsRequest request;
   if (!command.args.empty()) request.set_session_id(command.args[0]);
   grpc::ClientContext context;
+  command.client.Authorize(&context);
   const bool counting = command.options.count.has_value();
   if (counting) {
     if (*command.options.count <= 0) {

@@ -34,6 +34,18 @@ absl::Status FaultProcessor::Resolve(std::shared_ptr<Session> session,
                std::move(deliver));
 }
 
+absl::Status FaultProcessor::Refuse(std::shared_ptr<Session> session,
+                                    absl::Status why) {
+  Pending pending;
+  pending.received = absl::Now();
+  pending.session = std::move(session);
+  v1::FaultAnswer answer;
+  answer.mutable_error()->set_kind(v1::ERROR_KIND_DENIED);
+  answer.mutable_error()->set_message(std::string(why.message()));
+  Finish(pending, std::move(answer), /*invalid=*/true, /*deliver=*/false);
+  return why;
+}
+
 absl::Status FaultProcessor::Start(std::shared_ptr<Session> session,
                                    const v1::FaultRequest& fault,
                                    bool deliver_invalid, Deliver deliver) {

@@ -52,6 +52,10 @@ class FaultProcessor {
   // INVALID_ARGUMENT naming the value is returned instead (OK otherwise).
   absl::Status Resolve(std::shared_ptr<Session> session,
                        const v1::FaultRequest& fault, Deliver deliver);
+  // A request of `session` refused as malformed before it named a fault (a
+  // ResolveFaultRequest without a fault, a stream message with nothing
+  // set): counted and published as an invalid request; returns `why`.
+  absl::Status Refuse(std::shared_ptr<Session> session, absl::Status why);
 
  private:
   struct Pending;

@@ -1,8 +1,14 @@
 #include "broker/data/fault_service.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "broker/data/fault_stream.h"
 #include "proto/base/grpc_status.h"
+#include "proto/base/quote.h"
 
 namespace faultline::broker {
 
@@ -12,8 +18,20 @@ grpc::ServerUnaryReactor* FaultService::Attach(
   absl::StatusOr<PeerIdentity> peer =
       authorizer_.AuthorizeAttach(*context, *request);
   if (!peer.ok()) return FinishUnary(context, peer.status());
+  // Images open by the caller's deadline, and never later than
+  // kImageOpenTimeout: a file system that does not answer holds this gRPC
+  // thread no longer than that.
+  const absl::Time deadline = std::min(absl::FromChrono(context->deadline()),
+                                       absl::Now() + kImageOpenTimeout);
   absl::StatusOr<std::shared_ptr<Session>> session =
-      registry_.Attach(*request, *peer, response);
+      registry_.Attach(*request, *peer, response, deadline);
+  if (session.ok() && context->IsCancelled()) {
+    // The caller gave up meanwhile: nobody will use or detach the session.
+    EndSession((*session)->id()).IgnoreError();
+    return FinishUnary(context,
+                       absl::CancelledError("the attach was cancelled by its "
+                                            "caller; nothing was kept"));
+  }
   return FinishUnary(context, session.status());
 }
 
@@ -27,6 +45,20 @@ absl::Status FaultService::EndSession(const std::string& session_id) {
         absl::StrCat("session ", session_id, " was detached")));
   }
   return absl::OkStatus();
+}
+
+int FaultService::ReapIdleSessions(absl::Duration grace) {
+  const std::vector<std::shared_ptr<Session>> reaped =
+      registry_.ReapIdle(grace);
+  for (const auto& session : reaped) {
+    injections_.ClearSession(session->id());
+    std::fprintf(stderr,
+                 "broker: session %s (VM %s) reaped: no stream and no call "
+                 "for %s\n",
+                 session->id().c_str(), Quoted(session->vm_name()).c_str(),
+                 absl::FormatDuration(grace).c_str());
+  }
+  return static_cast<int>(reaped.size());
 }
 
 grpc::ServerUnaryReactor* FaultService::Detach(
@@ -45,8 +77,10 @@ grpc::ServerUnaryReactor* FaultService::ResolveFault(
       authorizer_.AuthorizeSession(*context, request->session_id());
   if (!session.ok()) return FinishUnary(context, session.status());
   if (!request->has_fault()) {
-    return FinishUnary(context, absl::InvalidArgumentError(
-                                    "ResolveFaultRequest has no fault"));
+    return FinishUnary(
+        context, processor_.Refuse(*std::move(session),
+                                   absl::InvalidArgumentError(
+                                       "ResolveFaultRequest has no fault")));
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // Answers always go inline here: staging belongs to the stream.

@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "absl/time/time.h"
 #include "broker/data/fault_processor.h"
 #include "broker/policy/injection.h"
 #include "broker/session/authorization.h"
@@ -16,6 +17,10 @@
 #include "proto/faultline/v1/broker.grpc.pb.h"
 
 namespace faultline::broker {
+
+// The longest an Attach waits for its image files to open, whatever the
+// caller's deadline.
+inline constexpr absl::Duration kImageOpenTimeout = absl::Seconds(10);
 
 class FaultService final : public v1::FaultBroker::CallbackService {
  public:
@@ -40,6 +45,10 @@ class FaultService final : public v1::FaultBroker::CallbackService {
 
   // Ends a session: its stream closes, its rules go, its pools are released.
   absl::Status EndSession(const std::string& session_id);
+  // Ends, as EndSession does, every session that has had no stream and no
+  // call for `grace` (its VMM was killed), each logged to stderr; returns
+  // how many.
+  int ReapIdleSessions(absl::Duration grace);
 
  private:
   SessionRegistry& registry_;

@@ -32,6 +32,9 @@ class FaultStream : public FaultStreamReactor {
     }
     absl::Status status = Handle(request_);
     if (!status.ok()) {
+      if (session_ != nullptr && absl::IsInvalidArgument(status)) {
+        status = processor_.Refuse(session_, status);
+      }
       writer_->Fail(status);
       return;
     }
@@ -45,7 +48,11 @@ class FaultStream : public FaultStreamReactor {
   void OnCancel() override { writer_->Fail(absl::CancelledError("cancelled")); }
 
   void OnDone() override {
-    if (session_ != nullptr) session_->ClearStream(writer_.get());
+    if (session_ != nullptr) {
+      session_->ClearStream(writer_.get());
+      // The VMM is done with this stream's slots only now.
+      slots_->End();
+    }
     delete this;
   }
 
@@ -101,10 +108,14 @@ class FaultStream : public FaultStreamReactor {
     absl::StatusOr<std::shared_ptr<Session>> session =
         authorizer_.AuthorizeSession(*context_, open.session_id());
     if (!session.ok()) return session.status();
+    // One stream per session: a stream still open on it is ended first; its
+    // slots stay its own until it is over (OnDone), so none of them is
+    // rewritten while its VMM may still read it.
+    absl::StatusOr<std::shared_ptr<StreamSlots>> slots =
+        (*session)->OpenStream(writer_);
+    if (!slots.ok()) return slots.status();
     session_ = *std::move(session);
-    // The VMM forgot the slots of its previous stream: they are free again.
-    slots_ = session_->staging().OpenStream();
-    session_->SetStream(writer_);
+    slots_ = *std::move(slots);
     return absl::OkStatus();
   }
 

@@ -35,7 +35,7 @@ class StreamWriter : public FaultStreamSink {
   // Ends the stream once queued messages are written.
   void Close(const absl::Status& status) override ABSL_LOCKS_EXCLUDED(mu_);
   // Ends the stream now, dropping what is queued.
-  void Fail(const absl::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
+  void Fail(const absl::Status& status) override ABSL_LOCKS_EXCLUDED(mu_);
 
   // Faults in flight keep a half-closed stream open until answered.
   void FaultStarted() ABSL_LOCKS_EXCLUDED(mu_);

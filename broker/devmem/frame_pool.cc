@@ -101,6 +101,20 @@ FramePool::FramePool(Options options, UniqueFd fd)
   }
 }
 
+absl::StatusOr<uid_t> FramePool::FileOwner() const {
+  struct stat st;
+  RETURN_IF_ERROR(CheckSyscall(::fstat(fd_.get(), &st),
+                               absl::StrCat("stat ", options_.path))
+                      .status());
+  return st.st_uid;
+}
+
+absl::Status FramePool::GiveTo(uid_t uid, gid_t gid) const {
+  return CheckSyscall(::fchown(fd_.get(), uid, gid),
+                      absl::StrCat("give ", options_.path, " to uid ", uid))
+      .status();
+}
+
 FramePool::~FramePool() {
   if (options_.remove_file_on_destruction) ::unlink(options_.path.c_str());
 }
@@ -183,16 +197,45 @@ absl::Status FramePool::WriteFrames(uint64_t first, absl::string_view data) {
                    options_.path);
 }
 
+namespace {
+
+// `path` opened without following a last symbolic link, with its size in
+// whole frames; NOT_FOUND naming it when it does not exist.
+absl::StatusOr<UniqueFd> OpenPoolFile(const std::string& path, int flags,
+                                      uint64_t* frames) {
+  UniqueFd fd(RetryOnEintr([&] {
+    return ::open(path.c_str(), flags | O_NOFOLLOW | O_CLOEXEC, 0600);
+  }));
+  if (!fd.valid()) return ErrnoError(absl::StrCat("open ", path));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) {
+    return ErrnoError(absl::StrCat("stat ", path));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is not a regular file"));
+  }
+  *frames = static_cast<uint64_t>(st.st_size) / v1::wire::kPageBytes;
+  return fd;
+}
+
+absl::Status CheckFileRange(const std::string& path, uint64_t frames,
+                            uint64_t first, uint64_t count) {
+  if (count == 0 || first >= frames || count > frames - first) {
+    return absl::OutOfRangeError(
+        absl::StrCat(path, ": frames [", first, ", ", first + count,
+                     ") are outside its ", frames, " frames"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> ReadPoolFile(const std::string& path,
                                          uint64_t first, uint64_t count) {
-  ASSIGN_OR_RETURN(int raw_fd, CheckSyscall(RetryOnEintr([&] {
-                                              return ::open(
-                                                  path.c_str(),
-                                                  O_RDONLY | O_CLOEXEC);
-                                            }),
-                                            absl::StrCat("open ", path)));
-  UniqueFd fd(raw_fd);
-  if (count == 0) return absl::InvalidArgumentError("frame count must be > 0");
+  uint64_t frames = 0;
+  ASSIGN_OR_RETURN(UniqueFd fd, OpenPoolFile(path, O_RDONLY, &frames));
+  RETURN_IF_ERROR(CheckFileRange(path, frames, first, count));
   std::string data(count * v1::wire::kPageBytes, '\0');
   RETURN_IF_ERROR(PreadAll(fd.get(), data.data(), data.size(),
                            first * v1::wire::kPageBytes, path));
@@ -200,17 +243,39 @@ absl::StatusOr<std::string> ReadPoolFile(const std::string& path,
 }
 
 absl::Status WritePoolFile(const std::string& path, uint64_t first,
-                           absl::string_view data) {
+                           absl::string_view data,
+                           uint64_t create_frame_count) {
   RETURN_IF_ERROR(CheckWholeFrames(data));
-  ASSIGN_OR_RETURN(int raw_fd, CheckSyscall(RetryOnEintr([&] {
-                                              return ::open(
-                                                  path.c_str(),
-                                                  O_RDWR | O_CREAT | O_CLOEXEC,
-                                                  0600);
-                                            }),
-                                            absl::StrCat("open ", path)));
-  UniqueFd fd(raw_fd);
-  return PwriteAll(fd.get(), data, first * v1::wire::kPageBytes, path);
+  if (create_frame_count > kMaxPoolFrames) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("create_frame_count ", create_frame_count,
+                     " is more than a pool's ", kMaxPoolFrames, " frames"));
+  }
+  uint64_t frames = 0;
+  bool created = false;
+  absl::StatusOr<UniqueFd> fd = OpenPoolFile(path, O_RDWR, &frames);
+  if (absl::IsNotFound(fd.status()) && create_frame_count > 0) {
+    fd = OpenPoolFile(path, O_RDWR | O_CREAT | O_EXCL, &frames);
+    if (fd.ok()) {
+      created = true;
+      frames = create_frame_count;
+      if (::ftruncate(fd->get(),
+                      static_cast<off_t>(frames * v1::wire::kPageBytes)) != 0) {
+        absl::Status status = ErrnoError(absl::StrCat("size ", path));
+        ::unlink(path.c_str());
+        return status;
+      }
+    }
+  }
+  if (!fd.ok()) return fd.status();
+  absl::Status status =
+      CheckFileRange(path, frames, first, data.size() / v1::wire::kPageBytes);
+  if (status.ok()) {
+    status = PwriteAll(fd->get(), data, first * v1::wire::kPageBytes, path);
+  }
+  // A refused write leaves no file it created behind.
+  if (!status.ok() && created) ::unlink(path.c_str());
+  return status;
 }
 
 }  // namespace faultline::broker

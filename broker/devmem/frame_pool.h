@@ -9,6 +9,8 @@
 #ifndef FAULTLINE_BROKER_DEVMEM_FRAME_POOL_H_
 #define FAULTLINE_BROKER_DEVMEM_FRAME_POOL_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -26,6 +28,9 @@
 #include "proto/faultline/v1/broker.pb.h"
 
 namespace faultline::broker {
+
+// 1 Mi frames: 4 GiB of device memory per pool.
+inline constexpr uint64_t kMaxPoolFrames = 1ull << 20;
 
 class FramePool {
  public:
@@ -65,6 +70,10 @@ class FramePool {
   absl::Status WriteFrames(uint64_t first, absl::string_view data);
 
   uint64_t frames_in_use() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The file's owner; GiveTo makes it `uid` (mode stays 0600: only that uid
+  // and root may open it).
+  absl::StatusOr<uid_t> FileOwner() const;
+  absl::Status GiveTo(uid_t uid, gid_t gid) const;
   const Options& options() const { return options_; }
 
  private:
@@ -86,11 +95,15 @@ class FramePool {
 };
 
 // Reads and writes frames of a pool file nobody has attached yet (a host
-// preparing device memory before boot). Creates the file on write.
+// preparing device memory before boot), inside the file's size: NOT_FOUND
+// for a file that does not exist, OUT_OF_RANGE past its frames. A write
+// with `create_frame_count` (at most kMaxPoolFrames) creates a missing file
+// of that many frames first; 0 never creates.
 absl::StatusOr<std::string> ReadPoolFile(const std::string& path,
                                          uint64_t first, uint64_t count);
 absl::Status WritePoolFile(const std::string& path, uint64_t first,
-                           absl::string_view data);
+                           absl::string_view data,
+                           uint64_t create_frame_count = 0);
 
 }  // namespace faultline::broker
 

@@ -1,8 +1,8 @@
 #include "broker/devmem/frame_pool_registry.h"
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "proto/base/quote.h"
 #include "proto/base/status_macros.h"
 #include "proto/faultline/v1/wire.h"
 
@@ -18,8 +18,8 @@ absl::Status ValidatePoolName(const std::string& pool) {
   }
   if (!ok) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "pool name \"", absl::CEscape(pool),
-        "\" must be 1-64 characters of A-Z a-z 0-9 . _ - not starting "
+        "pool name ", Quoted(pool),
+        " must be 1-64 characters of A-Z a-z 0-9 . _ - not starting "
         "with '.'"));
   }
   return absl::OkStatus();
@@ -87,6 +87,20 @@ std::shared_ptr<FramePool> FramePoolRegistry::Find(
   return it == pools_.end() ? nullptr : it->second.pool;
 }
 
+namespace {
+
+// A file that is not there is a pool nobody has: NOT_FOUND naming both.
+absl::Status NoSuchPool(const absl::Status& status, const std::string& name,
+                        const std::string& path, bool creatable) {
+  if (!absl::IsNotFound(status)) return status;
+  return absl::NotFoundError(absl::StrCat(
+      "no pool named ", Quoted(name), " (none is live and ", path,
+      " does not exist",
+      creatable ? "; set create_frame_count to create it" : "", ")"));
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> FramePoolRegistry::ReadFrames(
     const std::string& pool_name, uint64_t first, uint64_t count) const {
   if (count == 0 || count > (64u << 20) / v1::wire::kPageBytes) {
@@ -95,23 +109,22 @@ absl::StatusOr<std::string> FramePoolRegistry::ReadFrames(
   }
   if (auto pool = Find(pool_name)) return pool->ReadFrames(first, count);
   RETURN_IF_ERROR(ValidatePoolName(pool_name));
-  absl::StatusOr<std::string> data =
-      ReadPoolFile(PathFor(pool_name, "", true), first, count);
-  if (absl::IsNotFound(data.status())) {
-    return absl::NotFoundError(
-        absl::StrCat("no pool named ", pool_name, " (none is live and ",
-                     PathFor(pool_name, "", true), " does not exist)"));
-  }
+  const std::string path = PathFor(pool_name, "", true);
+  absl::StatusOr<std::string> data = ReadPoolFile(path, first, count);
+  if (!data.ok()) return NoSuchPool(data.status(), pool_name, path, false);
   return data;
 }
 
 absl::Status FramePoolRegistry::WriteFrames(const std::string& pool_name,
                                             uint64_t first,
-                                            absl::string_view data) {
+                                            absl::string_view data,
+                                            uint64_t create_frame_count) {
   if (auto pool = Find(pool_name)) return pool->WriteFrames(first, data);
   // Not live: the host is preparing a shared pool's frames before boot.
   RETURN_IF_ERROR(ValidatePoolName(pool_name));
-  return WritePoolFile(PathFor(pool_name, "", true), first, data);
+  const std::string path = PathFor(pool_name, "", true);
+  return NoSuchPool(WritePoolFile(path, first, data, create_frame_count),
+                    pool_name, path, true);
 }
 
 std::vector<v1::PoolInfo> FramePoolRegistry::List() const {

@@ -38,11 +38,14 @@ class FramePoolRegistry {
   // A live pool by its shown name ("gpu", or "gpu@<session>" if private).
   std::shared_ptr<FramePool> Find(const std::string& pool_name) const
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Frames of a live pool or, for a shared pool nobody uses yet, of its file.
+  // Frames of a live pool or, for a shared pool nobody uses yet, of its
+  // file (created by a write with `create_frame_count`, see WritePoolFile).
+  // NOT_FOUND for a name that is neither live nor on file.
   absl::StatusOr<std::string> ReadFrames(const std::string& pool_name,
                                          uint64_t first, uint64_t count) const;
   absl::Status WriteFrames(const std::string& pool_name, uint64_t first,
-                           absl::string_view data);
+                           absl::string_view data,
+                           uint64_t create_frame_count = 0);
 
   std::vector<v1::PoolInfo> List() const ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -107,7 +107,10 @@ TEST(FramePoolRegistryTest, PrivatePoolsPerSessionAndRemovedAtRelease) {
 
 TEST(FramePoolRegistryTest, WritesFramesOfAPoolNobodyAttachedYet) {
   FramePoolRegistry registry(TestDir());
-  ASSERT_TRUE(registry.WriteFrames("early", 1, std::string(4096, 'e')).ok());
+  // Only an explicit size creates the file.
+  EXPECT_EQ(registry.WriteFrames("early", 1, std::string(4096, 'e')).code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(registry.WriteFrames("early", 1, std::string(4096, 'e'), 2).ok());
   v1::DeviceSource device;
   device.set_pool("early");
   device.set_frame_count(4);

@@ -6,13 +6,15 @@
 
 namespace faultline::broker {
 
-void PeerTable::Record(int fd, uid_t uid, gid_t gid, pid_t pid) {
+void PeerTable::Record(int fd, uid_t uid, gid_t gid, pid_t pid,
+                       std::vector<gid_t> groups) {
   PeerIdentity peer;
   peer.transport = PeerIdentity::Transport::kUnix;
   peer.has_credentials = true;
   peer.uid = uid;
   peer.gid = gid;
   peer.pid = pid;
+  peer.groups = std::move(groups);
   peer.description = absl::StrCat("uid=", uid, " pid=", pid);
   absl::MutexLock lock(&mu_);
   by_fd_[fd] = std::move(peer);

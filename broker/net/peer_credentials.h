@@ -1,5 +1,6 @@
 // Who is calling. On the Unix socket the broker accepts connections itself,
-// reads each one's SO_PEERCRED (uid, gid, pid) and hands the fd to gRPC
+// reads each one's SO_PEERCRED (uid, gid, pid) and SO_PEERGROUPS (its
+// supplementary groups) and hands the fd to gRPC
 // (AddInsecureChannelFromFd); gRPC then names the call's peer "fd:N", which
 // the PeerTable maps back to the credentials. TCP callers are "ipv4:..." or
 // "ipv6:..." and prove who they are with a per-VM token (and TLS). What a
@@ -15,6 +16,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
@@ -30,6 +32,8 @@ struct PeerIdentity {
   uid_t uid = 0;
   gid_t gid = 0;
   pid_t pid = 0;
+  // Supplementary groups (SO_PEERGROUPS), for opening files as the peer.
+  std::vector<gid_t> groups;
   // "uid=0 pid=123" on the Unix socket, "ipv4:127.0.0.1:5123" on TCP.
   std::string description;
 };
@@ -37,7 +41,8 @@ struct PeerIdentity {
 // Thread-safe.
 class PeerTable {
  public:
-  void Record(int fd, uid_t uid, gid_t gid, pid_t pid) ABSL_LOCKS_EXCLUDED(mu_);
+  void Record(int fd, uid_t uid, gid_t gid, pid_t pid,
+              std::vector<gid_t> groups = {}) ABSL_LOCKS_EXCLUDED(mu_);
   // From grpc::ServerContext::peer().
   PeerIdentity Lookup(absl::string_view grpc_peer) const
       ABSL_LOCKS_EXCLUDED(mu_);

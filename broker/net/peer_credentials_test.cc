@@ -13,8 +13,10 @@ TEST(PeerTableTest, MapsFdPeersToCredentials) {
   EXPECT_TRUE(peer.has_credentials);
   EXPECT_EQ(peer.uid, 1000u);
   EXPECT_EQ(peer.description, "uid=1000 pid=42");
-  table.Record(7, 0, 0, 43);  // The fd number was reused by a new client.
+  EXPECT_TRUE(peer.groups.empty());
+  table.Record(7, 0, 0, 43, {4, 27});  // The fd was reused by a new client.
   EXPECT_EQ(table.Lookup("fd:7").pid, 43);
+  EXPECT_EQ(table.Lookup("fd:7").groups, (std::vector<gid_t>{4, 27}));
 
   EXPECT_EQ(table.Lookup("ipv4:127.0.0.1:5000").transport,
             PeerIdentity::Transport::kTcp);

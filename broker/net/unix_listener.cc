@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -14,6 +15,28 @@
 #include "proto/base/status_macros.h"
 
 namespace faultline::broker {
+
+namespace {
+
+// The peer's supplementary groups as they were when it connected; none if
+// the kernel cannot say (the peer then opens images without them).
+std::vector<gid_t> PeerGroups(int fd) {
+  std::vector<gid_t> groups(64);
+  socklen_t length = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &length) !=
+      0) {
+    if (errno != ERANGE) return {};
+    groups.resize(length / sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &length) !=
+        0) {
+      return {};
+    }
+  }
+  groups.resize(length / sizeof(gid_t));
+  return groups;
+}
+
+}  // namespace
 
 absl::Status MakeDirectories(const std::string& dir) {
   std::string partial;
@@ -84,7 +107,7 @@ absl::StatusOr<std::unique_ptr<UnixSocketListener>> UnixSocketListener::Start(
               return;  // The peer is gone already.
             }
             peers->Record(connection.get(), credentials.uid, credentials.gid,
-                          credentials.pid);
+                          credentials.pid, PeerGroups(connection.get()));
             // gRPC owns and closes the fd from here on.
             grpc::AddInsecureChannelFromFd(server, connection.Release());
           }));

@@ -139,10 +139,13 @@ class Broker:
                           pb.ReadFramesRequest(pool=pool, first_frame=first,
                                                frame_count=count)).data
 
-    def write_frames(self, pool, first, data):
+    def write_frames(self, pool, first, data, create_frame_count=0):
+        """Writes frames of a live pool or a pool file; a pool that is
+        neither is created with `create_frame_count` frames (0: NOT_FOUND)."""
         self._call("WriteFrames", self._admin.WriteFrames,
                    pb.WriteFramesRequest(pool=pool, first_frame=first,
-                                         data=data))
+                                         data=data,
+                                         create_frame_count=create_frame_count))
 
     # BrokerAdmin: page stores.
 

@@ -20,8 +20,12 @@ TEST(AuthorizationTest, OwnerPolicy) {
   EXPECT_FALSE(SameOwnerOrRoot(owner, table.Lookup("fd:2")));
   EXPECT_TRUE(SameOwnerOrRoot(owner, table.Lookup("fd:3")));
   EXPECT_FALSE(SameOwnerOrRoot(owner, table.Lookup("fd:99")));
-  // TCP callers are checked by token, not uid.
-  EXPECT_TRUE(SameOwnerOrRoot(owner, table.Lookup("ipv4:10.0.0.1:1")));
+  // A TCP caller is never the owner on the socket, nor the other way round.
+  const PeerIdentity tcp = table.Lookup("ipv4:10.0.0.1:1");
+  EXPECT_FALSE(SameOwnerOrRoot(owner, tcp));
+  EXPECT_TRUE(SameOwnerOrRoot(tcp, table.Lookup("ipv6:[::1]:2")));
+  EXPECT_FALSE(SameOwnerOrRoot(tcp, table.Lookup("fd:1")));
+  EXPECT_TRUE(SameOwnerOrRoot(tcp, table.Lookup("fd:3")));
 }
 
 TEST(AuthorizationTest, SessionCallsNeedTheTokenAndTheOwner) {
@@ -52,12 +56,27 @@ TEST(AuthorizationTest, AdminCallsOnTheSocketAreForRootAndTheBrokersUser) {
   table.Record(1, 1000, 1000, 1);
   table.Record(2, 1001, 1001, 2);
   table.Record(3, 0, 0, 3);
-  EXPECT_TRUE(CheckAdminCaller(table.Lookup("fd:1"), 1000).ok());
-  EXPECT_TRUE(CheckAdminCaller(table.Lookup("fd:3"), 1000).ok());
-  EXPECT_EQ(CheckAdminCaller(table.Lookup("fd:2"), 1000).code(),
+  EXPECT_TRUE(CheckAdminCaller(table.Lookup("fd:1"), 1000, "", {}).ok());
+  EXPECT_TRUE(CheckAdminCaller(table.Lookup("fd:3"), 1000, "", {}).ok());
+  EXPECT_EQ(CheckAdminCaller(table.Lookup("fd:2"), 1000, "", {}).code(),
             absl::StatusCode::kPermissionDenied);
-  // TCP admin callers are whoever reaches the port.
-  EXPECT_TRUE(CheckAdminCaller(table.Lookup("ipv4:127.0.0.1:9"), 1000).ok());
+}
+
+TEST(AuthorizationTest, AdminCallsOverTcpNeedTheAdminToken) {
+  PeerTable table;
+  const PeerIdentity tcp = table.Lookup("ipv4:127.0.0.1:9");
+  EXPECT_EQ(CheckAdminCaller(tcp, 1000, "", "anything").code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(CheckAdminCaller(tcp, 1000, "s3cret", std::nullopt).code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(CheckAdminCaller(tcp, 1000, "s3cret", "s3cre").code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(CheckAdminCaller(tcp, 1000, "s3cret", "s3cret").ok());
+  // The socket's rule does not change with a token.
+  table.Record(2, 1001, 1001, 2);
+  EXPECT_EQ(
+      CheckAdminCaller(table.Lookup("fd:2"), 1000, "s3cret", "s3cret").code(),
+      absl::StatusCode::kPermissionDenied);
 }
 
 TEST(AuthorizationTest, TcpAttachesNeedTheirVmsToken) {
@@ -69,6 +88,10 @@ TEST(AuthorizationTest, TcpAttachesNeedTheirVmsToken) {
   request.set_vm_token("t0k3");
   EXPECT_EQ(CheckVmToken(tokens, request).code(),
             absl::StatusCode::kPermissionDenied);
+  request.clear_vm_token();
+  EXPECT_EQ(CheckVmToken(tokens, request).code(),
+            absl::StatusCode::kUnauthenticated);
+  request.set_vm_token("t0k3");
   request.set_vm_name("vm1");
   absl::Status unknown = CheckVmToken(tokens, request);
   EXPECT_EQ(unknown.code(), absl::StatusCode::kPermissionDenied);

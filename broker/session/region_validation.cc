@@ -1,15 +1,16 @@
 #include "broker/session/region_validation.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "broker/devmem/frame_pool_registry.h"
 #include "broker/sources/source.h"
+#include "proto/base/quote.h"
 #include "proto/base/status_macros.h"
 #include "proto/faultline/v1/wire.h"
 
@@ -17,8 +18,8 @@ namespace faultline::broker {
 namespace {
 
 std::string RegionLabel(const v1::Region& region) {
-  return absl::StrCat("region ", region.region_id(), " (\"",
-                      absl::CEscape(region.name()), "\")");
+  return absl::StrCat("region ", region.region_id(), " (",
+                      Quoted(region.name()), ")");
 }
 
 absl::Status ValidateSource(const v1::Region& region) {
@@ -37,9 +38,13 @@ absl::Status ValidateSource(const v1::Region& region) {
   }
   switch (source.kind_case()) {
     case v1::Source::kImage:
-      if (source.image().path().empty()) {
+      if (source.image().path().empty() ||
+          source.image().path().size() > kMaxImagePathBytes ||
+          source.image().path().find('\0') != std::string::npos) {
         return absl::InvalidArgumentError(
-            absl::StrCat(label, ": image source has an empty path"));
+            absl::StrCat(label, ": image path must be 1-", kMaxImagePathBytes,
+                         " bytes with no NUL, got ",
+                         Quoted(source.image().path(), kQuotedPathBytes)));
       }
       if (source.image().file_offset() % v1::wire::kPageBytes != 0) {
         return absl::InvalidArgumentError(
@@ -51,8 +56,13 @@ absl::Status ValidateSource(const v1::Region& region) {
       if (source.store().store().empty() ||
           source.store().store().size() > 128) {
         return absl::InvalidArgumentError(
-            absl::StrCat(label, ": store name must be 1-128 characters, got \"",
-                         absl::CEscape(source.store().store()), "\""));
+            absl::StrCat(label, ": store name must be 1-128 characters, got ",
+                         Quoted(source.store().store())));
+      }
+      if (!v1::StoreSource::Missing_IsValid(source.store().missing())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(label, ": store missing ", source.store().missing(),
+                         " is not a StoreSource.Missing this broker knows"));
       }
       break;
     case v1::Source::kDevice: {
@@ -60,6 +70,16 @@ absl::Status ValidateSource(const v1::Region& region) {
       if (absl::Status status = ValidatePoolName(device.pool()); !status.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat(label, ": ", status.message()));
+      }
+      if (!v1::FramePolicy_IsValid(device.policy())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(label, ": device policy ", device.policy(),
+                         " is not a FramePolicy this broker knows"));
+      }
+      if (!v1::Sharing_IsValid(device.sharing())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(label, ": device sharing ", device.sharing(),
+                         " is not a Sharing this broker knows"));
       }
       if (device.frame_count() == 0 || device.frame_count() > kMaxPoolFrames) {
         return absl::InvalidArgumentError(
@@ -98,8 +118,9 @@ absl::Status ValidateRegion(const v1::Region& region) {
         absl::StrCat(label, ": size_bytes ", region.size_bytes(),
                      " is not a non-zero whole number of pages"));
   }
-  if (region.guest_physical_base() + region.size_bytes() <
-      region.guest_physical_base()) {
+  // Ending exactly at 2^64 is fine; base + size itself would wrap to 0.
+  if (region.size_bytes() - 1 >
+      std::numeric_limits<uint64_t>::max() - region.guest_physical_base()) {
     return absl::InvalidArgumentError(
         absl::StrCat(label, ": ends past the 64-bit address space"));
   }
@@ -120,9 +141,8 @@ absl::Status ValidateAttach(const v1::AttachRequest& request) {
                      v1::wire::kProtocolVersion));
   }
   if (request.vm_name().empty() || request.vm_name().size() > 128) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("vm_name must be 1-128 characters, got \"",
-                     absl::CEscape(request.vm_name()), "\""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "vm_name must be 1-128 characters, got ", Quoted(request.vm_name())));
   }
   if (request.regions().empty() || request.regions_size() > kMaxRegions) {
     return absl::InvalidArgumentError(
@@ -138,10 +158,11 @@ absl::Status ValidateAttach(const v1::AttachRequest& request) {
       return absl::InvalidArgumentError(
           absl::StrCat("region_id ", region.region_id(), " is declared twice"));
     }
-    if (!region.name().empty() && !names.insert(region.name()).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("region name \"", absl::CEscape(region.name()),
-                       "\" is declared twice"));
+    // Names are unique, the empty one too: statistics tell regions apart
+    // by name.
+    if (!names.insert(region.name()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "region name ", Quoted(region.name()), " is declared twice"));
     }
     by_base.emplace_back(region.guest_physical_base(), &region);
   }
@@ -149,8 +170,9 @@ absl::Status ValidateAttach(const v1::AttachRequest& request) {
   for (size_t i = 1; i < by_base.size(); ++i) {
     const v1::Region& before = *by_base[i - 1].second;
     const v1::Region& after = *by_base[i].second;
-    if (before.guest_physical_base() + before.size_bytes() >
-        after.guest_physical_base()) {
+    // A distance, not an end: a region ending at 2^64 has no end that fits.
+    if (after.guest_physical_base() - before.guest_physical_base() <
+        before.size_bytes()) {
       return absl::InvalidArgumentError(
           absl::StrCat(RegionLabel(before), " and ", RegionLabel(after),
                        " overlap at guest-physical 0x",

@@ -1,17 +1,22 @@
 // Checks an AttachRequest before anything is created for it: protocol
 // version, VM name, and every region (alignment, size, page size, overlap,
-// source kind against region kind, duplicate ids and names).
+// source kind against region kind, duplicate ids and names). Every length
+// is bounded, and a refused value is quoted short (proto/base/quote.h).
 #ifndef FAULTLINE_BROKER_SESSION_REGION_VALIDATION_H_
 #define FAULTLINE_BROKER_SESSION_REGION_VALIDATION_H_
 
+#include <cstddef>
+#include <cstdint>
+
 #include "absl/status/status.h"
+#include "broker/devmem/frame_pool.h"
 #include "proto/faultline/v1/broker.pb.h"
 
 namespace faultline::broker {
 
 inline constexpr int kMaxRegions = 64;
-// 1 Mi frames: 4 GiB of device memory per pool.
-inline constexpr uint64_t kMaxPoolFrames = 1ull << 20;
+// An image path fits PATH_MAX (4096 with its NUL).
+inline constexpr size_t kMaxImagePathBytes = 4095;
 
 // INVALID_ARGUMENT (FAILED_PRECONDITION for the protocol version) with a
 // message naming the offending region and value.

@@ -1,6 +1,9 @@
 #include "broker/session/session.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
+#include "broker/session/authorization.h"
 #include "broker/session/region_validation.h"
 
 namespace faultline::broker {
@@ -15,16 +18,11 @@ Session::Session(Identity identity, v1::Limits limits,
       regions_(std::move(regions)),
       staging_(identity_.id, std::move(staging_area), broker_staging_totals),
       quota_(limits_.max_faults_in_flight(), limits_.max_faults_per_second()),
-      revocations_(absl::StrCat("session ", identity_.id)) {}
+      revocations_(absl::StrCat("session ", identity_.id)),
+      last_active_ns_(absl::ToUnixNanos(attached_at_)) {}
 
 bool Session::TokenMatches(absl::string_view token) const {
-  const std::string& secret = identity_.token;
-  if (token.size() != secret.size()) return false;
-  unsigned char difference = 0;
-  for (size_t i = 0; i < secret.size(); ++i) {
-    difference |= static_cast<unsigned char>(secret[i] ^ token[i]);
-  }
-  return difference == 0;
+  return SecretsEqual(token, identity_.token);
 }
 
 SessionRegion* Session::FindRegion(uint32_t region_id) const {
@@ -47,14 +45,48 @@ absl::StatusOr<SessionRegion*> Session::FaultTarget(uint32_t region_id,
   return region;
 }
 
-void Session::SetStream(std::shared_ptr<FaultStreamSink> sink) {
+absl::StatusOr<std::shared_ptr<StreamSlots>> Session::OpenStream(
+    std::shared_ptr<FaultStreamSink> sink) {
+  std::shared_ptr<FaultStreamSink> replaced;
+  std::shared_ptr<StreamSlots> slots;
+  {
+    absl::MutexLock lock(&mu_);
+    if (detached_.load()) {
+      return absl::NotFoundError(
+          absl::StrCat("session ", id(), " was detached: attach again"));
+    }
+    // Under the lock, so the newest stream has the newest slot epoch.
+    slots = staging_.OpenStream();
+    replaced = std::exchange(stream_, std::move(sink));
+  }
+  // Ended outside the lock: ending a stream takes its writer's lock.
+  if (replaced != nullptr) {
+    replaced->Fail(absl::AbortedError(absl::StrCat(
+        "session ", id(),
+        " opened a new Faults stream; this one is replaced (one stream per "
+        "session)")));
+  }
+  return slots;
+}
+
+void Session::MarkDetached() {
   absl::MutexLock lock(&mu_);
-  stream_ = std::move(sink);
+  detached_.store(true);
 }
 
 void Session::ClearStream(const FaultStreamSink* sink) {
   absl::MutexLock lock(&mu_);
   if (stream_.get() == sink) stream_.reset();
+  // The grace period before reaping starts when the stream is gone.
+  Touch();
+}
+
+bool Session::DetachIfIdle(absl::Time now, absl::Duration grace) {
+  absl::MutexLock lock(&mu_);
+  if (stream_ != nullptr || detached_.load()) return false;
+  if (now - absl::FromUnixNanos(last_active_ns_.load()) < grace) return false;
+  detached_.store(true);
+  return true;
 }
 
 std::shared_ptr<FaultStreamSink> Session::stream() const {

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "broker/devmem/frame_pool.h"
 #include "broker/devmem/frame_revocations.h"
@@ -40,6 +41,8 @@ class FaultStreamSink {
   virtual bool Send(v1::FaultStreamResponse response) = 0;
   // Ends the stream with `status` once what is queued has been written.
   virtual void Close(const absl::Status& status) = 0;
+  // Ends the stream with `status` now, dropping what is queued.
+  virtual void Fail(const absl::Status& status) = 0;
 };
 
 struct SessionRegion {
@@ -99,10 +102,13 @@ class Session {
   SingleFlight& single_flight() { return single_flight_; }
   FaultStats& stats() { return stats_; }
 
-  // The stream the session's answers and revocations go to. A new stream
-  // replaces the old one (a VMM that reconnected).
-  void SetStream(std::shared_ptr<FaultStreamSink> sink)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // Makes `sink` the stream the session's answers and revocations go to,
+  // and returns its hold on the staging slots. A session has one stream at
+  // most: a stream still open (a VMM that reconnected before the broker saw
+  // its old stream die) is ended with ABORTED, and keeps its slots until it
+  // is over. NOT_FOUND once the session is detached.
+  absl::StatusOr<std::shared_ptr<StreamSlots>> OpenStream(
+      std::shared_ptr<FaultStreamSink> sink) ABSL_LOCKS_EXCLUDED(mu_);
   // Clears the stream if it is still `sink`.
   void ClearStream(const FaultStreamSink* sink) ABSL_LOCKS_EXCLUDED(mu_);
   std::shared_ptr<FaultStreamSink> stream() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -118,9 +124,18 @@ class Session {
     revocations_.Confirm(revocation_id);
   }
 
-  // Detached: work still queued for the session is dropped.
-  void MarkDetached() { detached_.store(true); }
+  // Detached: work still queued for the session is dropped, and no stream
+  // opens on it any more.
+  void MarkDetached() ABSL_LOCKS_EXCLUDED(mu_);
   bool detached() const { return detached_.load(); }
+
+  // A session-scoped call arrived: the session is in use.
+  void Touch() { last_active_ns_.store(absl::GetCurrentTimeNanos()); }
+  // Marks the session detached and returns true if it has had no stream
+  // and no call for `grace` (its VMM is gone); false otherwise. Atomic with
+  // OpenStream, so a stream that opens meanwhile keeps its session.
+  bool DetachIfIdle(absl::Time now, absl::Duration grace)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   v1::SessionInfo Info() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -135,6 +150,8 @@ class Session {
   FaultStats stats_;
   FrameRevocations revocations_;
   std::atomic<bool> detached_{false};
+  // When the session last had a call or its stream ended.
+  std::atomic<int64_t> last_active_ns_;
 
   mutable absl::Mutex mu_;
   std::shared_ptr<FaultStreamSink> stream_ ABSL_GUARDED_BY(mu_);

@@ -1,13 +1,16 @@
 #include "broker/session/session_registry.h"
 
 #include <sys/random.h>
+#include <unistd.h>
 
-#include "absl/strings/escaping.h"
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 #include "broker/session/authorization.h"
 #include "broker/session/region_validation.h"
 #include "broker/sources/make_source.h"
 #include "proto/base/errno_status.h"
+#include "proto/base/quote.h"
 #include "proto/base/status_macros.h"
 
 namespace faultline::broker {
@@ -24,9 +27,63 @@ absl::StatusOr<std::string> RandomHex(size_t bytes) {
   return absl::BytesToHexString(raw);
 }
 
+namespace {
+
+// A granted pool file the session's owner can open (and no other uid).
+absl::Status GivePoolToOwner(const FramePool& pool, const PeerIdentity& peer) {
+  ASSIGN_OR_RETURN(const uid_t owner, pool.FileOwner());
+  ASSIGN_OR_RETURN(
+      const bool give,
+      MustGiveFile(peer, owner,
+                   absl::StrCat("device pool file ", pool.options().path)));
+  return give ? pool.GiveTo(peer.uid, peer.gid) : absl::OkStatus();
+}
+
+// A staging area the session's owner can open, or none (and why, on
+// stderr): the VMM then gets page bytes inline.
+std::unique_ptr<StagingArea> GiveStagingToOwner(
+    std::unique_ptr<StagingArea> area, const PeerIdentity& peer,
+    const std::string& session_id) {
+  absl::StatusOr<bool> give = MustGiveFile(
+      peer, ::geteuid(), absl::StrCat("staging file ", area->path()));
+  absl::Status given = !give.ok() ? give.status()
+                       : *give    ? area->GiveTo(peer.uid, peer.gid)
+                                  : absl::OkStatus();
+  if (given.ok()) return area;
+  std::fprintf(stderr, "broker: session %s gets no staging area: %s\n",
+               session_id.c_str(), std::string(given.message()).c_str());
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<std::map<uint32_t, UniqueFd>> SessionRegistry::OpenImages(
+    const v1::AttachRequest& request, const PeerIdentity& peer,
+    absl::Time deadline) const {
+  std::map<uint32_t, UniqueFd> images;
+  for (const v1::Region& region : request.regions()) {
+    if (!region.source().has_image()) continue;
+    absl::StatusOr<ImageAccess> access =
+        ImageAccessFor(peer, image_options_.image_dir);
+    absl::StatusOr<UniqueFd> file =
+        access.ok() ? image_opener_.Open(region.source().image().path(),
+                                         *access, deadline)
+                    : absl::StatusOr<UniqueFd>(access.status());
+    if (!file.ok()) {
+      return absl::Status(file.status().code(),
+                          absl::StrCat("region ", region.region_id(), ": ",
+                                       file.status().message()));
+    }
+    images[region.region_id()] = *std::move(file);
+  }
+  return images;
+}
+
 absl::StatusOr<std::map<uint32_t, std::unique_ptr<SessionRegion>>>
 SessionRegistry::BuildRegions(const v1::AttachRequest& request,
                               const std::string& session_id,
+                              const PeerIdentity& peer,
+                              std::map<uint32_t, UniqueFd> images,
                               v1::AttachResponse* response) {
   std::map<uint32_t, std::unique_ptr<SessionRegion>> regions;
   for (const v1::Region& region : request.regions()) {
@@ -43,11 +100,17 @@ SessionRegistry::BuildRegions(const v1::AttachRequest& request,
                                          pool.status().message()));
       }
       entry->pool = *std::move(pool);
+      if (absl::Status given = GivePoolToOwner(*entry->pool, peer);
+          !given.ok()) {
+        return absl::Status(
+            given.code(),
+            absl::StrCat("region ", region.region_id(), ": ", given.message()));
+      }
       grant->set_device_memory_path(entry->pool->options().path);
       grant->set_device_frame_count(entry->pool->options().frame_count);
     } else {
       absl::StatusOr<std::unique_ptr<PageSource>> source =
-          MakeSource(region, stores_);
+          MakeSource(region, stores_, std::move(images[region.region_id()]));
       if (!source.ok()) {
         return absl::Status(source.status().code(),
                             absl::StrCat("region ", region.region_id(), ": ",
@@ -62,8 +125,12 @@ SessionRegistry::BuildRegions(const v1::AttachRequest& request,
 
 absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
     const v1::AttachRequest& request, const PeerIdentity& peer,
-    v1::AttachResponse* response) {
+    v1::AttachResponse* response, absl::Time deadline) {
   RETURN_IF_ERROR(ValidateAttach(request));
+  // Before anything is created: an image the caller may not read, or one
+  // that does not open in time, leaves nothing behind.
+  using ImageFiles = std::map<uint32_t, UniqueFd>;
+  ASSIGN_OR_RETURN(ImageFiles images, OpenImages(request, peer, deadline));
   std::shared_ptr<Session> stale;
   {
     absl::MutexLock lock(&mu_);
@@ -71,15 +138,14 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
       if (session->vm_name() != request.vm_name()) continue;
       if (session->stream() != nullptr) {
         return absl::AlreadyExistsError(absl::StrCat(
-            "VM \"", absl::CEscape(request.vm_name()),
-            "\" is attached as session ", id,
+            "VM ", Quoted(request.vm_name()), " is attached as session ", id,
             " with a connected stream; pick another vm_name or detach it"));
       }
       if (!SameOwnerOrRoot(session->peer(), peer)) {
         return absl::AlreadyExistsError(absl::StrCat(
-            "VM \"", absl::CEscape(request.vm_name()),
-            "\" is attached as session ", id, " by ",
-            session->peer().description, "; only its owner may replace it"));
+            "VM ", Quoted(request.vm_name()), " is attached as session ", id,
+            " by ", session->peer().description,
+            "; only its owner may replace it"));
       }
       stale = session;
     }
@@ -100,10 +166,11 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
     ASSIGN_OR_RETURN(
         staging, SessionStaging::CreateArea(staging_options_.dir, session_id,
                                             staging_options_.slot_count));
-    *built.mutable_staging() = staging->Grant();
+    staging = GiveStagingToOwner(std::move(staging), peer, session_id);
+    if (staging != nullptr) *built.mutable_staging() = staging->Grant();
   }
   absl::StatusOr<std::map<uint32_t, std::unique_ptr<SessionRegion>>> regions =
-      BuildRegions(request, session_id, &built);
+      BuildRegions(request, session_id, peer, std::move(images), &built);
   if (!regions.ok()) {
     // Give back the pools the regions before the failing one took.
     for (const v1::Region& region : request.regions()) {
@@ -153,16 +220,17 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
     }
   }
   return absl::AlreadyExistsError(
-      absl::StrCat("VM \"", absl::CEscape(request.vm_name()),
-                   "\" was attached meanwhile as session ", session->id()));
+      absl::StrCat("VM ", Quoted(request.vm_name()),
+                   " was attached meanwhile as session ", session->id()));
 }
 
-void SessionRegistry::ReleasePools(const Session& session) {
+void SessionRegistry::Retire(Session& session) {
   for (const auto& [id, region] : session.regions()) {
     if (region->pool != nullptr) {
       pools_.Release(region->pool->options().name, session.id());
     }
   }
+  session.staging().RemoveFile();
 }
 
 absl::Status SessionRegistry::Detach(const std::string& session_id) {
@@ -172,15 +240,33 @@ absl::Status SessionRegistry::Detach(const std::string& session_id) {
     auto it = sessions_.find(session_id);
     if (it == sessions_.end()) {
       return absl::NotFoundError(
-          absl::StrCat("no session ", absl::CEscape(session_id)));
+          absl::StrCat("no session ", Quoted(session_id)));
     }
     session = std::move(it->second);
     sessions_.erase(it);
   }
   session->MarkDetached();
-  ReleasePools(*session);
-  session->staging().RemoveFile();
+  Retire(*session);
   return absl::OkStatus();
+}
+
+std::vector<std::shared_ptr<Session>> SessionRegistry::ReapIdle(
+    absl::Duration grace) {
+  const absl::Time now = absl::Now();
+  std::vector<std::shared_ptr<Session>> reaped;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      if (it->second->DetachIfIdle(now, grace)) {
+        reaped.push_back(std::move(it->second));
+        it = sessions_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const auto& session : reaped) Retire(*session);
+  return reaped;
 }
 
 std::shared_ptr<Session> SessionRegistry::Find(
@@ -194,8 +280,7 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Get(
     const std::string& session_id) const {
   std::shared_ptr<Session> session = Find(session_id);
   if (session == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("no session \"", absl::CEscape(session_id), "\""));
+    return absl::NotFoundError(absl::StrCat("no session ", Quoted(session_id)));
   }
   return session;
 }

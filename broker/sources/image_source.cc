@@ -1,7 +1,5 @@
 #include "broker/sources/image_source.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,29 +7,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "proto/base/errno_status.h"
-#include "proto/base/status_macros.h"
+#include "proto/base/quote.h"
 #include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
 
-absl::StatusOr<std::unique_ptr<ImageSource>> ImageSource::Create(
-    const std::string& path, uint64_t file_offset) {
-  ASSIGN_OR_RETURN(
-      int fd, CheckSyscall(RetryOnEintr([&] {
-                             return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-                           }),
-                           absl::StrCat("image source: open ", path)));
-  UniqueFd owned(fd);
-  struct stat st;
-  RETURN_IF_ERROR(
-      CheckSyscall(::fstat(fd, &st), absl::StrCat("image source: stat ", path))
-          .status());
-  if (S_ISDIR(st.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("image source: ", path, " is a directory"));
-  }
+std::unique_ptr<ImageSource> ImageSource::FromFile(UniqueFd file,
+                                                   std::string path,
+                                                   uint64_t file_offset) {
   return std::unique_ptr<ImageSource>(
-      new ImageSource(std::move(owned), path, file_offset));
+      new ImageSource(std::move(file), std::move(path), file_offset));
 }
 
 void ImageSource::Answer(uint64_t offset, v1::FaultAnswer* answer) const {
@@ -49,8 +34,9 @@ void ImageSource::Answer(uint64_t offset, v1::FaultAnswer* answer) const {
       auto* error = answer->mutable_error();
       error->set_kind(v1::ERROR_KIND_BUS_ERROR);
       error->set_message(absl::StrCat(
-          "image ", path_, ": read of 4096 bytes at file offset ",
-          file_position + filled, " failed: ", std::strerror(saved_errno),
+          "image ", Quoted(path_, kQuotedPathBytes),
+          ": read of 4096 bytes at file offset ", file_position + filled,
+          " failed: ", std::strerror(saved_errno),
           "; check the file and the disk under it"));
       return;
     }

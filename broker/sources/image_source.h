@@ -9,7 +9,6 @@
 #include <memory>
 #include <string>
 
-#include "absl/status/statusor.h"
 #include "broker/sources/source.h"
 #include "proto/base/unique_fd.h"
 
@@ -17,10 +16,10 @@ namespace faultline::broker {
 
 class ImageSource : public PageSource {
  public:
-  // Opens `path` read-only; fails (NOT_FOUND, PERMISSION_DENIED, ...) with
-  // the path in the message when it cannot be opened.
-  static absl::StatusOr<std::unique_ptr<ImageSource>> Create(
-      const std::string& path, uint64_t file_offset);
+  // Pages of `file`, opened already (read-only, with the caller's rights:
+  // image_open.h); `path` names it in messages.
+  static std::unique_ptr<ImageSource> FromFile(UniqueFd file, std::string path,
+                                               uint64_t file_offset);
 
   ImageSource(const ImageSource&) = delete;
   ImageSource& operator=(const ImageSource&) = delete;

@@ -5,22 +5,24 @@
 #include "broker/sources/pattern_source.h"
 #include "broker/sources/store_source.h"
 #include "broker/sources/zero_source.h"
-#include "proto/base/status_macros.h"
 
 namespace faultline::broker {
 
 absl::StatusOr<std::unique_ptr<PageSource>> MakeSource(const v1::Region& region,
-                                                       StoreBackend& stores) {
+                                                       StoreBackend& stores,
+                                                       UniqueFd image) {
   const v1::Source& source = region.source();
   switch (source.kind_case()) {
     case v1::Source::kZero:
       return std::make_unique<ZeroSource>();
-    case v1::Source::kImage: {
-      ASSIGN_OR_RETURN(auto image,
-                       ImageSource::Create(source.image().path(),
-                                           source.image().file_offset()));
-      return std::unique_ptr<PageSource>(std::move(image));
-    }
+    case v1::Source::kImage:
+      if (!image.valid()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "region ", region.region_id(), ": its image was not opened"));
+      }
+      return std::unique_ptr<PageSource>(
+          ImageSource::FromFile(std::move(image), source.image().path(),
+                                source.image().file_offset()));
     case v1::Source::kPattern:
       return std::make_unique<PatternSource>(source.pattern().seed(),
                                              region.guest_physical_base());

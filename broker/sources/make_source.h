@@ -7,15 +7,19 @@
 #include "absl/status/statusor.h"
 #include "broker/sources/source.h"
 #include "broker/sources/store_backend.h"
+#include "proto/base/unique_fd.h"
 #include "proto/faultline/v1/broker.pb.h"
 
 namespace faultline::broker {
 
 // `region` was validated (a RAM region with a zero, image, pattern or store
-// source). Fails when an image file cannot be opened. Store sources read
-// through `stores`, which outlives them.
-absl::StatusOr<std::unique_ptr<PageSource>> MakeSource(const v1::Region& region,
-                                                       StoreBackend& stores);
+// source). An image source reads `image`, which the caller opened with the
+// attaching client's rights (image_open.h); the broker never opens an image
+// path with its own. Store sources read through `stores`, which outlives
+// them.
+absl::StatusOr<std::unique_ptr<PageSource>> MakeSource(
+    const v1::Region& region, StoreBackend& stores,
+    UniqueFd image = UniqueFd());
 
 }  // namespace faultline::broker
 

@@ -66,6 +66,10 @@ void StreamSlots::Release(
   }
 }
 
+void StreamSlots::End() {
+  if (StagingArea* area = staging_.area_.get()) area->EndEpoch(epoch_);
+}
+
 void StreamSlots::Stage(v1::FaultAnswer* answer) const {
   StagingArea* area = staging_.area_.get();
   if (area == nullptr) return;

@@ -3,10 +3,11 @@
 //
 // SessionStaging is the session's part: its area (when granted), its
 // counters, and the broker-wide counters it adds to. StreamSlots is one
-// Faults stream's hold on the area: a new stream frees every slot (the VMM
-// dropped the old stream's), answers are staged into slots of the stream
-// that carries them, and only that stream may release them. A session
-// without an area still has a SessionStaging: its releases are refused.
+// Faults stream's hold on the area: answers are staged into slots of the
+// newest stream only, only the stream that carried a slot may release it,
+// and when a stream is over (End) the slots it held are free again (its
+// VMM dropped them). A session without an area still has a SessionStaging:
+// its releases are refused.
 //
 // Threading: SessionStaging is thread-safe. A StreamSlots is shared between
 // its stream's reactor (Release, one read at a time) and the workers that
@@ -77,8 +78,12 @@ class StreamSlots {
 
   // Moves the page bytes of `answer` (page and extra pages) into free slots
   // of this stream, per delivered answer, so every answer owns its slots; a
-  // page with no free slot stays inline. Counted; nothing without an area.
+  // page with no free slot, or of a stream that is no longer the newest or
+  // has ended, stays inline. Counted; nothing without an area.
   void Stage(v1::FaultAnswer* answer) const;
+
+  // The stream is over: the slots it holds are free. Idempotent.
+  void End();
 
  private:
   SessionStaging& staging_;

@@ -73,8 +73,10 @@ TEST_F(SessionStagingTest, BadReleasesAreCountedAndChangeNothing) {
   old_stream->Stage(&answer);
   const uint32_t held = answer.page().staging_slot();
 
-  // A new stream frees every slot; the old stream's slot is not its to give.
+  // The old stream's slot is not the new stream's to give; the old stream
+  // may, until it ends.
   std::shared_ptr<StreamSlots> stream = staging.OpenStream();
+  stream->Release(Slots({held}));
   old_stream->Release(Slots({held}));
   // Outside the area, never sent, released twice.
   stream->Release(Slots({7, 0, 0}));
@@ -83,6 +85,29 @@ TEST_F(SessionStagingTest, BadReleasesAreCountedAndChangeNothing) {
   EXPECT_EQ(counters.refused_releases(), 4u);
   EXPECT_EQ(counters.slots_held(), 0u);
   EXPECT_EQ(broker.refused_releases.load(), 4u);
+}
+
+TEST_F(SessionStagingTest, AnEndedStreamsSlotsAreFreeAndItStagesNoMore) {
+  SessionStaging staging("5e55", Area(1), nullptr);
+  std::shared_ptr<StreamSlots> old_stream = staging.OpenStream();
+  v1::FaultAnswer answer;
+  answer.mutable_page()->set_data(Page('o'));
+  old_stream->Stage(&answer);
+  ASSERT_TRUE(answer.page().has_staging_slot());
+  std::shared_ptr<StreamSlots> stream = staging.OpenStream();
+  v1::FaultAnswer full;
+  full.mutable_page()->set_data(Page('n'));
+  stream->Stage(&full);
+  EXPECT_TRUE(full.page().has_data()) << "the old stream still holds the slot";
+  old_stream->End();
+  v1::FaultAnswer staged;
+  staged.mutable_page()->set_data(Page('n'));
+  stream->Stage(&staged);
+  EXPECT_TRUE(staged.page().has_staging_slot());
+  stream->End();
+  v1::StagingCounters counters;
+  staging.ToProto(&counters);
+  EXPECT_EQ(counters.slots_held(), 0u);
 }
 
 TEST_F(SessionStagingTest,

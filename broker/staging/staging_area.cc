@@ -99,6 +99,12 @@ v1::StagingArea StagingArea::Grant() const {
   return grant;
 }
 
+absl::Status StagingArea::GiveTo(uid_t uid, gid_t gid) const {
+  return CheckSyscall(::fchown(file_.get(), uid, gid),
+                      absl::StrCat("give ", path_, " to uid ", uid))
+      .status();
+}
+
 void StagingArea::RemoveFile() {
   absl::MutexLock lock(&mu_);
   if (file_removed_) return;
@@ -108,25 +114,34 @@ void StagingArea::RemoveFile() {
 
 uint64_t StagingArea::BeginEpoch() {
   absl::MutexLock lock(&mu_);
-  ++epoch_;
-  free_.clear();
+  epoch_ended_ = false;
+  return ++epoch_;
+}
+
+void StagingArea::EndEpoch(uint64_t epoch) {
+  absl::MutexLock lock(&mu_);
+  if (epoch == epoch_) epoch_ended_ = true;
+  // Highest first, so the lowest slots are handed out again first.
   for (uint32_t slot = slot_count_; slot > 0; --slot) {
+    if (holder_[slot - 1] != epoch) continue;
     holder_[slot - 1] = 0;
     free_.push_back(slot - 1);
   }
-  return epoch_;
 }
 
 std::optional<uint32_t> StagingArea::Stage(absl::string_view page,
                                            uint64_t epoch) {
   if (page.size() != kStagingSlotBytes) return std::nullopt;
   absl::MutexLock lock(&mu_);
-  if (epoch == 0 || epoch != epoch_ || free_.empty()) return std::nullopt;
+  if (epoch == 0 || epoch != epoch_ || epoch_ended_ || free_.empty()) {
+    return std::nullopt;
+  }
   const uint32_t slot = free_.back();
   free_.pop_back();
   holder_[slot] = epoch;
-  // Copied under the lock: a new stream's BeginEpoch frees every slot, so a
-  // copy finished after it could land in a slot handed to the new stream.
+  // Copied under the lock: once the stream's epoch ends (EndEpoch) its slots
+  // are free for the next stream, so a copy finished after that could land
+  // in a slot handed to the new stream.
   std::memcpy(base_ + size_t{slot} * kStagingSlotBytes, page.data(),
               kStagingSlotBytes);
   return slot;

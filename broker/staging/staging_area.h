@@ -4,9 +4,12 @@
 // its number, so the page's bytes never travel through gRPC; the VMM copies
 // the page into the guest straight from the slot and hands the slot back.
 //
-// Slots are owned per stream epoch: a VMM whose stream broke forgets the
-// slots it held, so a new stream (BeginEpoch) frees every slot, and a slot is
-// only released by the epoch it was handed to.
+// Slots are owned per stream epoch: a slot is handed to the epoch of the
+// stream whose answer names it and only that epoch may release it. Only the
+// newest epoch gets slots. A VMM whose stream ended forgets the slots it
+// held, so when an epoch ends (EndEpoch: its stream is over) every slot it
+// still holds is free again; never before, since until then a VMM may still
+// be reading them.
 //
 // The file is locked (flock, exclusive) by the broker that created it for as
 // long as that broker has it open, so a broker starting later can tell a
@@ -18,6 +21,8 @@
 // on the stream reactor, slots_held() is read by admin calls.
 #ifndef FAULTLINE_BROKER_STAGING_STAGING_AREA_H_
 #define FAULTLINE_BROKER_STAGING_STAGING_AREA_H_
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <memory>
@@ -58,19 +63,26 @@ class StagingArea {
   const std::string& path() const { return path_; }
   uint32_t slot_count() const { return slot_count_; }
   v1::StagingArea Grant() const;
+  // The file becomes `uid`'s; its mode stays 0600, so only that uid (and
+  // root) may open it.
+  absl::Status GiveTo(uid_t uid, gid_t gid) const;
 
   // Removes the file now (the session detached); the mapping stays valid
   // for work still in flight. Idempotent.
   void RemoveFile() ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Starts a new stream epoch: every slot handed out before is free again.
+  // Starts a new stream epoch; older epochs keep their slots until they end
+  // but get no more.
   uint64_t BeginEpoch() ABSL_LOCKS_EXCLUDED(mu_);
+  // The stream of `epoch` is over: its slots are free, and it stages no
+  // more. Idempotent.
+  void EndEpoch(uint64_t epoch) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Copies `page` (kStagingSlotBytes bytes) into a free slot handed to
   // `epoch` and returns the slot; nullopt when no slot is free, `epoch` is
-  // not the current one or `page` is not one page (the caller then sends
-  // the bytes inline). Never blocks on the VMM. The copy is done before
-  // BeginEpoch can free the slot again.
+  // not the newest one or has ended, or `page` is not one page (the caller
+  // then sends the bytes inline). Never blocks on the VMM. The copy is done
+  // before EndEpoch can free the slot again.
   std::optional<uint32_t> Stage(absl::string_view page, uint64_t epoch)
       ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -95,6 +107,7 @@ class StagingArea {
   mutable absl::Mutex mu_;
   bool file_removed_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;
+  bool epoch_ended_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<uint32_t> free_ ABSL_GUARDED_BY(mu_);
   // The epoch holding each slot; 0 when free.
   std::vector<uint64_t> holder_ ABSL_GUARDED_BY(mu_);

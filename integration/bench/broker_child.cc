@@ -1,5 +1,6 @@
 #include "integration/bench/broker_child.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,6 +56,11 @@ absl::StatusOr<std::string> MakeShortTempDir() {
   char directory[] = "/tmp/fl-bench-XXXXXX";
   if (::mkdtemp(directory) == nullptr) return ErrnoError("mkdtemp");
   return std::string(directory);
+}
+
+void BrokerChild::Kill() {
+  ::kill(process_->pid(), SIGKILL);
+  process_->Wait(absl::Seconds(10)).IgnoreError();  // reaped, or left to Stop
 }
 
 absl::StatusOr<std::unique_ptr<BrokerChild>> BrokerChild::Start(

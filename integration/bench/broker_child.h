@@ -41,6 +41,10 @@ class BrokerChild {
   std::string tcp_target() const { return tcp_target_; }
   std::string log_path() const { return process_->log_path(); }
 
+  // SIGKILL, as a crash would; returns once the broker is reaped. Its socket
+  // file stays (the next broker on it replaces it).
+  void Kill();
+
  private:
   BrokerChild(std::unique_ptr<ChildProcess> process, std::string socket_path)
       : process_(std::move(process)), socket_path_(std::move(socket_path)) {}

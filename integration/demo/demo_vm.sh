@@ -91,6 +91,7 @@ run_vm ramtouch --guest="$bin/ramtouch" --memory="$ram" --ram_source=pattern:42
 say "VM 2: pcimem uses the PCI memory device; the host fills $POOL_FRAMES device frames"
 say "  through the broker first, the guest maps them (no copy), checks them and signs them"
 brokerctl frames write "$POOL" 0 --pattern_seed="$HOST_SEED" --count="$POOL_FRAMES" \
+  --create_frames="$POOL_FRAMES" \
   >>"$work/brokerctl.log" 2>&1 || fail "brokerctl frames write failed"
 run_vm pcimem --guest="$bin/pcimem" --memory=16M --pcimem=64K --pcimem_pool="$POOL" \
   --pcimem_frames="$POOL_FRAMES" --pcimem_sharing=shared \

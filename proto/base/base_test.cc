@@ -12,6 +12,8 @@
 #include "gtest/gtest.h"
 #include "proto/base/errno_status.h"
 #include "proto/base/grpc_status.h"
+#include "proto/base/quote.h"
+#include "proto/base/secret_file.h"
 #include "proto/base/status_macros.h"
 #include "proto/base/unique_fd.h"
 
@@ -97,6 +99,43 @@ TEST(UniqueFd, ClosesOnDestructionAndMoves) {
   struct stat st;
   EXPECT_EQ(::fstat(raw, &st), -1);
   EXPECT_EQ(errno, EBADF);
+}
+
+TEST(QuoteTest, EscapesAndCutsLongValues) {
+  EXPECT_EQ(Quoted("vm\n0"), "\"vm\\n0\"");
+  EXPECT_EQ(Quoted(std::string(128, 'a')), "\"" + std::string(128, 'a') + "\"");
+  EXPECT_EQ(Quoted(std::string(20000, 'a')),
+            "\"" + std::string(128, 'a') + "...\" (20000 bytes)");
+  EXPECT_EQ(Quoted("abcdef", 3), "\"abc...\" (6 bytes)");
+}
+
+TEST(SecretFileTest, ReadsAPrivateFileAndRefusesOthers) {
+  const std::string dir = ::testing::TempDir();
+  const std::string path = dir + "/secret_file_test.token";
+  auto write = [&](const std::string& content, mode_t mode) {
+    ::unlink(path.c_str());
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, mode);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, content.data(), content.size()),
+              static_cast<ssize_t>(content.size()));
+    ::close(fd);
+    ASSERT_EQ(::chmod(path.c_str(), mode), 0);
+  };
+  write("0123456789abcdef0123\n", 0600);
+  absl::StatusOr<std::string> secret = ReadSecretFile(path);
+  ASSERT_TRUE(secret.ok()) << secret.status();
+  EXPECT_EQ(*secret, "0123456789abcdef0123");
+  write("0123456789abcdef0123\n", 0640);
+  EXPECT_EQ(ReadSecretFile(path).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(ReadSecretFile(path).status().message()),
+              HasSubstr("0640"));
+  write("short\n", 0600);
+  EXPECT_EQ(ReadSecretFile(path).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadSecretFile(dir + "/none").status().code(),
+            absl::StatusCode::kNotFound);
+  ::unlink(path.c_str());
 }
 
 }  // namespace

@@ -40,11 +40,19 @@ absl::Status AnswerHandler::OnAttached(const v1::AttachResponse& response) {
 }
 
 void AnswerHandler::OnStreamOpen(uint64_t generation) {
+  if (generation > 1) reconnect_unproven_ = true;
   slots_->StreamOpened(generation);
   if (options_.on_stream_open) options_.on_stream_open(generation);
 }
 
+void AnswerHandler::CountReconnect() {
+  if (!reconnect_unproven_) return;
+  reconnect_unproven_ = false;
+  stats_->Count(FaultStats::Counter::kReconnects);
+}
+
 void AnswerHandler::OnAnswer(const v1::FaultAnswer& answer) {
+  CountReconnect();
   const std::optional<PendingFault> fault = table_->Find(answer);
   if (!fault.has_value()) {
     stats_->Count(FaultStats::Counter::kStaleAnswers);
@@ -152,6 +160,7 @@ void AnswerHandler::ApplyError(const v1::FaultAnswer& answer,
 }
 
 void AnswerHandler::OnRevocation(const v1::FrameRevocation& revocation) {
+  CountReconnect();
   const std::optional<RegionRules> rules =
       installer_->Rules(revocation.region_id());
   if (absl::Status valid =

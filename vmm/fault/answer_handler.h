@@ -99,6 +99,13 @@ class AnswerHandler : public BrokerTransport::Listener {
              const std::string& reason);
   void Resolve(uint64_t fault_id);
   void Tell(const DevicePageEvent& event);
+  void CountReconnect();
+
+  // A stream after the first opened and has carried nothing yet: the first
+  // message on it counts one reconnection. A stream the broker refuses at
+  // once (the old session gone after a restart) carries nothing, so one
+  // broker restart counts once however many streams it takes.
+  bool reconnect_unproven_ = false;
 
   const Options options_;
   FaultTable* const table_;

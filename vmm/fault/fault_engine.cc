@@ -172,7 +172,6 @@ void FaultEngine::SendFault(uint64_t fault_id) {
 }
 
 void FaultEngine::ResendOn(uint64_t generation) {
-  if (generation > 1) stats_.Count(FaultStats::Counter::kReconnects);
   uint64_t resent = 0;
   const std::vector<uint64_t> unsent = table_.UnsentOn(generation, &resent);
   if (resent > 0) stats_.Count(FaultStats::Counter::kResent, resent);

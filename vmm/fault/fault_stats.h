@@ -58,6 +58,8 @@ struct FaultCountersSnapshot {
   uint64_t rejected_answers = 0;  // failed validation, asked again
   uint64_t stale_answers = 0;     // answers for faults no longer in flight
   uint64_t resent = 0;            // faults sent again on a new stream
+  // Streams after the first that carried a message: one per broker restart
+  // or lost connection, however many streams the way back took.
   uint64_t reconnects = 0;
   uint64_t revocations = 0;
   uint64_t loaded_pages = 0;  // installed by the loader, not faults

@@ -1,6 +1,7 @@
-// The fault engine's one stop: the first reason is logged and reaches the
-// callback (which stops the VM); later ones are dropped, and once stopped
-// the engine asks and applies nothing more.
+// The fault engine's one stop: the first reason reaches the callback (which
+// stops the VM; the exit report prints it, so it is not logged here too);
+// later ones are dropped, and once stopped the engine asks and applies
+// nothing more.
 //
 // Threading: every method may be called from any thread; the callback runs
 // at most once, on the thread that stopped first, with no lock held.

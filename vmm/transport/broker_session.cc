@@ -16,13 +16,21 @@ namespace wire = ::faultline::v1::wire;
 // Long enough for a loaded broker (or one in a TCG test host) to finish an
 // attach, so a retry rarely races the attempt it replaces.
 constexpr absl::Duration kAttachAttemptTimeout = absl::Seconds(10);
+// The least time one connection attempt gets before gRPC gives up on it.
+constexpr absl::Duration kConnectAttemptTimeout = absl::Seconds(5);
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
                                            absl::Duration max_backoff) {
   grpc::ChannelArguments arguments;
-  // Reconnect quickly after a broker restart instead of gRPC's 2 min cap.
+  // Reconnect quickly after a broker restart instead of gRPC's 2 min cap:
+  // attempts start 50 ms apart at first. gRPC core also takes the *minimum*
+  // reconnect backoff as the least time one attempt (connect and HTTP/2
+  // handshake) is given; at 50 ms a loaded machine's handshakes were
+  // abandoned ("timed out before receiving SETTINGS frame") for seconds.
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+  arguments.SetInt(
+      GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(kConnectAttemptTimeout)));
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
                    static_cast<int>(absl::ToInt64Milliseconds(max_backoff)));
   arguments.SetMaxReceiveMessageSize(64 << 20);
@@ -54,8 +62,14 @@ StopKind RefusalKind(absl::StatusCode code) {
 
 BrokerSession::BrokerSession(Options options)
     : options_(std::move(options)),
-      stub_(v1::FaultBroker::NewStub(
-          MakeChannel(options_.target, options_.max_backoff))) {}
+      channel_(MakeChannel(options_.target, options_.max_backoff)),
+      stub_(v1::FaultBroker::NewStub(channel_)) {}
+
+bool BrokerSession::AwaitConnected(absl::Duration timeout, bool* already) {
+  *already = channel_->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY;
+  return *already ||
+         channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + timeout));
+}
 
 bool BrokerSession::SessionGone(absl::StatusCode code) {
   return code == absl::StatusCode::kNotFound ||

@@ -76,6 +76,13 @@ class BrokerSession {
   absl::StatusOr<v1::FaultAnswer> Resolve(const v1::FaultRequest& fault,
                                           absl::Time deadline);
 
+  // Waits up to `timeout` for the channel to the broker to connect, and
+  // drives the connection meanwhile: a connecting channel is polled only by
+  // calls waiting on it (or gRPC's 5 s backup poller), so without a waiter
+  // the broker's handshake answer sat unread for seconds. True once
+  // connected; `already` says whether it was connected on the call.
+  bool AwaitConnected(absl::Duration timeout, bool* already);
+
   // Codes by which a broker says it does not know the session any more.
   static bool SessionGone(absl::StatusCode code);
 
@@ -83,6 +90,7 @@ class BrokerSession {
   absl::StatusOr<v1::AttachResponse> AttachOnce(absl::Duration timeout);
 
   const Options options_;
+  const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<v1::FaultBroker::Stub> stub_;
   bool attached_ = false;
   std::string session_id_;

@@ -51,6 +51,10 @@ absl::Status BrokerTransport::AttachUntil(absl::Time deadline) {
 
 void BrokerTransport::StreamLoop() {
   absl::Duration backoff = options_.session.initial_backoff;
+  // Whether the session was lost and attached again without a pause since
+  // the last stream that carried answers (at most once: a broker that keeps
+  // refusing is asked with backoff).
+  bool reattached_at_once = false;
   for (;;) {
     {
       absl::MutexLock lock(&mutex_);
@@ -66,19 +70,29 @@ void BrokerTransport::StreamLoop() {
       ended = RunStream(&opened, &answered);
       // A stream that carried answers proves the session was good; the next
       // one starts without a long backoff.
-      if (answered) backoff = options_.session.initial_backoff;
+      if (answered) {
+        backoff = options_.session.initial_backoff;
+        reattached_at_once = false;
+      }
     }
     {
       absl::MutexLock lock(&mutex_);
       if (shutdown_) return;
       last_error_ = ended.ToString();
     }
-    if (BrokerSession::SessionGone(ended.code())) session_.Forget();
+    const bool session_gone = BrokerSession::SessionGone(ended.code());
+    if (session_gone) session_.Forget();
     if (opened) {
       std::fprintf(stderr, "vmm: broker stream lost, reconnecting: %s\n",
                    ended.ToString().c_str());
     }
-    if (!SleepUnlessShutdown(backoff)) return;
+    // A broker that answers but no longer knows the session (it restarted)
+    // is up: attach again now, not after the backoff the outage grew.
+    if (session_gone && !reattached_at_once) {
+      reattached_at_once = true;
+      continue;
+    }
+    if (!WaitForBrokerUnlessShutdown(backoff)) return;
     backoff = std::min(backoff * 2, options_.session.max_backoff);
   }
 }
@@ -130,6 +144,17 @@ absl::Status BrokerTransport::RunStream(bool* opened, bool* answered) {
 BrokerTransport::Health BrokerTransport::health() const {
   absl::MutexLock lock(&mutex_);
   return Health{writer_->open(), last_error_};
+}
+
+bool BrokerTransport::WaitForBrokerUnlessShutdown(absl::Duration delay) {
+  bool already = false;
+  // A broker that was unreachable and is back is asked again at once; one
+  // that is reachable and refused is asked again after `delay`.
+  if (session_.AwaitConnected(delay, &already) && already) {
+    return SleepUnlessShutdown(delay);
+  }
+  absl::MutexLock lock(&mutex_);
+  return !shutdown_;
 }
 
 bool BrokerTransport::SleepUnlessShutdown(absl::Duration delay) {

@@ -93,6 +93,10 @@ class BrokerTransport {
   // it opened and whether any answer arrived on it.
   absl::Status RunStream(bool* opened, bool* answered);
   bool SleepUnlessShutdown(absl::Duration delay);
+  // Between streams: up to `delay` while the broker is unreachable (less
+  // once it is back, BrokerSession::AwaitConnected), `delay` when it is
+  // reachable; false when shutting down.
+  bool WaitForBrokerUnlessShutdown(absl::Duration delay);
 
   const Options options_;
   Listener* const listener_;

@@ -14,7 +14,7 @@ from faultline.v1 import wire
 def main(address):
     with fl.Broker(address) as broker:
         frames = bytes([0x5A]) * wire.kPageBytes + bytes([0xA5]) * wire.kPageBytes
-        broker.write_frames("pyframes", 0, frames)
+        broker.write_frames("pyframes", 0, frames, create_frame_count=2)
         print("wrote 2 frames to pool pyframes before any attach")
         session = broker.attach("py-frames", [
             fl.device_region(2, 0xC0000000, 4, "pyframes", 2)])

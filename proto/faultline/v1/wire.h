@@ -14,6 +14,10 @@ inline constexpr uint32_t kProtocolVersion = 1;
 // gRPC metadata key that carries a session's token on session-scoped calls.
 inline constexpr char kSessionTokenKey[] = "faultline-session-token";
 
+// gRPC metadata key that carries the broker's admin token on admin calls
+// over TCP.
+inline constexpr char kAdminTokenKey[] = "faultline-admin-token";
+
 // Every region's page size: guest pages, store pages, frames, staging slots.
 inline constexpr uint64_t kPageBytes = 4096;
 
