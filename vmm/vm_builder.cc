@@ -152,6 +152,28 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
   engine_options.retry.deadline = config.fault_deadline;
   engine_options.prefetch_hint =
       config.prefetch_pages.value_or(DefaultPrefetchPages(image->format));
+  engine_options.prefetch_adaptive = config.prefetch_adaptive;
+  engine_options.fill.address_order = config.background_fill;
+  engine_options.fill.pages_per_second = config.background_fill_rate;
+  engine_options.fill.ask_deadline = config.fault_deadline;
+  if (!config.replay_working_set_path.empty()) {
+    absl::StatusOr<std::vector<WorkingSetPage>> replay =
+        ReadWorkingSet(config.replay_working_set_path, regions);
+    if (!replay.ok()) {
+      *error = Failed(BuildFailure::kVmmError, replay.status());
+      return nullptr;
+    }
+    engine_options.fill.replay = *std::move(replay);
+  }
+  if (!config.record_working_set_path.empty()) {
+    absl::StatusOr<std::unique_ptr<WorkingSetRecorder>> recorder =
+        WorkingSetRecorder::Create(config.record_working_set_path);
+    if (!recorder.ok()) {
+      *error = Failed(BuildFailure::kVmmError, recorder.status());
+      return nullptr;
+    }
+    engine_options.record = *std::move(recorder);
+  }
   engine_options.poison_error_pages = mcg_cap.has_value();
   RunControl* control = vm->control_.get();
   absl::StatusOr<std::unique_ptr<FaultEngine>> engine = FaultEngine::Create(

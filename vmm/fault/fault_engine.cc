@@ -20,6 +20,13 @@ constexpr absl::Duration kMaxPollInterval = absl::Milliseconds(100);
 constexpr absl::Duration kReleaseFlushInterval = absl::Milliseconds(1);
 constexpr uint32_t kUnknownVcpu = 0xFFFFFFFF;
 
+PrefetchWindowOptions WindowOptions(const FaultEngine::Options& options) {
+  PrefetchWindowOptions window;
+  window.adaptive = options.prefetch_adaptive;
+  window.initial_pages = options.prefetch_hint;
+  return window;
+}
+
 void Log(const std::string& message) {
   std::fprintf(stderr, "vmm: %s\n", message.c_str());
 }
@@ -47,10 +54,24 @@ absl::StatusOr<std::unique_ptr<FaultEngine>> FaultEngine::Create(
   std::unique_ptr<FaultEngine> engine(
       new FaultEngine(memory, std::move(options), std::move(uffd),
                       std::move(wake_fd), std::move(on_fatal)));
-  ASSIGN_OR_RETURN(
-      engine->transport_,
-      BrokerTransport::Connect(engine->options_.transport, engine.get()));
-  engine->reader_ = std::thread([e = engine.get()] { e->ReaderLoop(); });
+  FaultEngine* e = engine.get();
+  if (e->options_.fill.enabled()) {
+    BackgroundFill::Hooks hooks;
+    hooks.send = [e](const v1::FaultStreamRequest& request) {
+      return e->transport_->Send(request);
+    };
+    hooks.guest_faults_waiting = [e] { return e->faults_in_flight() > 0; };
+    hooks.installed = [e](const std::vector<uint64_t>& pages) {
+      e->ResolveInstalled(pages);
+    };
+    e->fill_ = std::make_unique<BackgroundFill>(
+        memory, e->uffd_.get(), &e->stats_, e->options_.transport.regions,
+        e->options_.fill, std::move(hooks));
+  }
+  ASSIGN_OR_RETURN(e->transport_,
+                   BrokerTransport::Connect(e->options_.transport, e));
+  e->reader_ = std::thread([e] { e->ReaderLoop(); });
+  if (e->fill_ != nullptr) e->fill_->Start();
   return engine;
 }
 
@@ -61,7 +82,8 @@ FaultEngine::FaultEngine(const GuestMemory* memory, Options options,
       options_(std::move(options)),
       uffd_(std::move(uffd)),
       wake_fd_(std::move(wake_fd)),
-      on_fatal_(std::move(on_fatal)) {
+      on_fatal_(std::move(on_fatal)),
+      prefetch_window_(WindowOptions(options_)) {
   for (const v1::Region& region : options_.transport.regions) {
     const MappedRegion* mapped = memory_->FindRegion(region.region_id());
     RegionRules rules;
@@ -80,6 +102,8 @@ void FaultEngine::Stop() {
     if (stopping_) return;
     stopping_ = true;
   }
+  // The fill asks through the transport: it ends first.
+  if (fill_ != nullptr) fill_->Stop();
   // The transport first: a revocation on its stream thread may wait in
   // mremap for the reader to read the remap event.
   if (transport_ != nullptr) transport_->Shutdown();
@@ -89,6 +113,11 @@ void FaultEngine::Stop() {
   }
   Nudge();
   if (reader_.joinable()) reader_.join();
+  if (options_.record != nullptr) {
+    if (absl::Status written = options_.record->Write(); !written.ok()) {
+      Log(written.ToString());
+    }
+  }
 }
 
 size_t FaultEngine::faults_in_flight() const {
@@ -186,6 +215,10 @@ void FaultEngine::HandleUserFault(const UserFault& fault) {
     auto vcpu = vcpu_by_thread_.find(fault.thread_id);
     pending.vcpu = vcpu == vcpu_by_thread_.end() ? kUnknownVcpu : vcpu->second;
     pending.first_asked = absl::Now();
+    pending.prefetch_hint =
+        regions_.at(pending.region_id).rules.device
+            ? 0
+            : prefetch_window_.HintFor(fault.address / kFaultPageBytes);
     fault_by_page_[fault.address] = id;
   }
   stats_.Count(FaultStats::Counter::kFaults);
@@ -207,8 +240,7 @@ void FaultEngine::SendFault(uint64_t fault_id) {
     ask->set_access(fault.access);
     ask->set_vcpu(fault.vcpu);
     ask->set_attempt(fault.attempt);
-    const Region& region = regions_.at(fault.region_id);
-    ask->set_prefetch_hint(region.rules.device ? 0 : options_.prefetch_hint);
+    ask->set_prefetch_hint(fault.prefetch_hint);
   }
   const uint64_t generation = transport_->Send(request);
   if (generation == 0) return;  // resent when the next stream opens
@@ -284,6 +316,7 @@ void FaultEngine::OnAttached(const v1::AttachResponse& response,
 }
 
 void FaultEngine::OnStreamOpen(uint64_t generation) {
+  if (fill_ != nullptr) fill_->OnStreamOpen();
   std::vector<uint64_t> resend;
   {
     absl::MutexLock lock(&mutex_);
@@ -310,6 +343,15 @@ void FaultEngine::OnDisconnected(const absl::Status& why) {
 }
 
 void FaultEngine::OnAnswer(const v1::FaultAnswer& answer) {
+  if (fill_ != nullptr && BackgroundFill::IsFillId(answer.fault_id())) {
+    std::shared_ptr<const StagingMapping> staging;
+    {
+      absl::MutexLock lock(&files_mutex_);
+      staging = staging_;
+    }
+    fill_->OnAnswer(answer, staging.get());
+    return;
+  }
   PendingFault fault;
   {
     absl::MutexLock lock(&mutex_);
@@ -437,6 +479,16 @@ void FaultEngine::Resolve(uint64_t fault_id) {
   stats_.RecordLatency(absl::Now() - it->second.first_asked);
   fault_by_page_.erase(it->second.host_page);
   in_flight_.erase(it);
+}
+
+void FaultEngine::ResolveInstalled(const std::vector<uint64_t>& host_pages) {
+  absl::MutexLock lock(&mutex_);
+  for (uint64_t address : host_pages) {
+    auto by_page = fault_by_page_.find(address);
+    if (by_page == fault_by_page_.end()) continue;
+    in_flight_.erase(by_page->second);
+    fault_by_page_.erase(by_page);
+  }
 }
 
 void FaultEngine::Fail(FatalKind kind, const std::string& message) {

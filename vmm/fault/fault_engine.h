@@ -29,11 +29,14 @@
 #include "absl/synchronization/mutex.h"
 #include "proto/base/unique_fd.h"
 #include "proto/faultline/v1/broker.pb.h"
+#include "vmm/fault/background_fill.h"
 #include "vmm/fault/broker_transport.h"
 #include "vmm/fault/fault_policy.h"
 #include "vmm/fault/fault_stats.h"
+#include "vmm/fault/prefetch_window.h"
 #include "vmm/fault/staging_mapping.h"
 #include "vmm/fault/userfaultfd.h"
+#include "vmm/fault/working_set.h"
 #include "vmm/memory/guest_memory.h"
 
 namespace faultline::vmm {
@@ -58,11 +61,19 @@ class FaultEngine : private BrokerTransport::Listener {
     // Regions as attached: ids, bases and sizes must match `memory`.
     BrokerTransport::Options transport;
     RetryOptions retry;
+    // RAM faults ask for this many next pages; adaptive: the window starts
+    // there and follows the guest (prefetch_window.h).
     uint32_t prefetch_hint = 0;
+    bool prefetch_adaptive = false;
     // An error answer poisons the page (UFFDIO_POISON) so the vCPU that
     // touches it gets a machine check, instead of stopping the VM. Falls
     // back to stopping where the kernel cannot poison.
     bool poison_error_pages = false;
+    // Pages installed ahead of the guest once attached (off unless enabled).
+    BackgroundFillOptions fill;
+    // Told of every RAM page installed for a guest fault (the page, then
+    // its prefetched pages), and written when the engine stops; optional.
+    std::shared_ptr<WorkingSetRecorder> record;
   };
 
   // Registers every region of `memory` with a new userfaultfd and attaches.
@@ -86,6 +97,8 @@ class FaultEngine : private BrokerTransport::Listener {
   void Stop();
 
   FaultStats& stats() { return stats_; }
+  // Whether background fill has run out of pages (false without one).
+  bool fill_done() const { return fill_ != nullptr && fill_->done(); }
   size_t faults_in_flight() const;
   // Whether error answers become poisoned pages (options and kernel allow).
   bool poisons_error_pages() const;
@@ -110,6 +123,7 @@ class FaultEngine : private BrokerTransport::Listener {
     v1::AccessKind access = v1::ACCESS_KIND_READ;
     uint32_t vcpu = 0xFFFFFFFF;
     uint32_t attempt = 0;
+    uint32_t prefetch_hint = 0;  // the same on every attempt
     uint64_t sent_generation = 0;
     absl::Time first_asked;
     uint32_t retries = 0;
@@ -149,6 +163,12 @@ class FaultEngine : private BrokerTransport::Listener {
   void ScheduleRetry(uint64_t fault_id, absl::Duration hint,
                      const std::string& reason, const std::string& detail);
   void Resolve(uint64_t fault_id);
+  // Pages installed without an answer to their fault (prefetch, fill): the
+  // faults waiting on them are served (their threads were woken).
+  void ResolveInstalled(const std::vector<uint64_t>& host_pages);
+  void RecordWorkingSet(uint32_t region_id, uint64_t offset) {
+    if (options_.record != nullptr) options_.record->Record(region_id, offset);
+  }
   void Fail(FatalKind kind, const std::string& message);
   std::string DescribePage(const PendingFault& fault) const;
 
@@ -159,6 +179,8 @@ class FaultEngine : private BrokerTransport::Listener {
   const FatalCallback on_fatal_;
   std::map<uint32_t, Region> regions_;  // fixed after Create
   FaultStats stats_;
+  PrefetchWindow prefetch_window_;
+  std::unique_ptr<BackgroundFill> fill_;  // null when off
   std::unique_ptr<BrokerTransport> transport_;
   std::thread reader_;
 

@@ -56,7 +56,12 @@ absl::Status FaultEngine::InstallPageOrZero(const v1::FaultAnswer& answer,
   RETURN_IF_ERROR(status);
   stats_.Count(zero ? FaultStats::Counter::kZeros
                     : FaultStats::Counter::kPages);
-  if (!has_extras) return absl::OkStatus();
+  RecordWorkingSet(fault.region_id, fault.offset);
+  const uint64_t page_number = fault.host_page / kFaultPageBytes;
+  if (!has_extras) {
+    prefetch_window_.OnAnswered(page_number, page_number + 1);
+    return absl::OkStatus();
+  }
 
   uint64_t low = fault.host_page;
   uint64_t high = fault.host_page + kFaultPageBytes;
@@ -79,6 +84,7 @@ absl::Status FaultEngine::InstallPageOrZero(const v1::FaultAnswer& answer,
     if (absl::IsAlreadyExists(installed)) continue;  // already there
     RETURN_IF_ERROR(installed);
     stats_.Count(FaultStats::Counter::kExtraPages);
+    RecordWorkingSet(fault.region_id, extra.offset());
     covered.push_back(address);
     low = std::min(low, address);
     high = std::max(high, address + kFaultPageBytes);
@@ -86,13 +92,11 @@ absl::Status FaultEngine::InstallPageOrZero(const v1::FaultAnswer& answer,
   // One wake for the faulting page and every prefetched page a thread may
   // already be waiting on.
   RETURN_IF_ERROR(uffd_->Wake(low, high - low));
-  absl::MutexLock lock(&mutex_);
-  for (uint64_t address : covered) {
-    auto by_page = fault_by_page_.find(address);
-    if (by_page == fault_by_page_.end()) continue;
-    in_flight_.erase(by_page->second);
-    fault_by_page_.erase(by_page);
-  }
+  const uint64_t last_extra =
+      region_base + answer.extra_pages(answer.extra_pages_size() - 1).offset();
+  prefetch_window_.OnAnswered(
+      page_number, std::max(last_extra / kFaultPageBytes + 1, page_number + 1));
+  ResolveInstalled(covered);
   return absl::OkStatus();
 }
 

@@ -88,6 +88,9 @@ class FaultEngineTest : public ::testing::Test {
     options.prefetch_hint = prefetch;
     options.transport.staging = staging;
     options.poison_error_pages = poison_error_pages_;
+    options.prefetch_adaptive = prefetch_adaptive_;
+    options.fill = fill_options_;
+    options.record = record_;
     auto engine = FaultEngine::Create(memory_.get(), options,
                                       [this](const FatalFault& f) {
                                         absl::MutexLock lock(&fatal_mutex_);
@@ -172,7 +175,10 @@ class FaultEngineTest : public ::testing::Test {
     return mismatches;
   }
 
-  bool poison_error_pages_ = false;  // read by StartEngine
+  bool poison_error_pages_ = false;  // read by StartEngine, as are these
+  bool prefetch_adaptive_ = false;
+  BackgroundFillOptions fill_options_;
+  std::shared_ptr<WorkingSetRecorder> record_;
   std::unique_ptr<BrokerProcess> broker_;
   std::unique_ptr<v1::BrokerAdmin::Stub> admin_;
   std::unique_ptr<GuestMemory> memory_;

@@ -52,6 +52,15 @@ struct FaultCountersSnapshot {
   uint64_t revocations = 0;
   uint64_t loaded_pages = 0;  // installed by the loader, not faults
   uint64_t staged_pages = 0;  // copied from staging slots (page and extra)
+  // Background fill (background_fill.h): asks, pages it installed (copies
+  // and zero pages), pages it found present (EEXIST: the guest's or a
+  // fault's first, left alone), retry answers, pages dropped on errors.
+  uint64_t fill_asks = 0;
+  uint64_t fill_pages = 0;
+  uint64_t fill_zero_pages = 0;
+  uint64_t fill_already_present = 0;
+  uint64_t fill_retries = 0;
+  uint64_t fill_dropped = 0;
   std::map<std::string, uint64_t> retries_by_reason;
   uint64_t latency_p50_us = 0;
   uint64_t latency_p99_us = 0;
@@ -81,6 +90,12 @@ class FaultStats {
     kLoadedPages,
     kStagedPages,  // pages (asked or prefetched) copied from a staging slot
     kPoisoned,     // error answers applied as UFFDIO_POISON
+    kFillAsks,
+    kFillPages,
+    kFillZeroPages,
+    kFillAlreadyPresent,
+    kFillRetries,
+    kFillDropped,
   };
   void Count(Counter counter, uint64_t n = 1);
   void CountRetry(const std::string& reason);
