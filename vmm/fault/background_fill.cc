@@ -106,22 +106,25 @@ void BackgroundFill::Loop() {
   for (;;) {
     {
       absl::MutexLock lock(&mutex_);
-      // One ask at a time: wait for its answer, or give it up after the
-      // deadline (its pages come again).
-      while (!stopping_ && in_flight_.has_value()) {
-        if (absl::Now() - in_flight_->sent > options_.ask_deadline) {
-          put_back_.push_back(in_flight_->run);
-          in_flight_.reset();
-          break;
+      // At most asks_in_flight out: wait for an answer, or give asks up
+      // after the deadline (their pages come again).
+      const size_t most = std::max<uint32_t>(options_.asks_in_flight, 1);
+      while (!stopping_ && in_flight_.size() >= most) {
+        const absl::Time now = absl::Now();
+        for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+          if (now - it->second.sent > options_.ask_deadline) {
+            put_back_.push_back(it->second.run);
+            in_flight_.erase(it++);
+          } else {
+            ++it;
+          }
         }
-        mutex_.AwaitWithTimeout(
-            absl::Condition(
-                +[](BackgroundFill* fill)
-                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(fill->mutex_) {
-                       return fill->stopping_ || !fill->in_flight_.has_value();
-                     },
-                this),
-            absl::Milliseconds(100));
+        if (in_flight_.size() < most) break;
+        auto room = [this, most]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+          return stopping_ || in_flight_.size() < most;
+        };
+        mutex_.AwaitWithTimeout(absl::Condition(&room),
+                                absl::Milliseconds(100));
       }
       // Paused (a retry answer) or rate-bounded: sleep, waking for a stop.
       const absl::Time wake = std::max(paused_until_, next_ask);
@@ -157,11 +160,11 @@ void BackgroundFill::Loop() {
       absl::MutexLock lock(&mutex_);
       const uint64_t id = kFillIdBit | next_id_++;
       ask->set_fault_id(id);
-      in_flight_ = Ask{id, *run, absl::Now()};
+      in_flight_[id] = Ask{id, *run, absl::Now()};
     }
     if (hooks_.send(request) == 0) {
       absl::MutexLock lock(&mutex_);
-      in_flight_.reset();
+      in_flight_.erase(ask->fault_id());
       plan_.PutBack(*run);
       paused_until_ = absl::Now() + kNoStreamPause;
       continue;
@@ -174,9 +177,8 @@ void BackgroundFill::Loop() {
 
 void BackgroundFill::OnStreamOpen() {
   absl::MutexLock lock(&mutex_);
-  if (!in_flight_.has_value()) return;
-  put_back_.push_back(in_flight_->run);
-  in_flight_.reset();
+  for (const auto& [id, ask] : in_flight_) put_back_.push_back(ask.run);
+  in_flight_.clear();
 }
 
 void BackgroundFill::OnAnswer(const v1::FaultAnswer& answer,
@@ -184,11 +186,12 @@ void BackgroundFill::OnAnswer(const v1::FaultAnswer& answer,
   Ask ask;
   {
     absl::MutexLock lock(&mutex_);
-    if (!in_flight_.has_value() || in_flight_->id != answer.fault_id()) {
+    auto it = in_flight_.find(answer.fault_id());
+    if (it == in_flight_.end()) {
       Count(FaultStats::Counter::kStaleAnswers);
       return;
     }
-    ask = *in_flight_;
+    ask = it->second;
   }
   const MappedRegion* region = memory_->FindRegion(ask.run.region_id);
   RegionRules rules;
@@ -217,9 +220,9 @@ void BackgroundFill::OnAnswer(const v1::FaultAnswer& answer,
   }
   if (!installed.empty()) hooks_.installed(installed);
   absl::MutexLock lock(&mutex_);
-  in_flight_.reset();
+  in_flight_.erase(ask.id);
   if (put_back) put_back_.push_back(ask.run);
-  paused_until_ = absl::Now() + pause;
+  if (pause > absl::ZeroDuration()) paused_until_ = absl::Now() + pause;
 }
 
 std::vector<uint64_t> BackgroundFill::Install(const v1::FaultAnswer& answer,

@@ -4,7 +4,7 @@
 // address order), until the plan is done or the fill is stopped.
 //
 // Rules: guest faults always go first (an ask goes out only while no guest
-// fault is waiting, one ask at a time); the rate is bounded; pages are
+// fault is waiting, asks_in_flight at a time); the rate is bounded; pages are
 // installed with UFFDIO_COPY_MODE_DONTWAKE and runs of zero pages with one
 // UFFDIO_ZEROPAGE, then one wake for the run (a vCPU may have faulted on a
 // page meanwhile). userfaultfd never installs over a present page: a page
@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "proto/faultline/v1/broker.pb.h"
@@ -44,6 +45,10 @@ struct BackgroundFillOptions {
   std::vector<WorkingSetPage> replay;  // installed first, in this order
   uint32_t pages_per_second = 50'000;  // bound on the fill's rate
   uint32_t max_run_pages = 65;         // one page and 64 prefetched
+  // Asks out at once. More hides the round trip (the fill keeps ahead of
+  // a guest walking the same order); a guest fault may then wait behind
+  // that many fill answers.
+  uint32_t asks_in_flight = 4;
   absl::Duration ask_deadline = absl::Seconds(10);
   // Skip pages mincore says are resident. Off (tests): every page is asked
   // for, and the present ones meet EEXIST.
@@ -126,7 +131,7 @@ class BackgroundFill {
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   bool done_ ABSL_GUARDED_BY(mutex_) = false;
   uint64_t next_id_ ABSL_GUARDED_BY(mutex_) = 1;
-  std::optional<Ask> in_flight_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<uint64_t, Ask> in_flight_ ABSL_GUARDED_BY(mutex_);
   std::vector<FillRun> put_back_ ABSL_GUARDED_BY(mutex_);
   absl::Time paused_until_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
 };

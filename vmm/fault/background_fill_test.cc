@@ -102,6 +102,25 @@ TEST_F(BackgroundFillTest, FillsEveryPageOnceAndLeavesWrittenPagesAlone) {
   EXPECT_FALSE(WaitForFatal(absl::ZeroDuration()).has_value());
 }
 
+TEST_F(BackgroundFillTest, SeveralAsksInFlightStillInstallEachPageOnce) {
+  constexpr uint64_t kPages = 2048;
+  fill_options_.address_order = true;
+  fill_options_.asks_in_flight = 4;
+  fill_options_.max_run_pages = 16;
+  fill_options_.probe_residency = false;
+  ASSERT_TRUE(StartEngine({RamRegion(kPages, Pattern(8))}).ok());
+  TouchInBackground(kRamId, kPages / 2, kPages / 4, 2);
+  JoinTouchers();
+  ASSERT_TRUE(WaitForFill());
+  EXPECT_EQ(ResidentPages(kPages).size(), kPages);
+  EXPECT_EQ(PatternMismatches(8, 0, kPages), 0u);
+  const FaultCountersSnapshot stats = engine_->stats().Snapshot();
+  EXPECT_EQ(stats.fill_pages + stats.fill_already_present, kPages);
+  EXPECT_EQ(stats.fill_pages + stats.pages + stats.extra_pages -
+                stats.already_resolved,
+            kPages);
+}
+
 TEST_F(BackgroundFillTest, ZeroPagesGoInBatchesAroundWrittenOnes) {
   constexpr uint64_t kPages = 512;
   v1::Source zero;
@@ -180,8 +199,7 @@ TEST_F(BackgroundFillTest, RecordsFaultedPagesAndTheirPrefetchInOrder) {
   auto recorder = WorkingSetRecorder::Create(path);
   ASSERT_TRUE(recorder.ok()) << recorder.status();
   record_ = *std::move(recorder);
-  ASSERT_TRUE(
-      StartEngine({RamRegion(64, Pattern(2))}, RetryOptions(), 2).ok());
+  ASSERT_TRUE(StartEngine({RamRegion(64, Pattern(2))}, RetryOptions(), 2).ok());
   for (uint64_t page : {40, 10, 20}) {
     TouchInBackground(kRamId, page, 1, 1);
     JoinTouchers();
@@ -191,8 +209,10 @@ TEST_F(BackgroundFillTest, RecordsFaultedPagesAndTheirPrefetchInOrder) {
   auto pages = ReadWorkingSet(path, regions);
   ASSERT_TRUE(pages.ok()) << pages.status();
   std::vector<uint64_t> order;
-  for (const WorkingSetPage& page : *pages) order.push_back(page.offset / kPage);
-  EXPECT_THAT(order, ::testing::ElementsAre(40, 41, 42, 10, 11, 12, 20, 21, 22));
+  for (const WorkingSetPage& page : *pages)
+    order.push_back(page.offset / kPage);
+  EXPECT_THAT(order,
+              ::testing::ElementsAre(40, 41, 42, 10, 11, 12, 20, 21, 22));
 }
 
 TEST_F(BackgroundFillTest, AdaptivePrefetchCutsSequentialFaults) {
