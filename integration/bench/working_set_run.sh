@@ -27,7 +27,7 @@ run_once() {
   local flags=(--guest="$payload" --memory="$memory" --ram_source=pattern:7
                --broker="unix:$socket" --vm_name="$name"
                --guest_args="$args" --serial="$work/serial-$name"
-               --stats_json="$work/stats-$name.json")
+               --stats_json="$work/stats-$name.json" --fault_deadline=600s)
   case "$mode" in
     record) flags+=(--record_working_set="$work/ws-$payload_name") ;;
     replay) flags+=(--replay_working_set="$work/ws-$payload_name") ;;

@@ -133,7 +133,10 @@ void BackgroundFill::Loop() {
       for (const FillRun& run : put_back_) plan_.PutBack(run);
       put_back_.clear();
     }
-    if (hooks_.guest_faults_waiting()) {
+    // Address order yields to every waiting fault. A replay does not: its
+    // pages are the ones the guest faults on next, and stopping for each
+    // fault lets the guest catch up and fault on the rest.
+    if (!plan_.replaying() && hooks_.guest_faults_waiting()) {
       next_ask = absl::Now() + kFaultsFirstPause;
       continue;
     }

@@ -3,8 +3,10 @@
 // behind its back, in FillPlan's order (a recorded working set first, then
 // address order), until the plan is done or the fill is stopped.
 //
-// Rules: guest faults always go first (an ask goes out only while no guest
-// fault is waiting, asks_in_flight at a time); the rate is bounded; pages are
+// Rules: guest faults always go first (in address order an ask goes out only
+// while no guest fault is waiting; a replay's asks, the pages the guest
+// faults on next, keep going; asks_in_flight at a time, so a fault waits
+// behind at most that many fill answers); the rate is bounded; pages are
 // installed with UFFDIO_COPY_MODE_DONTWAKE and runs of zero pages with one
 // UFFDIO_ZEROPAGE, then one wake for the run (a vCPU may have faulted on a
 // page meanwhile). userfaultfd never installs over a present page: a page

@@ -50,6 +50,8 @@ class FillPlan {
   // A run handed out but not installed (the broker said retry, the stream
   // broke): it comes next again.
   void PutBack(const FillRun& run);
+  // Whether recorded pages are still to come.
+  bool replaying() const { return next_recorded_ < recorded_.size(); }
 
  private:
   std::optional<WorkingSetPage> PeekPage();
