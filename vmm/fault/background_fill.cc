@@ -7,12 +7,14 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "proto/faultline/v1/wire.h"
+#include "vmm/fault/answer_installer.h"
 #include "vmm/fault/fault_policy.h"
 
 namespace faultline::vmm {
 namespace {
 
-constexpr uint64_t kPageBytes = kFaultPageBytes;
+constexpr uint64_t kPageBytes = v1::wire::kPageBytes;
 constexpr uint64_t kProbePages = 64;  // pages per mincore call
 // How long the fill waits when it cannot ask: no stream, or faults first.
 constexpr absl::Duration kNoStreamPause = absl::Milliseconds(50);
@@ -23,27 +25,15 @@ void Log(const std::string& message) {
   std::fprintf(stderr, "vmm: background fill: %s\n", message.c_str());
 }
 
-// One page an answer carries: its offset, and its bytes (nullptr: zeroes).
-struct CarriedPage {
-  uint64_t offset = 0;
-  bool zero = false;
-  const uint8_t* bytes = nullptr;  // not zero: null when the slot is unmapped
-};
-
-const uint8_t* Bytes(const std::string& inline_data, bool staged, uint32_t slot,
-                     const StagingMapping* staging) {
-  if (!staged) return reinterpret_cast<const uint8_t*>(inline_data.data());
-  return staging != nullptr ? staging->Slot(slot) : nullptr;
-}
-
 }  // namespace
 
 BackgroundFill::BackgroundFill(const GuestMemory* memory, Userfaultfd* uffd,
-                               FaultStats* stats,
+                               const StagingSlots* slots, FaultStats* stats,
                                const std::vector<v1::Region>& regions,
                                BackgroundFillOptions options, Hooks hooks)
     : memory_(memory),
       uffd_(uffd),
+      slots_(slots),
       stats_(stats),
       options_(std::move(options)),
       hooks_(std::move(hooks)),
@@ -184,8 +174,7 @@ void BackgroundFill::OnStreamOpen() {
   in_flight_.clear();
 }
 
-void BackgroundFill::OnAnswer(const v1::FaultAnswer& answer,
-                              const StagingMapping* staging) {
+void BackgroundFill::OnAnswer(const v1::FaultAnswer& answer) {
   Ask ask;
   {
     absl::MutexLock lock(&mutex_);
@@ -200,9 +189,9 @@ void BackgroundFill::OnAnswer(const v1::FaultAnswer& answer,
   RegionRules rules;
   rules.region_id = ask.run.region_id;
   rules.size_bytes = region != nullptr ? region->spec.size_bytes : 0;
-  rules.staging_slot_count = staging != nullptr ? staging->slot_count() : 0;
   absl::StatusOr<AnswerAction> action = ValidateAnswer(
-      answer, AskedFault{ask.id, ask.run.region_id, ask.run.offset}, rules);
+      answer, AskedFault{ask.id, ask.run.region_id, ask.run.offset}, rules,
+      *slots_);
   std::vector<uint64_t> installed;
   bool put_back = false;
   absl::Duration pause = absl::ZeroDuration();
@@ -211,7 +200,7 @@ void BackgroundFill::OnAnswer(const v1::FaultAnswer& answer,
     Log(std::string(action.status().message()));
   } else if (*action == AnswerAction::kInstallPage ||
              *action == AnswerAction::kInstallZero) {
-    installed = Install(answer, *region, staging);
+    installed = Install(answer, *region);
   } else if (*action == AnswerAction::kRetry) {
     Count(FaultStats::Counter::kFillRetries);
     put_back = true;
@@ -229,31 +218,19 @@ void BackgroundFill::OnAnswer(const v1::FaultAnswer& answer,
 }
 
 std::vector<uint64_t> BackgroundFill::Install(const v1::FaultAnswer& answer,
-                                              const MappedRegion& region,
-                                              const StagingMapping* staging) {
-  std::vector<CarriedPage> pages;
-  if (answer.has_zero()) {
-    pages.push_back({answer.offset(), true, nullptr});
-  } else {
-    pages.push_back(
-        {answer.offset(), false,
-         Bytes(answer.page().data(), answer.page().has_staging_slot(),
-               answer.page().staging_slot(), staging)});
-  }
-  for (const v1::ExtraPage& extra : answer.extra_pages()) {
-    pages.push_back({extra.offset(), extra.has_zero(),
-                     extra.has_zero()
-                         ? nullptr
-                         : Bytes(extra.data(), extra.has_staging_slot(),
-                                 extra.staging_slot(), staging)});
+                                              const MappedRegion& region) {
+  std::vector<uint64_t> installed;
+  absl::StatusOr<std::vector<AnswerPage>> pages = AnswerPages(answer, *slots_);
+  if (!pages.ok()) {
+    Log(pages.status().ToString());
+    return installed;
   }
   const uint64_t base = reinterpret_cast<uint64_t>(region.host_base());
-  std::vector<uint64_t> installed;
   uint64_t zero_start = 0;
   uint64_t zero_pages = 0;
-  for (const CarriedPage& page : pages) {
+  for (const AnswerPage& page : *pages) {
     const uint64_t address = base + page.offset;
-    const bool zero = page.zero;
+    const bool zero = page.bytes == nullptr;
     if (zero && zero_pages > 0 &&
         address == zero_start + zero_pages * kPageBytes) {
       ++zero_pages;
@@ -264,11 +241,6 @@ std::vector<uint64_t> BackgroundFill::Install(const v1::FaultAnswer& answer,
     if (zero) {
       zero_start = address;
       zero_pages = 1;
-      continue;
-    }
-    if (page.bytes == nullptr) {
-      Log(absl::StrFormat("offset %#x: its staging slot has no mapping",
-                          page.offset));
       continue;
     }
     absl::Status copied = uffd_->Copy(address, page.bytes, kPageBytes, false);

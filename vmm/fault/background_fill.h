@@ -36,9 +36,9 @@
 #include "proto/faultline/v1/broker.pb.h"
 #include "vmm/fault/fault_stats.h"
 #include "vmm/fault/fill_plan.h"
-#include "vmm/fault/staging_mapping.h"
 #include "vmm/fault/userfaultfd.h"
 #include "vmm/memory/guest_memory.h"
+#include "vmm/transport/staging_slots.h"
 
 namespace faultline::vmm {
 
@@ -75,10 +75,12 @@ class BackgroundFill {
     return (fault_id & kFillIdBit) != 0;
   }
 
-  // `memory`, `uffd` and `stats` must outlive the fill; only RAM regions
-  // among `regions` are filled.
+  // `memory`, `uffd`, `slots` (the session's staging slots, which answers
+  // name) and `stats` must outlive the fill; only RAM regions among
+  // `regions` are filled.
   BackgroundFill(const GuestMemory* memory, Userfaultfd* uffd,
-                 FaultStats* stats, const std::vector<v1::Region>& regions,
+                 const StagingSlots* slots, FaultStats* stats,
+                 const std::vector<v1::Region>& regions,
                  BackgroundFillOptions options, Hooks hooks);
   ~BackgroundFill();
 
@@ -88,8 +90,8 @@ class BackgroundFill {
   void Start();
   void Stop();
 
-  // An answer to a fill ask (IsFillId); `staging` holds its slots, if any.
-  void OnAnswer(const v1::FaultAnswer& answer, const StagingMapping* staging);
+  // An answer to a fill ask (IsFillId); its slots are released after.
+  void OnAnswer(const v1::FaultAnswer& answer);
   // A new stream: an ask on the old one will never be answered.
   void OnStreamOpen();
 
@@ -108,8 +110,7 @@ class BackgroundFill {
   bool Resident(uint32_t region_id, uint64_t offset);
   // Installs the checked page or zero answer; returns the host pages put.
   std::vector<uint64_t> Install(const v1::FaultAnswer& answer,
-                                const MappedRegion& region,
-                                const StagingMapping* staging);
+                                const MappedRegion& region);
   void InstallZeroRun(uint64_t address, uint64_t pages,
                       std::vector<uint64_t>* installed);
   void Count(FaultStats::Counter counter, uint64_t n = 1) {
@@ -118,6 +119,7 @@ class BackgroundFill {
 
   const GuestMemory* const memory_;
   Userfaultfd* const uffd_;
+  const StagingSlots* const slots_;
   FaultStats* const stats_;
   const BackgroundFillOptions options_;
   const Hooks hooks_;
