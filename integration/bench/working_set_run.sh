@@ -101,8 +101,8 @@ for spec in "memwork:$memwork:48M:mib=16" "ramtouch:$ramtouch:32M:order=sequenti
     -v lf="${med_f[lazy]}" -v rf="${med_f[replay]}" 'BEGIN {
       time_ratio = rs / ps; fault_ratio = (rf > 0) ? lf / rf : lf
       printf "- %s: working set %d pages; replay / preloaded guest run time **%.2fx** (goal <= 1.1x: %s), VMM wall time %.2fx (the preload counted); lazy / replay faults **%.1fx** (goal >= 3x: %s); lazy / preloaded run time %.2fx\n",
-        name, rec, time_ratio, time_ratio <= 1.1 ? "met" : "missed", rw / pw,
-        fault_ratio, fault_ratio >= 3 ? "met" : "missed", ls / ps }')
+        name, rec, time_ratio, (time_ratio <= 1.1) ? "met" : "missed", rw / pw,
+        fault_ratio, (fault_ratio >= 3) ? "met" : "missed", ls / ps }')
   summary+=$'\n'
   unset seconds walls faults ahead loaded med_s med_w med_f
 done
