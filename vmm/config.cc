@@ -208,12 +208,17 @@ absl::StatusOr<VmmConfig> ParseConfig(const VmmFlags& flags) {
     return FlagError("retry_budget", "need 0 to 1000000");
   }
   config.retry_budget = static_cast<uint32_t>(flags.retry_budget);
-  if (flags.prefetch < -1 || flags.prefetch > v1::wire::kMaxPrefetchPages) {
-    return FlagError("prefetch", absl::StrFormat("need 0 to %u pages",
-                                                 v1::wire::kMaxPrefetchPages));
-  }
-  if (flags.prefetch >= 0) {
-    config.prefetch_pages = static_cast<uint32_t>(flags.prefetch);
+  config.prefetch_adaptive = flags.prefetch == "adaptive";
+  if (!config.prefetch_adaptive) {
+    uint32_t pages = 0;
+    if (!absl::SimpleAtoi(flags.prefetch, &pages) ||
+        pages > v1::wire::kMaxPrefetchPages) {
+      return FlagError(
+          "prefetch",
+          absl::StrFormat("'%s' is not adaptive or 0 to %u pages",
+                          flags.prefetch, v1::wire::kMaxPrefetchPages));
+    }
+    config.prefetch_pages = pages;
   }
   config.stats_json_path = flags.stats_json;
   if (flags.staging != "auto" && flags.staging != "off") {
@@ -222,6 +227,24 @@ absl::StatusOr<VmmConfig> ParseConfig(const VmmFlags& flags) {
   }
   config.staging_auto = flags.staging == "auto";
   config.preload_ram = flags.preload_ram;
+  if (flags.background_fill != "on" && flags.background_fill != "off") {
+    return FlagError("background_fill", absl::StrCat("'", flags.background_fill,
+                                                     "' is not on or off"));
+  }
+  config.background_fill = flags.background_fill == "on";
+  if (flags.background_fill_rate < 1 ||
+      flags.background_fill_rate > 10'000'000) {
+    return FlagError("background_fill_rate", "need 1 to 10000000 pages/s");
+  }
+  config.background_fill_rate =
+      static_cast<uint32_t>(flags.background_fill_rate);
+  config.record_working_set_path = flags.record_working_set;
+  config.replay_working_set_path = flags.replay_working_set;
+  if (!config.record_working_set_path.empty() &&
+      config.record_working_set_path == config.replay_working_set_path) {
+    return FlagError("record_working_set",
+                     "must not be the file --replay_working_set reads");
+  }
   if (flags.on_error != "machine_check" && flags.on_error != "stop") {
     return FlagError(
         "on_error",

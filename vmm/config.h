@@ -39,11 +39,15 @@ struct VmmFlags {
   std::string control;
   absl::Duration fault_deadline = absl::Seconds(30);
   int64_t retry_budget = 64;
-  int64_t prefetch = -1;  // -1: the boot format's default
+  std::string prefetch = "adaptive";  // or a page count
   std::string stats_json;
   std::string staging = "auto";
   bool preload_ram = false;
   std::string on_error = "machine_check";
+  std::string background_fill = "off";
+  int64_t background_fill_rate = 20000;
+  std::string record_working_set;
+  std::string replay_working_set;
 };
 
 // Where the guest's serial input comes from (--serial_input).
@@ -74,12 +78,22 @@ struct VmmConfig {
   absl::Duration fault_deadline;
   uint32_t retry_budget = 0;
   // RAM faults ask for this many next pages; unset: 7 for payloads, 63 for
-  // kernels (whose boots write long runs of zero pages).
+  // kernels (whose boots write long runs of zero pages). Adaptive: that is
+  // where the window starts (vmm/fault/prefetch_window.h).
   std::optional<uint32_t> prefetch_pages;
+  bool prefetch_adaptive = true;
   std::string stats_json_path;
   // Ask a broker on a Unix socket for a staging area (--staging=auto).
   bool staging_auto = true;
   bool preload_ram = false;  // every RAM page from the broker before start
+  // Untouched RAM pages installed in the background once attached, in
+  // address order, at most this many a second (vmm/fault/background_fill.h).
+  bool background_fill = false;
+  uint32_t background_fill_rate = 20000;
+  // Write the pages the guest faulted in, in order, here; install those of
+  // an earlier record ahead of the guest (vmm/fault/working_set.h).
+  std::string record_working_set_path;
+  std::string replay_working_set_path;
   // An error answer poisons the page and the guest gets a machine check
   // (--on_error=machine_check), or it stops the VM (--on_error=stop).
   bool machine_check_on_error = true;

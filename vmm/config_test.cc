@@ -51,11 +51,44 @@ TEST(ParseConfigTest, PrefetchIsTheFormatsUnlessGiven) {
   auto config = ParseConfig(Good());
   ASSERT_TRUE(config.ok());
   EXPECT_FALSE(config->prefetch_pages.has_value());
+  EXPECT_TRUE(config->prefetch_adaptive);
   VmmFlags flags = Good();
-  flags.prefetch = 0;
+  flags.prefetch = "0";
   EXPECT_EQ(ParseConfig(flags)->prefetch_pages, 0u);
-  flags.prefetch = 65;
-  EXPECT_THAT(Error(flags), HasSubstr("--prefetch"));
+  EXPECT_FALSE(ParseConfig(flags)->prefetch_adaptive);
+  flags.prefetch = "64";
+  EXPECT_EQ(ParseConfig(flags)->prefetch_pages, 64u);
+  for (const char* bad : {"65", "-1", "", "adaptiv", "7 pages"}) {
+    flags.prefetch = bad;
+    EXPECT_THAT(Error(flags), HasSubstr("--prefetch")) << bad;
+  }
+}
+
+TEST(ParseConfigTest, BackgroundFillAndWorkingSets) {
+  auto config = ParseConfig(Good());
+  ASSERT_TRUE(config.ok());
+  EXPECT_FALSE(config->background_fill);
+  EXPECT_EQ(config->background_fill_rate, 20000u);
+  EXPECT_TRUE(config->record_working_set_path.empty());
+  VmmFlags flags = Good();
+  flags.background_fill = "on";
+  flags.background_fill_rate = 500;
+  flags.record_working_set = "/tmp/ws-new";
+  flags.replay_working_set = "/tmp/ws-old";
+  config = ParseConfig(flags);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->background_fill);
+  EXPECT_EQ(config->background_fill_rate, 500u);
+  EXPECT_EQ(config->record_working_set_path, "/tmp/ws-new");
+  EXPECT_EQ(config->replay_working_set_path, "/tmp/ws-old");
+  flags.replay_working_set = flags.record_working_set;
+  EXPECT_THAT(Error(flags), HasSubstr("--record_working_set"));
+  flags = Good();
+  flags.background_fill = "yes";
+  EXPECT_THAT(Error(flags), HasSubstr("--background_fill"));
+  flags = Good();
+  flags.background_fill_rate = 0;
+  EXPECT_THAT(Error(flags), HasSubstr("--background_fill_rate"));
 }
 
 TEST(ParseConfigTest, PreloadRamIsPassedOn) {

@@ -75,20 +75,30 @@ std::string ExitReportText(const StopReason& reason,
                            const FaultCountersSnapshot& s) {
   const std::string reasons = Reasons(s, /*json=*/false);
   return absl::StrFormat(
-      "vmm: %s\n"
-      "vmm: faults %u (coalesced %u); answers: page %u, zero %u, frame %u, "
-      "retry %u, error %u (poisoned %u); extra pages %u; loaded pages %u; "
-      "from staging slots %u\n"
-      "vmm: retries by reason: %s\n"
-      "vmm: already resolved %u, rejected answers %u, stale answers %u, "
-      "resent %u, reconnects %u, revocations %u\n"
-      "vmm: latency p50 %uus p99 %uus p99.9 %uus; %.0f pages/s over %.2fs\n",
-      reason.message, s.faults, s.coalesced, s.pages, s.zeros, s.frames,
-      s.retries, s.errors, s.poisoned, s.extra_pages, s.loaded_pages,
-      s.staged_pages, reasons.empty() ? "none" : reasons, s.already_resolved,
-      s.rejected_answers, s.stale_answers, s.resent, s.reconnects,
-      s.revocations, s.latency_p50_us, s.latency_p99_us, s.latency_p999_us,
-      s.pages_per_second, s.elapsed_seconds);
+             "vmm: %s\n"
+             "vmm: faults %u (coalesced %u); answers: page %u, zero %u, frame "
+             "%u, "
+             "retry %u, error %u (poisoned %u); extra pages %u; loaded pages "
+             "%u; "
+             "from staging slots %u\n"
+             "vmm: retries by reason: %s\n"
+             "vmm: already resolved %u, rejected answers %u, stale answers %u, "
+             "resent %u, reconnects %u, revocations %u\n"
+             "vmm: latency p50 %uus p99 %uus p99.9 %uus; %.0f pages/s over "
+             "%.2fs\n",
+             reason.message, s.faults, s.coalesced, s.pages, s.zeros, s.frames,
+             s.retries, s.errors, s.poisoned, s.extra_pages, s.loaded_pages,
+             s.staged_pages, reasons.empty() ? "none" : reasons,
+             s.already_resolved, s.rejected_answers, s.stale_answers, s.resent,
+             s.reconnects, s.revocations, s.latency_p50_us, s.latency_p99_us,
+             s.latency_p999_us, s.pages_per_second, s.elapsed_seconds) +
+         (s.fill_asks == 0
+              ? std::string()
+              : absl::StrFormat(
+                    "vmm: background fill: %u asks, %u pages + %u zero pages "
+                    "installed, %u already present, %u retries, %u dropped\n",
+                    s.fill_asks, s.fill_pages, s.fill_zero_pages,
+                    s.fill_already_present, s.fill_retries, s.fill_dropped));
 }
 
 std::string ExitReportJson(const StopReason& reason,
@@ -101,14 +111,17 @@ std::string ExitReportJson(const StopReason& reason,
       "\"already_resolved\":%u,\"rejected_answers\":%u,\"stale_answers\":%u,"
       "\"resent\":%u,\"reconnects\":%u,\"revocations\":%u,"
       "\"latency_us\":{\"p50\":%u,\"p99\":%u,\"p999\":%u},"
+      "\"background_fill\":{\"asks\":%u,\"pages\":%u,\"zero_pages\":%u,"
+      "\"already_present\":%u,\"retries\":%u,\"dropped\":%u},"
       "\"elapsed_seconds\":%.3f,\"pages_per_second\":%.1f,"
       "\"stop\":%s,\"poisoned_pages\":[%s]}\n",
       s.faults, s.coalesced, s.pages, s.zeros, s.frames, s.retries, s.errors,
       s.poisoned, s.extra_pages, s.loaded_pages, s.staged_pages,
       Reasons(s, /*json=*/true), s.already_resolved, s.rejected_answers,
       s.stale_answers, s.resent, s.reconnects, s.revocations, s.latency_p50_us,
-      s.latency_p99_us, s.latency_p999_us, s.elapsed_seconds,
-      s.pages_per_second, StopJson(reason), PoisonedJson(s));
+      s.latency_p99_us, s.latency_p999_us, s.fill_asks, s.fill_pages,
+      s.fill_zero_pages, s.fill_already_present, s.fill_retries, s.fill_dropped,
+      s.elapsed_seconds, s.pages_per_second, StopJson(reason), PoisonedJson(s));
 }
 
 }  // namespace faultline::vmm

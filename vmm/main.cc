@@ -59,9 +59,11 @@ ABSL_FLAG(std::string, control, "",
 ABSL_FLAG(absl::Duration, fault_deadline, absl::Seconds(30),
           "Longest a fault may wait (and the first attach may take).");
 ABSL_FLAG(int64_t, retry_budget, 64, "Re-asks per fault before the VM stops.");
-ABSL_FLAG(int64_t, prefetch, -1,
-          "Pages after a faulting RAM page to ask the broker for with it "
-          "(0 to 64; default 7 for payloads, 63 for kernels).");
+ABSL_FLAG(std::string, prefetch, "adaptive",
+          "Pages after a faulting RAM page to ask the broker for with it: "
+          "adaptive (starts at 7 for payloads, 63 for kernels, doubles while "
+          "the guest walks through prefetched pages, halves while they go "
+          "untouched; 0 to 64) or a fixed count 0 to 64.");
 ABSL_FLAG(std::string, stats_json, "", "Write the exit summary as JSON here.");
 ABSL_FLAG(std::string, staging, "auto",
           "auto: page bytes through the broker's shared-memory staging area "
@@ -73,6 +75,20 @@ ABSL_FLAG(std::string, on_error, "machine_check",
 ABSL_FLAG(bool, preload_ram, false,
           "Ask the broker for every RAM page before the vCPUs start "
           "(counted as loaded pages, not faults).");
+ABSL_FLAG(std::string, background_fill, "off",
+          "on: once attached, RAM pages the guest has not touched are asked "
+          "for and installed in the background, in address order (after a "
+          "--replay_working_set's pages), guest faults first; off: only "
+          "what the guest touches.");
+ABSL_FLAG(int64_t, background_fill_rate, 20000,
+          "Most pages a second background fill and replay install.");
+ABSL_FLAG(std::string, record_working_set, "",
+          "Write the RAM pages this run brought in for the guest (each "
+          "faulting page, then its prefetched pages), in order, to this "
+          "file when the VM ends.");
+ABSL_FLAG(std::string, replay_working_set, "",
+          "Install the pages of a --record_working_set file ahead of the "
+          "guest, in their order, in the background (same memory source).");
 
 namespace faultline::vmm {
 namespace {
@@ -106,6 +122,10 @@ VmmFlags ReadFlags() {
   flags.staging = absl::GetFlag(FLAGS_staging);
   flags.preload_ram = absl::GetFlag(FLAGS_preload_ram);
   flags.on_error = absl::GetFlag(FLAGS_on_error);
+  flags.background_fill = absl::GetFlag(FLAGS_background_fill);
+  flags.background_fill_rate = absl::GetFlag(FLAGS_background_fill_rate);
+  flags.record_working_set = absl::GetFlag(FLAGS_record_working_set);
+  flags.replay_working_set = absl::GetFlag(FLAGS_replay_working_set);
   return flags;
 }
 

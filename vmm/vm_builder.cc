@@ -107,6 +107,28 @@ absl::StatusOr<GuestMemoryPlan> CreateGuestMemory(const VmmConfig& config,
   return plan;
 }
 
+// Background fill and the working-set record and replay (--background_fill,
+// --record_working_set, --replay_working_set); a replay is checked against
+// the regions the engine will attach.
+absl::Status AddWorkingSetOptions(const VmmConfig& config,
+                                  const GuestMemory& memory,
+                                  FaultEngine::Options* options) {
+  options->fill.address_order = config.background_fill;
+  options->fill.pages_per_second = config.background_fill_rate;
+  options->fill.ask_deadline = config.fault_deadline;
+  if (!config.replay_working_set_path.empty()) {
+    ASSIGN_OR_RETURN(const std::vector<v1::Region> regions,
+                     AttachedRegions(memory, options->sources));
+    ASSIGN_OR_RETURN(options->fill.replay,
+                     ReadWorkingSet(config.replay_working_set_path, regions));
+  }
+  if (!config.record_working_set_path.empty()) {
+    ASSIGN_OR_RETURN(options->record, WorkingSetRecorder::Create(
+                                          config.record_working_set_path));
+  }
+  return absl::OkStatus();
+}
+
 // 4. The fault engine: registers memory with userfaultfd and attaches.
 absl::Status AttachFaultEngine(const VmmConfig& config, RegionSources sources,
                                const MachineChecks& machine_checks,
@@ -126,7 +148,9 @@ absl::Status AttachFaultEngine(const VmmConfig& config, RegionSources sources,
   options.retry.deadline = config.fault_deadline;
   options.prefetch_hint =
       config.prefetch_pages.value_or(DefaultPrefetchPages(vm->boot_format));
+  options.prefetch_adaptive = config.prefetch_adaptive;
   options.poison_error_pages = machine_checks.has_value();
+  RETURN_IF_ERROR(AddWorkingSetOptions(config, *vm->memory, &options));
   RunControl* control = vm->run_control.get();
   ASSIGN_OR_RETURN(vm->engine,
                    FaultEngine::Create(vm->memory.get(), std::move(options),

@@ -444,6 +444,31 @@ def fault_count(case, args):
         raise StepError("unexpected zero or retry answers: %s" % json.dumps(broker))
 
 
+def fill_check(case, args):
+    # Background fill: pages came ahead of the guest, the guest saw every
+    # page right (ramtouch checks each word), and no page was installed
+    # twice: fill + fault installs, less those that met a present page,
+    # never exceed RAM.
+    touched = case.touched_pages()
+    vmm = case.vmm_stats()
+    fill = vmm["background_fill"]
+    filled = int(fill["pages"]) + int(fill["zero_pages"])
+    installed = (filled + int(vmm["answers"]["page"]) + int(vmm["answers"]["zero"])
+                 + int(vmm["extra_pages"]) - int(vmm["already_resolved"]))
+    ram_pages = args.ram_mib * 256
+    log("ramtouch touched %d pages; VMM: %d faults, fill %s; %d pages installed "
+        "of %d" % (touched, vmm["faults"], json.dumps(fill), installed, ram_pages))
+    if filled < args.min_fill_pages:
+        raise StepError("background fill installed %d pages, want at least %d"
+                        % (filled, args.min_fill_pages))
+    if installed + int(vmm["loaded_pages"]) > ram_pages:
+        raise StepError("%d pages installed and %d loaded: more than the %d of RAM"
+                        % (installed, vmm["loaded_pages"], ram_pages))
+    if vmm["faults"] >= touched:
+        raise StepError("%d faults for %d pages touched: nothing came ahead"
+                        % (vmm["faults"], touched))
+
+
 def check_retries(case, args):
     broker = broker_reason_counts(case.total_counters())
     # Both name reasons by the protocol's enum (not_yet_available, ...).
@@ -572,6 +597,10 @@ def main():
         p.add_argument("--at", default="12M")
         p.add_argument("--range_pages", type=int, default=16)
         p.set_defaults(run=run)
+    p = steps.add_parser("fill-check")
+    p.add_argument("--min_fill_pages", type=int, required=True)
+    p.add_argument("--ram_mib", type=int, default=64)
+    p.set_defaults(run=fill_check)
     p = steps.add_parser("revoke-frame")
     p.add_argument("--pool", default="pcimem")
     p.add_argument("--mark_seed", type=int, required=True)

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "proto/base/status_macros.h"
 #include "proto/faultline/v1/enum_words.h"
+#include "vmm/fault/background_fill.h"
 #include "vmm/fault/fault_policy.h"
 
 namespace faultline::vmm {
@@ -53,8 +54,13 @@ void AnswerHandler::CountReconnect() {
 
 void AnswerHandler::OnAnswer(const v1::FaultAnswer& answer) {
   CountReconnect();
-  const std::optional<PendingFault> fault = table_->Find(answer);
-  if (!fault.has_value()) {
+  const bool fill = options_.on_fill_answer != nullptr &&
+                    BackgroundFill::IsFillId(answer.fault_id());
+  const std::optional<PendingFault> fault =
+      fill ? std::nullopt : table_->Find(answer);
+  if (fill) {
+    if (!stop_->stopped()) options_.on_fill_answer(answer);
+  } else if (!fault.has_value()) {
     stats_->Count(FaultStats::Counter::kStaleAnswers);
   } else if (!stop_->stopped()) {
     Apply(answer, *fault);
@@ -84,7 +90,12 @@ void AnswerHandler::Apply(const v1::FaultAnswer& answer,
     case AnswerAction::kInstallZero: {
       absl::StatusOr<std::vector<uint64_t>> prefetched =
           installer_->InstallPages(answer, TargetOf(fault));
-      if (prefetched.ok()) table_->ResolvePages(*prefetched);
+      if (prefetched.ok()) {
+        table_->ResolvePages(*prefetched);
+        if (options_.on_pages_installed) {
+          options_.on_pages_installed(fault, *prefetched);
+        }
+      }
       applied = prefetched.status();
       break;
     }

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -63,6 +64,14 @@ class AnswerHandler : public BrokerTransport::Listener {
     std::function<void(uint64_t generation)> on_stream_open;
     // A retry was planned: the asking side wakes up to send it in time.
     std::function<void()> on_retry_planned;
+    // Optional: answers to background fill asks (BackgroundFill::IsFillId)
+    // go here instead of to the table.
+    std::function<void(const v1::FaultAnswer&)> on_fill_answer;
+    // Optional: a page or zero answer for `fault` was installed, with the
+    // host pages of the prefetched pages it installed.
+    std::function<void(const PendingFault& fault,
+                       const std::vector<uint64_t>& prefetched)>
+        on_pages_installed;
   };
 
   // Everything must outlive the handler.

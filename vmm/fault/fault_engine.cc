@@ -12,12 +12,20 @@
 #include "absl/strings/str_format.h"
 #include "proto/base/errno_status.h"
 #include "proto/base/status_macros.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::vmm {
 namespace {
 
 constexpr absl::Duration kMaxPollInterval = absl::Milliseconds(100);
 constexpr absl::Duration kReleaseFlushInterval = absl::Milliseconds(1);
+
+PrefetchWindowOptions WindowOptions(const FaultEngine::Options& options) {
+  PrefetchWindowOptions window;
+  window.adaptive = options.prefetch_adaptive;
+  window.initial_pages = options.prefetch_hint;
+  return window;
+}
 
 }  // namespace
 
@@ -34,11 +42,26 @@ absl::StatusOr<std::unique_ptr<FaultEngine>> FaultEngine::Create(
   std::unique_ptr<FaultEngine> engine(
       new FaultEngine(memory, std::move(options), std::move(uffd),
                       std::move(wake_fd), std::move(on_stop)));
-  ASSIGN_OR_RETURN(
-      engine->transport_,
-      BrokerTransport::Connect(engine->options_.transport, &engine->handler_,
-                               &engine->writer_));
-  engine->reader_ = std::thread([e = engine.get()] { e->ReaderLoop(); });
+  FaultEngine* e = engine.get();
+  if (e->options_.fill.enabled()) {
+    BackgroundFill::Hooks hooks;
+    hooks.send = [e](const v1::FaultStreamRequest& request) {
+      return e->writer_.Send(request);
+    };
+    hooks.guest_faults_waiting = [e] { return e->table_.size() > 0; };
+    hooks.installed = [e](const std::vector<uint64_t>& pages) {
+      e->table_.ResolvePages(pages);
+    };
+    e->fill_ = std::make_unique<BackgroundFill>(
+        memory, e->uffd_.get(), &e->slots_, &e->stats_,
+        e->options_.transport.session.regions, e->options_.fill,
+        std::move(hooks));
+  }
+  ASSIGN_OR_RETURN(e->transport_,
+                   BrokerTransport::Connect(e->options_.transport, &e->handler_,
+                                            &e->writer_));
+  e->reader_ = std::thread([e] { e->ReaderLoop(); });
+  if (e->fill_ != nullptr) e->fill_->Start();
   return engine;
 }
 
@@ -54,9 +77,20 @@ FaultEngine::FaultEngine(const GuestMemory* memory, Options options,
       installer_(memory_, uffd_.get(), &slots_, &stats_),
       writer_(&slots_),
       handler_({options_.poison_error_pages, options_.on_device_page,
-                [this](uint64_t generation) { ResendOn(generation); },
-                [this] { Nudge(); }},
-               &table_, &installer_, &slots_, &writer_, &stats_, &stop_) {}
+                [this](uint64_t generation) {
+                  if (fill_ != nullptr) fill_->OnStreamOpen();
+                  ResendOn(generation);
+                },
+                [this] { Nudge(); },
+                [this](const v1::FaultAnswer& answer) {
+                  if (fill_ != nullptr) fill_->OnAnswer(answer);
+                },
+                [this](const PendingFault& fault,
+                       const std::vector<uint64_t>& prefetched) {
+                  OnPagesInstalled(fault, prefetched);
+                }},
+               &table_, &installer_, &slots_, &writer_, &stats_, &stop_),
+      prefetch_window_(WindowOptions(options_)) {}
 
 FaultEngine::~FaultEngine() { Stop(); }
 
@@ -66,6 +100,8 @@ void FaultEngine::Stop() {
     if (stopping_) return;
     stopping_ = true;
   }
+  // The fill asks through the stream writer: it ends first.
+  if (fill_ != nullptr) fill_->Stop();
   // The transport first: a revocation on its stream thread may wait in
   // mremap for the reader to read the remap event.
   if (transport_ != nullptr) transport_->Shutdown();
@@ -75,6 +111,27 @@ void FaultEngine::Stop() {
   }
   Nudge();
   if (reader_.joinable()) reader_.join();
+  if (options_.record != nullptr) {
+    if (absl::Status written = options_.record->Write(); !written.ok()) {
+      absl::FPrintF(stderr, "vmm: %s\n", written.ToString());
+    }
+  }
+}
+
+void FaultEngine::OnPagesInstalled(const PendingFault& fault,
+                                   const std::vector<uint64_t>& prefetched) {
+  const uint64_t page = fault.page.host_page / v1::wire::kPageBytes;
+  uint64_t end = page + 1;
+  for (uint64_t host_page : prefetched) {
+    end = std::max(end, host_page / v1::wire::kPageBytes + 1);
+  }
+  prefetch_window_.OnAnswered(page, end);
+  if (options_.record == nullptr) return;
+  options_.record->Record(fault.page.region_id, fault.page.offset);
+  const uint64_t region_base = fault.page.host_page - fault.page.offset;
+  for (uint64_t host_page : prefetched) {
+    options_.record->Record(fault.page.region_id, host_page - region_base);
+  }
 }
 
 void FaultEngine::RegisterVcpuThread(uint32_t thread_id, uint32_t vcpu) {
@@ -143,7 +200,9 @@ void FaultEngine::HandleUserFault(const UserFault& fault) {
   asked.access = fault.write ? v1::ACCESS_KIND_WRITE : v1::ACCESS_KIND_READ;
   // Device pages are mapped one frame at a time.
   asked.prefetch_hint =
-      region.kind == RegionKind::kRam ? options_.prefetch_hint : 0;
+      region.kind == RegionKind::kRam
+          ? prefetch_window_.HintFor(fault.address / v1::wire::kPageBytes)
+          : 0;
   {
     absl::MutexLock lock(&mutex_);
     if (stopping_) return;

@@ -35,11 +35,14 @@
 #include "vmm/fault/answer_handler.h"
 #include "vmm/fault/answer_installer.h"
 #include "vmm/fault/attached_regions.h"
+#include "vmm/fault/background_fill.h"
 #include "vmm/fault/fault_policy.h"
 #include "vmm/fault/fault_stats.h"
 #include "vmm/fault/fault_table.h"
+#include "vmm/fault/prefetch_window.h"
 #include "vmm/fault/stop_latch.h"
 #include "vmm/fault/userfaultfd.h"
+#include "vmm/fault/working_set.h"
 #include "vmm/memory/guest_memory.h"
 #include "vmm/stop/stop_reason.h"
 #include "vmm/transport/broker_transport.h"
@@ -58,7 +61,11 @@ class FaultEngine {
     BrokerTransport::Options transport;
     RegionSources sources;
     RetryOptions retry;
-    uint32_t prefetch_hint = 0;  // RAM faults; device faults ask for none
+    // RAM faults ask for this many next pages (device faults for none);
+    // adaptive: the window starts there and follows the guest
+    // (prefetch_window.h).
+    uint32_t prefetch_hint = 0;
+    bool prefetch_adaptive = false;
     // An error answer poisons the page (UFFDIO_POISON) so the vCPU that
     // touches it gets a machine check, instead of stopping the VM. Falls
     // back to stopping where the kernel cannot poison.
@@ -66,6 +73,12 @@ class FaultEngine {
     // Optional: told of device page availability (on the stream thread),
     // for a device model that tells the guest.
     std::function<void(const DevicePageEvent&)> on_device_page;
+    // Pages installed ahead of the guest once attached (off unless enabled;
+    // a replay's pages must be checked against the regions).
+    BackgroundFillOptions fill;
+    // Told of every RAM page installed for a guest fault (the page, then
+    // its prefetched pages), and written when the engine stops; optional.
+    std::shared_ptr<WorkingSetRecorder> record;
   };
 
   // Registers every region of `memory` with a new userfaultfd and attaches
@@ -98,6 +111,8 @@ class FaultEngine {
   const std::vector<v1::Region>& regions() const {
     return options_.transport.session.regions;
   }
+  // Whether background fill has run out of pages (false without one).
+  bool fill_done() const { return fill_ != nullptr && fill_->done(); }
 
  private:
   FaultEngine(const GuestMemory* memory, Options options,
@@ -111,6 +126,10 @@ class FaultEngine {
   void ResendOn(uint64_t generation);
   void CheckDeadlines();
   void Nudge();
+  // On the stream thread: an answer for `fault` installed it and
+  // `prefetched`; the prefetch window and the working-set record hear.
+  void OnPagesInstalled(const PendingFault& fault,
+                        const std::vector<uint64_t>& prefetched);
 
   const GuestMemory* const memory_;
   const Options options_;
@@ -123,6 +142,8 @@ class FaultEngine {
   AnswerInstaller installer_;
   StreamWriter writer_;
   AnswerHandler handler_;
+  PrefetchWindow prefetch_window_;
+  std::unique_ptr<BackgroundFill> fill_;  // null when off
   std::unique_ptr<BrokerTransport> transport_;
   std::thread reader_;
 

@@ -102,6 +102,9 @@ class FaultEngineTest : public ::testing::Test {
     options.retry = retry;
     options.prefetch_hint = prefetch;
     options.poison_error_pages = poison_error_pages_;
+    options.prefetch_adaptive = prefetch_adaptive_;
+    options.fill = fill_options_;
+    options.record = record_;
     options.on_device_page = [this](const DevicePageEvent& event) {
       absl::MutexLock lock(&fatal_mutex_);
       device_pages_.push_back(event);
@@ -196,7 +199,10 @@ class FaultEngineTest : public ::testing::Test {
   }
 
   bool starts_real_broker_ = true;   // read by SetUp
-  bool poison_error_pages_ = false;  // read by StartEngine
+  bool poison_error_pages_ = false;  // read by StartEngine, as are these
+  bool prefetch_adaptive_ = false;
+  BackgroundFillOptions fill_options_;
+  std::shared_ptr<WorkingSetRecorder> record_;
   std::unique_ptr<BrokerProcess> broker_;
   std::unique_ptr<v1::BrokerAdmin::Stub> admin_;
   std::unique_ptr<GuestMemory> memory_;

@@ -90,6 +90,24 @@ void FaultStats::Count(Counter counter, uint64_t n) {
     case Counter::kPoisoned:
       c.poisoned += n;
       break;
+    case Counter::kFillAsks:
+      c.fill_asks += n;
+      break;
+    case Counter::kFillPages:
+      c.fill_pages += n;
+      break;
+    case Counter::kFillZeroPages:
+      c.fill_zero_pages += n;
+      break;
+    case Counter::kFillAlreadyPresent:
+      c.fill_already_present += n;
+      break;
+    case Counter::kFillRetries:
+      c.fill_retries += n;
+      break;
+    case Counter::kFillDropped:
+      c.fill_dropped += n;
+      break;
   }
 }
 

@@ -64,6 +64,15 @@ struct FaultCountersSnapshot {
   uint64_t revocations = 0;
   uint64_t loaded_pages = 0;  // installed by the loader, not faults
   uint64_t staged_pages = 0;  // copied from staging slots (page and extra)
+  // Background fill (background_fill.h): asks, pages it installed (copies
+  // and zero pages), pages it found present (EEXIST: the guest's or a
+  // fault's first, left alone), retry answers, pages dropped on errors.
+  uint64_t fill_asks = 0;
+  uint64_t fill_pages = 0;
+  uint64_t fill_zero_pages = 0;
+  uint64_t fill_already_present = 0;
+  uint64_t fill_retries = 0;
+  uint64_t fill_dropped = 0;
   std::map<v1::RetryReason, uint64_t> retries_by_reason;
   // The first kMaxPoisonedPages of them (`poisoned` counts them all).
   std::vector<PoisonedPage> poisoned_pages;
@@ -95,6 +104,12 @@ class FaultStats {
     kLoadedPages,
     kStagedPages,  // pages (asked or prefetched) copied from a staging slot
     kPoisoned,     // error answers applied as UFFDIO_POISON
+    kFillAsks,
+    kFillPages,
+    kFillZeroPages,
+    kFillAlreadyPresent,
+    kFillRetries,
+    kFillDropped,
   };
   void Count(Counter counter, uint64_t n = 1);
   // One retry answer asked again, by its (known) reason.

@@ -163,23 +163,31 @@ absl::Status Userfaultfd::Copy(uint64_t destination, const void* source,
 }
 
 absl::Status Userfaultfd::ZeroPage(uint64_t destination, size_t length,
-                                   bool wake) {
-  for (;;) {
+                                   bool wake, size_t* zeroed) {
+  size_t done = 0;
+  if (zeroed != nullptr) *zeroed = 0;
+  while (done < length) {
     uffdio_zeropage zero = {};
-    zero.range.start = destination;
-    zero.range.len = length;
+    zero.range.start = destination + done;
+    zero.range.len = length - done;
     zero.mode = wake ? 0 : UFFDIO_ZEROPAGE_MODE_DONTWAKE;
     if (::ioctl(fd_.get(), UFFDIO_ZEROPAGE, &zero) == 0) {
-      return absl::OkStatus();
+      done = length;
+      break;
     }
     if (errno == EEXIST) {
       return absl::AlreadyExistsError("UFFDIO_ZEROPAGE " +
-                                      Range(destination, length));
+                                      Range(destination + done, length - done));
     }
     if (errno != EAGAIN) {
       return ErrnoError("UFFDIO_ZEROPAGE " + Range(destination, length));
     }
+    // EAGAIN: part of the range is done (or the address space changed).
+    if (zero.zeropage > 0) done += static_cast<size_t>(zero.zeropage);
+    if (zeroed != nullptr) *zeroed = done;
   }
+  if (zeroed != nullptr) *zeroed = done;
+  return absl::OkStatus();
 }
 
 absl::Status Userfaultfd::Wake(uint64_t address, size_t length) {

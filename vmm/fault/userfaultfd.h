@@ -55,7 +55,10 @@ class Userfaultfd {
   // (EEXIST), which callers treat as "someone got there first".
   absl::Status Copy(uint64_t destination, const void* source, size_t length,
                     bool wake);
-  absl::Status ZeroPage(uint64_t destination, size_t length, bool wake);
+  // `zeroed`, when given, says how many bytes from `destination` were
+  // zeroed (all on success; those before the present page on EEXIST).
+  absl::Status ZeroPage(uint64_t destination, size_t length, bool wake,
+                        size_t* zeroed = nullptr);
   absl::Status Wake(uint64_t address, size_t length);
   // Marks pages so an access gets SIGBUS (memory failure); Unimplemented
   // when the kernel lacks UFFDIO_POISON.
