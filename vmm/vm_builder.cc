@@ -14,6 +14,7 @@
 #include "vmm/guest_machine.h"
 #include "vmm/loader/guest_image.h"
 #include "vmm/memory/pc_memory_map.h"
+#include "vmm/pcimem_wiring.h"
 #include "vmm/ram_preload.h"
 #include "vmm/vcpu/cpuid.h"
 #include "vmm/vcpu/machine_check.h"
@@ -27,6 +28,8 @@ constexpr uint32_t kRamRegionId = 1;
 constexpr uint32_t kPciMemRegionId = 2;
 constexpr uint32_t kRamSlot = 0;
 constexpr uint32_t kPciMemSlot = 1;
+// How long a revocation waits for the guest driver's REVOKE_ACK.
+constexpr absl::Duration kRevokeAckDeadline = absl::Seconds(5);
 
 StopKind StopKindFor(FatalKind kind) {
   switch (kind) {
@@ -153,6 +156,14 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
   engine_options.prefetch_hint =
       config.prefetch_pages.value_or(DefaultPrefetchPages(image->format));
   engine_options.poison_error_pages = mcg_cap.has_value();
+  if (config.pcimem_bytes > 0) {
+    // The device's page events: the guest asks for pages, and hears what
+    // became of them (the device joins in step 7).
+    vm->pcimem_bridge_ =
+        std::make_unique<PciMemFaultBridge>(kRevokeAckDeadline);
+    RouteDevicePages(vm->pcimem_bridge_.get(), kPciMemRegionId,
+                     &engine_options);
+  }
   RunControl* control = vm->control_.get();
   absl::StatusOr<std::unique_ptr<FaultEngine>> engine = FaultEngine::Create(
       vm->memory_.get(), engine_options, [control](const FatalFault& fatal) {
@@ -262,6 +273,8 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
   };
   VirtualMachine* self = vm.get();
   ConfigureDevices(loaded->format, config, vm->irqchip_.get(), &device_config);
+  device_config.pcimem_requests = vm->pcimem_bridge_.get();
+  device_config.pcimem_msi = vm->irqchip_.get();  // MSI needs the irqchip
   device_config.on_power_off = [self](const std::string& how) {
     self->EndKernelRun(StopKind::kGuestPowerOff, how);
   };
@@ -272,6 +285,10 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
       DeviceSet::Create(std::move(device_config));
   if (!devices.ok()) return fail(devices.status());
   vm->devices_ = *std::move(devices);
+  if (vm->pcimem_bridge_ != nullptr) {
+    ConnectDevicePages(vm->pcimem_bridge_.get(), fault_engine, kPciMemRegionId,
+                       vm->devices_->pcimem_events());
+  }
   absl::StatusOr<std::unique_ptr<SerialInput>> input =
       StartSerialInput(config.serial_input, &vm->devices_->serial());
   if (!input.ok()) return fail(input.status());

@@ -16,6 +16,7 @@
 #include "vmm/config.h"
 #include "vmm/control/control_server.h"
 #include "vmm/devices/device_set.h"
+#include "vmm/devices/pcimem_fault_bridge.h"
 #include "vmm/devices/serial_input.h"
 #include "vmm/fault/fault_engine.h"
 #include "vmm/kvm/irqchip.h"
@@ -76,6 +77,8 @@ class VirtualMachine {
   std::unique_ptr<Kvm> kvm_;
   std::unique_ptr<GuestMemory> memory_;
   std::unique_ptr<RunControl> control_;
+  // Before the engine: the engine's device-page hooks point at it.
+  std::unique_ptr<PciMemFaultBridge> pcimem_bridge_;  // with a PCI window
   std::unique_ptr<FaultEngine> engine_;
   std::unique_ptr<MemoryErrorReporter> memory_errors_;
   FaultCountersSnapshot final_stats_;

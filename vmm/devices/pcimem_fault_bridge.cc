@@ -78,6 +78,17 @@ void PciMemFaultBridge::ErrorAnswered(uint64_t offset, v1::ErrorKind kind) {
   }
 }
 
+void PciMemFaultBridge::GaveUp(uint64_t offset) {
+  WindowPageEvents* device;
+  {
+    absl::MutexLock lock(&mutex_);
+    device = device_;
+  }
+  if (device != nullptr) {
+    device->PageError(PageOf(offset), abi::kPciMemReasonTimedOut);
+  }
+}
+
 void PciMemFaultBridge::LetGo(uint64_t offset) {
   const uint64_t page = PageOf(offset);
   WindowPageEvents* device;
@@ -123,9 +134,8 @@ void PciMemFaultBridge::PreparePage(uint64_t page) {
     prepare = prepare_;
     device = device_;
   }
-  if (prepare) {
-    prepare(page * abi::kPageBytes);
-  } else if (device != nullptr) {
+  const bool asked = prepare && prepare(page * abi::kPageBytes).ok();
+  if (!asked && device != nullptr) {
     device->PageError(page, abi::kPciMemReasonHostFailure);
   }
 }

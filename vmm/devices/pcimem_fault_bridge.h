@@ -24,6 +24,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "proto/faultline/v1/broker.pb.h"
@@ -37,8 +38,9 @@ uint8_t PciMemErrorReason(v1::ErrorKind kind);
 
 class PciMemFaultBridge : public WindowPageRequests {
  public:
-  // Asks the fault path for the window page at `offset` (bytes).
-  using PrepareCallback = std::function<void(uint64_t offset)>;
+  // Asks the fault path for the window page at `offset` (bytes); a failure
+  // makes the page an error (HOST_FAILURE).
+  using PrepareCallback = std::function<absl::Status(uint64_t offset)>;
 
   // `ack_deadline`: how long a revocation waits for the guest's
   // acknowledgement before the frame is unmapped anyway.
@@ -55,6 +57,8 @@ class PciMemFaultBridge : public WindowPageRequests {
   void FrameMapped(uint64_t offset);
   void RetryAnswered(uint64_t offset, v1::RetryReason reason);
   void ErrorAnswered(uint64_t offset, v1::ErrorKind kind);
+  // The fault path stopped asking (its deadline or retry budget): TIMED_OUT.
+  void GaveUp(uint64_t offset);
   // Before the frame at `offset` is unmapped: returns once the guest has
   // let it go, or it never mapped it, or the deadline passed (counted).
   void LetGo(uint64_t offset);

@@ -32,6 +32,7 @@ class PciMemFaultBridgeTest : public ::testing::Test {
     bridge_.Connect(&registers_, [this](uint64_t offset) {
       absl::MutexLock lock(&mutex_);
       asked_.push_back(offset);
+      return absl::OkStatus();
     });
     Write(abi::kPciMemRegControl, abi::kPciMemControlEvents);
   }
@@ -129,6 +130,27 @@ TEST_F(PciMemFaultBridgeTest, AnErrorAnswerIsThePagesErrorWithItsKind) {
   EXPECT_EQ(sink_.count(), 2u);
 }
 
+TEST_F(PciMemFaultBridgeTest, AFaultPathThatGivesUpOrFailsIsAnError) {
+  Write(abi::kPciMemRegPrepare, 8);
+  bridge_.GaveUp(8 * abi::kPageBytes);
+  EXPECT_EQ(State(8), abi::PciMemPageStateValue(abi::kPciMemPageError,
+                                                abi::kPciMemReasonTimedOut));
+  PciMemFaultBridge refusing(absl::Seconds(1));
+  PciMemRegisters registers(kPages, &refusing);
+  refusing.Connect(&registers, [](uint64_t) {
+    return absl::FailedPreconditionError("stopping");
+  });
+  uint8_t on[4] = {1, 0, 0, 0};
+  registers.Write(abi::kPciMemRegControl, absl::MakeConstSpan(on));
+  registers.Write(abi::kPciMemRegPrepare, absl::MakeConstSpan(on));
+  registers.Write(abi::kPciMemRegStateSelect, absl::MakeConstSpan(on));
+  uint8_t state[4] = {};
+  registers.Read(abi::kPciMemRegState, absl::MakeSpan(state));
+  EXPECT_EQ(LoadLittleEndian(absl::MakeConstSpan(state)),
+            abi::PciMemPageStateValue(abi::kPciMemPageError,
+                                      abi::kPciMemReasonHostFailure));
+}
+
 TEST_F(PciMemFaultBridgeTest, RevocationWaitsForTheGuestsAcknowledgement) {
   bridge_.FrameMapped(3 * abi::kPageBytes);
   Drain();
@@ -164,7 +186,7 @@ TEST_F(PciMemFaultBridgeTest, APageTheGuestNeverMappedIsLetGoAtOnce) {
 TEST(PciMemFaultBridgeDeadlineTest, AGuestThatNeverAcknowledgesIsNotWaitedFor) {
   PciMemFaultBridge bridge(absl::Milliseconds(50));
   PciMemRegisters registers(kPages, &bridge);
-  bridge.Connect(&registers, [](uint64_t) {});
+  bridge.Connect(&registers, [](uint64_t) { return absl::OkStatus(); });
   uint8_t on[4] = {1, 0, 0, 0};
   registers.Write(abi::kPciMemRegControl, absl::MakeConstSpan(on));
   bridge.FrameMapped(0);

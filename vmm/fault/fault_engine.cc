@@ -172,7 +172,13 @@ void FaultEngine::HandleUserFault(const UserFault& fault) {
   {
     absl::MutexLock lock(&mutex_);
     if (failed_ || stopping_) return;
-    if (fault_by_page_.contains(fault.address)) {
+    if (auto asked = fault_by_page_.find(fault.address);
+        asked != fault_by_page_.end()) {
+      // Maybe a page asked for by PREPARE: now a vCPU waits for it too.
+      PendingFault& pending = in_flight_[asked->second];
+      pending.vcpu_waiting = true;
+      auto vcpu = vcpu_by_thread_.find(fault.thread_id);
+      if (vcpu != vcpu_by_thread_.end()) pending.vcpu = vcpu->second;
       stats_.Count(FaultStats::Counter::kCoalesced);
       return;
     }
@@ -235,12 +241,17 @@ void FaultEngine::SendDueRetries() {
 void FaultEngine::CheckDeadlines() {
   std::string message;
   FatalKind kind = FatalKind::kFaultDeadline;
+  std::vector<uint64_t> unwatched;
   {
     absl::MutexLock lock(&mutex_);
     if (failed_) return;
     const absl::Time now = absl::Now();
     for (const auto& [id, fault] : in_flight_) {
       if (!PastDeadline(options_.retry, fault.first_asked, now)) continue;
+      if (!fault.vcpu_waiting) {
+        unwatched.push_back(id);
+        continue;
+      }
       std::string reason = fault.last_reason;
       if (!connected_) {
         kind = FatalKind::kBrokerUnreachable;
@@ -253,6 +264,11 @@ void FaultEngine::CheckDeadlines() {
           fault.attempt, reason);
       break;
     }
+  }
+  for (uint64_t id : unwatched) {
+    GiveUpUnwatched(
+        id, absl::StrFormat("fault deadline of %s exceeded",
+                            absl::FormatDuration(options_.retry.deadline)));
   }
   if (!message.empty()) Fail(kind, message);
 }
@@ -352,8 +368,20 @@ void FaultEngine::OnAnswer(const v1::FaultAnswer& answer) {
       break;
     case AnswerAction::kMapFrame:
       applied = MapFrame(fault, answer.frame().frame());
+      if (applied.ok()) {
+        DevicePageEvent event;
+        event.kind = DevicePageEvent::Kind::kAvailable;
+        event.frame = answer.frame().frame();
+        TellDevice(fault, event);
+      }
       break;
     case AnswerAction::kRetry:
+      if (rules.device) {
+        DevicePageEvent event;
+        event.kind = DevicePageEvent::Kind::kPending;
+        event.retry_reason = answer.retry().reason();
+        TellDevice(fault, event);
+      }
       ScheduleRetry(
           fault.id, absl::Microseconds(answer.retry().delay_hint_us()),
           RetryReasonName(answer.retry().reason()), answer.retry().detail());
@@ -384,6 +412,9 @@ void FaultEngine::OnRevocation(const v1::FrameRevocation& revocation) {
                         revocation.offset()));
     return;
   }
+  if (options_.before_revocation) {
+    options_.before_revocation(revocation.region_id(), revocation.offset());
+  }
   uint8_t* page = region->second.mapped->host_base() + revocation.offset();
   // A fresh placeholder replaces the frame; the next touch faults again.
   // On the stream thread: the reader thread reads the remap event.
@@ -397,17 +428,25 @@ void FaultEngine::OnRevocation(const v1::FrameRevocation& revocation) {
   v1::FaultStreamRequest done;
   done.mutable_revocation_done()->set_revocation_id(revocation.revocation_id());
   transport_->Send(done);
+  PendingFault revoked;
+  revoked.region_id = revocation.region_id();
+  revoked.offset = revocation.offset();
+  DevicePageEvent event;
+  event.kind = DevicePageEvent::Kind::kRevoked;
+  TellDevice(revoked, event);
 }
 
 void FaultEngine::ScheduleRetry(uint64_t fault_id, absl::Duration hint,
                                 const std::string& reason,
                                 const std::string& detail) {
   std::string give_up;
+  bool unwatched = false;
   {
     absl::MutexLock lock(&mutex_);
     auto it = in_flight_.find(fault_id);
     if (it == in_flight_.end()) return;
     PendingFault& fault = it->second;
+    unwatched = !fault.vcpu_waiting;
     fault.last_reason =
         detail.empty() ? reason : absl::StrFormat("%s (%s)", reason, detail);
     const RetryPlan plan = PlanRetry(options_.retry, fault.retries, hint,
@@ -423,7 +462,11 @@ void FaultEngine::ScheduleRetry(uint64_t fault_id, absl::Duration hint,
     }
   }
   if (!give_up.empty()) {
-    Fail(FatalKind::kFaultDeadline, give_up);
+    if (unwatched) {
+      GiveUpUnwatched(fault_id, give_up);
+    } else {
+      Fail(FatalKind::kFaultDeadline, give_up);
+    }
     return;
   }
   stats_.CountRetry(reason);

@@ -30,6 +30,7 @@
 #include "proto/base/unique_fd.h"
 #include "proto/faultline/v1/broker.pb.h"
 #include "vmm/fault/broker_transport.h"
+#include "vmm/fault/device_page_event.h"
 #include "vmm/fault/fault_policy.h"
 #include "vmm/fault/fault_stats.h"
 #include "vmm/fault/staging_mapping.h"
@@ -63,6 +64,14 @@ class FaultEngine : private BrokerTransport::Listener {
     // touches it gets a machine check, instead of stopping the VM. Falls
     // back to stopping where the kernel cannot poison.
     bool poison_error_pages = false;
+    // Optional, for a device model that tells the guest (on the stream
+    // thread, or the reader thread for kGaveUp): what became of each
+    // device-window page. Must not call back into the engine.
+    std::function<void(const DevicePageEvent&)> on_device_page;
+    // Optional: called on the stream thread before a revoked frame is
+    // unmapped, so the device model can make the guest let go of it first;
+    // may block, bounded.
+    std::function<void(uint32_t region_id, uint64_t offset)> before_revocation;
   };
 
   // Registers every region of `memory` with a new userfaultfd and attaches.
@@ -77,6 +86,13 @@ class FaultEngine : private BrokerTransport::Listener {
   // Loader pages: installed before the guest runs, counted as loaded.
   // `page` of kFaultPageBytes bytes, or nullptr for a zero page.
   absl::Status LoadPage(uint64_t guest_physical, const uint8_t* page);
+
+  // Asks the broker for the device page at `offset` of region `region_id`
+  // with no vCPU waiting (a guest driver's PREPARE, device_prepare.cc); the
+  // outcome reaches on_device_page. A page already asked for is not asked
+  // again. Neither a deadline nor an error answer stops the VM for it
+  // unless a vCPU touches the page meanwhile.
+  absl::Status PrepareDevicePage(uint32_t region_id, uint64_t offset);
 
   // Attributes faults of thread `thread_id` to vCPU `vcpu`.
   void RegisterVcpuThread(uint32_t thread_id, uint32_t vcpu);
@@ -116,6 +132,9 @@ class FaultEngine : private BrokerTransport::Listener {
     bool waiting_retry = false;
     absl::Time retry_at;
     std::string last_reason = "waiting for the broker's answer";
+    // A vCPU (or another host thread) is blocked on the page; false for a
+    // page asked for by PrepareDevicePage alone.
+    bool vcpu_waiting = true;
   };
 
   FaultEngine(const GuestMemory* memory, Options options,
@@ -150,6 +169,10 @@ class FaultEngine : private BrokerTransport::Listener {
                      const std::string& reason, const std::string& detail);
   void Resolve(uint64_t fault_id);
   void Fail(FatalKind kind, const std::string& message);
+  // device_prepare.cc: tells the device model, if any.
+  void TellDevice(const PendingFault& fault, DevicePageEvent event);
+  // A fault no vCPU waits for leaves the table instead of stopping the VM.
+  void GiveUpUnwatched(uint64_t fault_id, const std::string& why);
   std::string DescribePage(const PendingFault& fault) const;
 
   const GuestMemory* const memory_;

@@ -129,6 +129,19 @@ void FaultEngine::ApplyError(const v1::FaultAnswer& answer,
       absl::StrFormat("broker answered error (%s: %s) for %s",
                       ErrorKindName(answer.error().kind()),
                       answer.error().message(), DescribePage(fault));
+  if (regions_.at(fault.region_id).rules.device) {
+    DevicePageEvent event;
+    event.kind = DevicePageEvent::Kind::kError;
+    event.error_kind = answer.error().kind();
+    TellDevice(fault, event);
+    // Asked by the guest's driver with no vCPU waiting: the driver gives
+    // the process that wanted it SIGBUS; nothing to poison or stop.
+    if (!fault.vcpu_waiting) {
+      absl::FPrintF(stderr, "vmm: %s: told the device\n", what);
+      Resolve(fault.id);
+      return;
+    }
+  }
   if (!poisons_error_pages()) {
     Fail(FatalKind::kErrorAnswer, what);
     return;
