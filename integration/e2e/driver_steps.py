@@ -85,7 +85,8 @@ def revoke_while_touched(case, args, window, session):
 
 
 def drive(case, args):
-    wait_serial(case, "driver_checks: signed 64 frames", args.timeout)
+    # The boot comes first: under load, TCG takes many minutes.
+    wait_serial(case, "driver_checks: signed 64 frames", args.boot_timeout)
     check_signatures(case, args.pool, args.frames)
     wait_serial(case, "driver_checks: touching: revoke now", args.timeout)
     session = case.wait_session()
@@ -122,7 +123,8 @@ def main():
     parser.add_argument("--frames", type=int, default=64)
     parser.add_argument("--revoke_pages", type=int, default=8)
     parser.add_argument("--mark_seed", type=int, default=77)
-    parser.add_argument("--timeout", type=int, default=400)
+    parser.add_argument("--timeout", type=int, default=300)
+    parser.add_argument("--boot_timeout", type=int, default=600)
     steps = parser.add_subparsers(dest="step", required=True)
     steps.add_parser("drive").set_defaults(run=drive)
     steps.add_parser("check-driver").set_defaults(run=check_driver)
