@@ -1,76 +1,63 @@
-// The fault engine's side of a device model's page events: pages a guest
-// driver asks for with no vCPU waiting (its PREPARE), and what the device
-// model hears about device-window pages. Split from fault_engine.cc, which
-// turns userfaultfd events into requests.
+// The fault engine's side of a device model's page requests: device pages a
+// guest driver asks for with no vCPU waiting (its PREPARE), and how such a
+// page gives up at its deadline. Split from fault_engine.cc, which turns
+// userfaultfd events into requests.
 #include <cstdio>
 
 #include "absl/strings/str_format.h"
+#include "proto/faultline/v1/wire.h"
 #include "vmm/fault/fault_engine.h"
 
 namespace faultline::vmm {
 
 absl::Status FaultEngine::PrepareDevicePage(uint32_t region_id,
                                             uint64_t offset) {
-  auto region = regions_.find(region_id);
-  if (region == regions_.end() || !region->second.rules.device ||
-      offset % kFaultPageBytes != 0 ||
-      offset >= region->second.rules.size_bytes) {
+  const MappedRegion* region = memory_->FindRegion(region_id);
+  if (region == nullptr || region->spec.kind != RegionKind::kDeviceWindow ||
+      offset % v1::wire::kPageBytes != 0 || offset >= region->spec.size_bytes) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "region %u offset %#x is not a device page", region_id, offset));
   }
-  const uint64_t host_page =
-      reinterpret_cast<uint64_t>(region->second.mapped->host_base()) + offset;
-  uint64_t id;
   {
     absl::MutexLock lock(&mutex_);
-    if (failed_ || stopping_) {
+    if (stopping_) {
       return absl::FailedPreconditionError("the fault engine is stopping");
     }
-    // Asked already (a vCPU fault or an earlier PREPARE): its answer will
-    // reach the device.
-    if (fault_by_page_.contains(host_page)) return absl::OkStatus();
-    id = next_fault_id_++;
-    PendingFault& pending = in_flight_[id];
-    pending.id = id;
-    pending.region_id = region_id;
-    pending.offset = offset;
-    pending.host_page = host_page;
-    pending.access = v1::ACCESS_KIND_WRITE;  // a driver maps it writable
-    pending.vcpu = 0xFFFFFFFF;
-    pending.first_asked = absl::Now();
-    pending.vcpu_waiting = false;
-    fault_by_page_[host_page] = id;
   }
+  if (stop_.stopped()) {
+    return absl::FailedPreconditionError("the VM is stopping");
+  }
+  NewFault asked;
+  asked.region_id = region_id;
+  asked.region_name = region->spec.name;
+  asked.offset = offset;
+  asked.host_page = reinterpret_cast<uint64_t>(region->host_base()) + offset;
+  asked.guest_physical = region->spec.guest_physical_base + offset;
+  asked.access = v1::ACCESS_KIND_WRITE;  // the driver maps it writable
+  asked.vcpu_waiting = false;
+  // In flight already (a vCPU's fault or an earlier PREPARE): its answer
+  // reaches the device model too.
+  const std::optional<uint64_t> id = table_.Add(asked);
+  if (!id.has_value()) return absl::OkStatus();
   stats_.Count(FaultStats::Counter::kFaults);
-  SendFault(id);
+  SendFault(*id);
   return absl::OkStatus();
 }
 
-void FaultEngine::TellDevice(const PendingFault& fault, DevicePageEvent event) {
+void FaultEngine::GiveUpUnwatched(const PendingFault& fault) {
+  if (!table_.Resolve(fault.id).has_value()) return;  // answered meanwhile
+  absl::FPrintF(stderr,
+                "vmm: fault deadline of %s exceeded for %s (asked by the "
+                "device, no vCPU waits): the page is an error; last reason: "
+                "%s\n",
+                absl::FormatDuration(options_.retry.deadline),
+                DescribePage(fault), fault.last_reason);
   if (!options_.on_device_page) return;
-  event.region_id = fault.region_id;
-  event.offset = fault.offset;
-  options_.on_device_page(event);
-}
-
-void FaultEngine::GiveUpUnwatched(uint64_t fault_id, const std::string& why) {
-  PendingFault fault;
-  {
-    absl::MutexLock lock(&mutex_);
-    auto it = in_flight_.find(fault_id);
-    if (it == in_flight_.end()) return;
-    fault = it->second;
-    fault_by_page_.erase(fault.host_page);
-    in_flight_.erase(it);
-  }
-  std::fprintf(stderr,
-               "vmm: %s for %s (asked by the device, no vCPU waits): "
-               "the page is an error; last reason: %s\n",
-               why.c_str(), DescribePage(fault).c_str(),
-               fault.last_reason.c_str());
   DevicePageEvent event;
+  event.region_id = fault.page.region_id;
+  event.offset = fault.page.offset;
   event.kind = DevicePageEvent::Kind::kGaveUp;
-  TellDevice(fault, event);
+  options_.on_device_page(event);
 }
 
 }  // namespace faultline::vmm
