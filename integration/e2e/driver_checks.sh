@@ -51,13 +51,13 @@ say "injected? waiting for the host"
 read -r -t 300 line || fail 19 "the host did not answer"
 say "host: $line"
 echo 1500 > /sys/module/faultline_mem/parameters/wait_ms
-flmem expect_sigbus --page=100 || fail 20 "no SIGBUS after wait_ms"
+flmem expect_sigbus --first=100 --count=1 --page=0 || fail 20 "no SIGBUS after wait_ms"
 dmesg | grep "faultline-mem0: page 100 " | tail -n 1
 [ "$(attr sigbus_timeout)" -ge 1 ] || fail 21 "sigbus_timeout not counted"
 [ "$(attr retries_by_reason/not_yet_available)" -ge 1 ] ||
   [ "$(attr broker_retries/not_yet_available)" -ge 1 ] ||
   fail 22 "the broker's retry reason was not counted"
-flmem expect_sigbus --page=101 || fail 23 "no SIGBUS for an error answer"
+flmem expect_sigbus --first=101 --count=1 --page=0 || fail 23 "no SIGBUS for an error answer"
 dmesg | grep "faultline-mem0: page 101 " | tail -n 1
 dmesg | grep -q "faultline-mem0: page 101 .*bus_error" ||
   fail 24 "the error's kind is not in the kernel log"
