@@ -63,8 +63,9 @@ class FaultEngine {
     // touches it gets a machine check, instead of stopping the VM. Falls
     // back to stopping where the kernel cannot poison.
     bool poison_error_pages = false;
-    // Optional: told of device page availability (on the stream thread),
-    // for a device model that tells the guest.
+    // Optional: told of device page availability (on the stream thread;
+    // kGaveUp at a deadline on the reader thread), for a device model that
+    // tells the guest.
     std::function<void(const DevicePageEvent&)> on_device_page;
     // Optional: called on the stream thread before a revoked frame is
     // unmapped, so the device model can make the guest let go of it first
