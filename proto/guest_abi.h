@@ -134,9 +134,12 @@ inline constexpr uint32_t kPciMemStatusEvents = 1u << 0;
 inline constexpr uint32_t kPciMemStatusOverflow = 1u << 1;
 // u32, write-only: a page index the guest wants mapped. For an ABSENT,
 // REVOKED or ERROR page the VMM asks the broker without any vCPU waiting
-// (the page goes PENDING, reason ASKED); for an AVAILABLE page the device
-// appends an AVAILABLE event again (the guest's view was stale); for a
-// PENDING or REVOKING page an event follows anyway. An index outside the
+// (the page goes PENDING, reason ASKED; a frame makes it AVAILABLE, each
+// retry answer PENDING with its reason, an error answer ERROR with its kind,
+// and asking past the VMM's fault deadline or retry budget ERROR with
+// TIMED_OUT: none of them stops the VM, as no vCPU waits); for an
+// AVAILABLE page the device appends an AVAILABLE event again (the guest's
+// view was stale); for a PENDING or REVOKING page an event follows anyway. An index outside the
 // window, or a write while events are off, is ignored and counted.
 inline constexpr uint32_t kPciMemRegPrepare = 0x2C;
 // u32, write-only: the guest has removed every mapping it made of this
@@ -181,7 +184,7 @@ inline constexpr uint8_t kPciMemPageAvailable = 1;
 inline constexpr uint8_t kPciMemPagePending = 2;
 // The broker is taking the frame back. It stays mapped until the guest
 // writes the page to REVOKE_ACK (after removing its own mappings of it) or
-// the VMM stops waiting for that, then the page is REVOKED.
+// the VMM stops waiting for that (after 5 s), then the page is REVOKED.
 inline constexpr uint8_t kPciMemPageRevoking = 3;
 // The frame was taken back; a touch asks again, as for ABSENT.
 inline constexpr uint8_t kPciMemPageRevoked = 4;

@@ -18,6 +18,7 @@
 #include "proto/base/unique_fd.h"
 #include "vmm/control/control_server.h"
 #include "vmm/devices/device_set.h"
+#include "vmm/devices/pcimem_fault_bridge.h"
 #include "vmm/devices/serial_input.h"
 #include "vmm/fault/fault_engine.h"
 #include "vmm/kvm/irqchip.h"
@@ -36,9 +37,17 @@ namespace faultline::vmm {
 // in reverse. They live on the heap, so a device's callback may point at
 // them. Nothing runs guest code until VirtualMachine::Run().
 struct VmParts {
+  // The engine's threads stop first: they report device pages to the
+  // devices, which go before it.
+  ~VmParts() {
+    if (engine != nullptr) engine->Stop();
+  }
+
   std::unique_ptr<Kvm> kvm;
   std::unique_ptr<GuestMemory> memory;
   std::unique_ptr<RunControl> run_control;
+  // Before the engine, whose device-page hooks point at it.
+  std::unique_ptr<PciMemFaultBridge> pcimem_bridge;  // with a PCI window
   std::unique_ptr<FaultEngine> engine;
   std::unique_ptr<MemoryErrorReporter> memory_errors;
   std::unique_ptr<VmFd> vm;

@@ -18,6 +18,7 @@
 #include "vmm/guest_machine.h"
 #include "vmm/loader/guest_image.h"
 #include "vmm/memory/pc_memory_map.h"
+#include "vmm/pcimem_wiring.h"
 #include "vmm/ram_preload.h"
 #include "vmm/vcpu/cpuid.h"
 
@@ -28,6 +29,8 @@ namespace abi = ::faultline::guest_abi;
 
 constexpr uint32_t kRamRegionId = 1;
 constexpr uint32_t kPciMemRegionId = 2;
+// How long a revocation waits for the guest driver's REVOKE_ACK.
+constexpr absl::Duration kRevokeAckDeadline = absl::Seconds(5);
 
 // MCG_CAP for every vCPU when error answers become machine checks; nullopt
 // when they stop the VM instead.
@@ -151,6 +154,12 @@ absl::Status AttachFaultEngine(const VmmConfig& config, RegionSources sources,
   options.prefetch_adaptive = config.prefetch_adaptive;
   options.poison_error_pages = machine_checks.has_value();
   RETURN_IF_ERROR(AddWorkingSetOptions(config, *vm->memory, &options));
+  if (config.pcimem_bytes > 0) {
+    // The memory device's page events: the guest asks for pages and hears
+    // what became of them (the device joins in step 7).
+    vm->pcimem_bridge = std::make_unique<PciMemFaultBridge>(kRevokeAckDeadline);
+    RouteDevicePages(vm->pcimem_bridge.get(), kPciMemRegionId, &options);
+  }
   RunControl* control = vm->run_control.get();
   ASSIGN_OR_RETURN(vm->engine,
                    FaultEngine::Create(vm->memory.get(), std::move(options),
@@ -250,9 +259,15 @@ absl::Status CreateDevices(const VmmConfig& config, VmParts* vm) {
                    absl::StrFormat("the guest exited with status %u", status)});
   };
   ConfigureDevices(vm->boot_format, config, vm->irqchip.get(), &devices);
+  devices.pcimem_requests = vm->pcimem_bridge.get();
+  devices.pcimem_msi = vm->irqchip.get();  // MSI needs the irqchip (kernels)
   devices.on_power_off = EndsKernelRun(StopKind::kGuestPowerOff, vm);
   devices.on_reset = EndsKernelRun(StopKind::kGuestReset, vm);
   ASSIGN_OR_RETURN(vm->devices, DeviceSet::Create(std::move(devices)));
+  if (vm->pcimem_bridge != nullptr) {
+    ConnectDevicePages(vm->pcimem_bridge.get(), vm->engine.get(),
+                       kPciMemRegionId, vm->devices->pcimem_events());
+  }
   ASSIGN_OR_RETURN(vm->serial_input, StartSerialInput(config.serial_input,
                                                       &vm->devices->serial()));
   return absl::OkStatus();

@@ -4,6 +4,8 @@
 // KVM's KVM_IRQ_LINE implements it (vmm/kvm/irqchip.h), tests record levels.
 // An IrqLine is one device's line: it forwards level changes only, so an
 // edge-triggered ISA interrupt gets exactly one rising edge per assertion.
+// An MsiSink delivers a PCI device's message-signalled interrupt
+// (KVM_SIGNAL_MSI in the VMM; pci_msi.h's capability decides when).
 //
 // Threading: IrqSink::SetIrqLevel may be called from any thread. IrqLine is
 // safe from any thread; a device that drives it under its own lock keeps the
@@ -14,6 +16,7 @@
 #include <cstdint>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 
 namespace faultline::vmm {
@@ -22,6 +25,14 @@ class IrqSink {
  public:
   virtual ~IrqSink() = default;
   virtual void SetIrqLevel(uint32_t gsi, bool level) = 0;
+};
+
+class MsiSink {
+ public:
+  virtual ~MsiSink() = default;
+  // Delivers one message. Must not block for long or call back into a
+  // device.
+  virtual absl::Status SignalMsi(uint64_t address, uint32_t data) = 0;
 };
 
 class IrqLine {

@@ -1,5 +1,5 @@
 // A PCI MSI capability with one vector, a 64-bit address and per-vector
-// masking, and the narrow interface through which it delivers messages
+// masking; it delivers messages through irq_line.h's narrow MsiSink
 // (KVM_SIGNAL_MSI in the VMM, a recorder in tests).
 //
 // Threading: configuration accesses come from PciFunction under the
@@ -15,16 +15,9 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "vmm/devices/irq_line.h"
 
 namespace faultline::vmm {
-
-class MsiSink {
- public:
-  virtual ~MsiSink() = default;
-  // Delivers one message. Must not block for long or call back into a
-  // device.
-  virtual absl::Status SignalMsi(uint64_t address, uint32_t data) = 0;
-};
 
 class PciMsiCapability {
  public:

@@ -150,6 +150,13 @@ void AnswerHandler::ApplyError(const v1::FaultAnswer& answer,
   const std::string what =
       absl::StrFormat("broker answered error (%s: %s) for %s",
                       v1::EnumWord(kind), error.message(), DescribePage(fault));
+  if (!fault.page.vcpu_waiting) {
+    // Asked by the guest's driver alone: the driver gives the process that
+    // wanted the page SIGBUS; nothing to poison, no reason to stop.
+    Log(what + ": told the device");
+    Resolve(fault.id);
+    return;
+  }
   if (!poisons_error_pages()) {
     stop_->Stop(StopKind::kBrokerErrorAnswer, what, &fault);
     return;
@@ -181,6 +188,9 @@ void AnswerHandler::OnRevocation(const v1::FrameRevocation& revocation) {
     Log(std::string(valid.message()));
     return;
   }
+  if (options_.before_revocation) {
+    options_.before_revocation(revocation.region_id(), revocation.offset());
+  }
   // On the stream thread: the reader thread reads the remap event.
   if (absl::Status replaced =
           installer_->Revoke(revocation.region_id(), revocation.offset());
@@ -204,6 +214,16 @@ bool AnswerHandler::Retry(const PendingFault& fault, absl::Duration hint,
   const std::optional<FaultTable::RetryOutcome> outcome =
       table_->ScheduleRetry(fault.id, hint, reason);
   if (!outcome.has_value()) return false;
+  if (!outcome->scheduled && !fault.page.vcpu_waiting) {
+    Log(
+        absl::StrFormat("%s for %s (asked by the device, no vCPU waits): the "
+                        "page is an error; last reason: %s",
+                        outcome->why, DescribePage(outcome->fault),
+                        outcome->fault.last_reason));
+    Resolve(fault.id);
+    Tell(EventFor(fault, DevicePageEvent::Kind::kGaveUp));
+    return false;
+  }
   if (!outcome->scheduled) {
     stop_->Stop(
         StopKind::kFaultDeadline,

@@ -42,6 +42,8 @@ struct DevicePageEvent {
     kError,      // the broker answered error (the page poisoned, or the VM
                  // stopping)
     kRevoked,    // its frame was revoked: the page is unmapped
+    kGaveUp,     // a page asked with no vCPU waiting (PREPARE) ran out of
+                 // its fault deadline or retry budget; the VM goes on
   };
   uint32_t region_id = 0;
   uint64_t offset = 0;
@@ -72,6 +74,9 @@ class AnswerHandler : public BrokerTransport::Listener {
     std::function<void(const PendingFault& fault,
                        const std::vector<uint64_t>& prefetched)>
         on_pages_installed;
+    // Optional: called before a revoked frame is unmapped, so the device
+    // model can make the guest let go of it first; may block, bounded.
+    std::function<void(uint32_t region_id, uint64_t offset)> before_revocation;
   };
 
   // Everything must outlive the handler.

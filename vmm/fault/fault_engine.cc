@@ -88,7 +88,8 @@ FaultEngine::FaultEngine(const GuestMemory* memory, Options options,
                 [this](const PendingFault& fault,
                        const std::vector<uint64_t>& prefetched) {
                   OnPagesInstalled(fault, prefetched);
-                }},
+                },
+                options_.before_revocation},
                &table_, &installer_, &slots_, &writer_, &stats_, &stop_),
       prefetch_window_(WindowOptions(options_)) {}
 
@@ -239,7 +240,12 @@ void FaultEngine::ResendOn(uint64_t generation) {
 
 void FaultEngine::CheckDeadlines() {
   if (stop_.stopped()) return;
-  const std::optional<PendingFault> fault = table_.PastDeadline();
+  std::optional<PendingFault> fault = table_.PastDeadline();
+  // Pages only a device model asked for give up alone (device_prepare.cc).
+  while (fault.has_value() && !fault->page.vcpu_waiting) {
+    GiveUpUnwatched(*fault);
+    fault = table_.PastDeadline();
+  }
   if (!fault.has_value()) return;
   StopKind kind = StopKind::kFaultDeadline;
   std::string reason = fault->last_reason;

@@ -70,8 +70,9 @@ class FaultEngine {
     // touches it gets a machine check, instead of stopping the VM. Falls
     // back to stopping where the kernel cannot poison.
     bool poison_error_pages = false;
-    // Optional: told of device page availability (on the stream thread),
-    // for a device model that tells the guest.
+    // Optional: told of device page availability (on the stream thread;
+    // kGaveUp at a deadline on the reader thread), for a device model that
+    // tells the guest.
     std::function<void(const DevicePageEvent&)> on_device_page;
     // Pages installed ahead of the guest once attached (off unless enabled;
     // a replay's pages must be checked against the regions).
@@ -79,6 +80,10 @@ class FaultEngine {
     // Told of every RAM page installed for a guest fault (the page, then
     // its prefetched pages), and written when the engine stops; optional.
     std::shared_ptr<WorkingSetRecorder> record;
+    // Optional: called on the stream thread before a revoked frame is
+    // unmapped, so the device model can make the guest let go of it first
+    // (vmm/devices/pcimem_fault_bridge.h); may block, bounded.
+    std::function<void(uint32_t region_id, uint64_t offset)> before_revocation;
   };
 
   // Registers every region of `memory` with a new userfaultfd and attaches
@@ -94,6 +99,14 @@ class FaultEngine {
   // `page` of one page, or nullptr for a zero page; AlreadyExists when the
   // page is there.
   absl::Status LoadPage(uint64_t guest_physical, const uint8_t* page);
+
+  // Asks the broker for the device page at `offset` of region `region_id`
+  // with no vCPU waiting (a guest driver's PREPARE; device_prepare.cc); the
+  // outcome reaches on_device_page. A page already in flight is not asked
+  // again. Neither its deadline nor an error answer stops the VM, unless a
+  // vCPU touches the page meanwhile. InvalidArgument for a page that is no
+  // device page.
+  absl::Status PrepareDevicePage(uint32_t region_id, uint64_t offset);
 
   // Attributes faults of thread `thread_id` to vCPU `vcpu`.
   void RegisterVcpuThread(uint32_t thread_id, uint32_t vcpu);
@@ -125,6 +138,9 @@ class FaultEngine {
   // On the stream thread: stream `generation` is open.
   void ResendOn(uint64_t generation);
   void CheckDeadlines();
+  // A fault asked by PrepareDevicePage alone leaves at its deadline, and the
+  // device model hears kGaveUp (device_prepare.cc).
+  void GiveUpUnwatched(const PendingFault& fault);
   void Nudge();
   // On the stream thread: an answer for `fault` installed it and
   // `prefetched`; the prefetch window and the working-set record hear.

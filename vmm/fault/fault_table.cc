@@ -43,7 +43,14 @@ std::string DescribePage(const PendingFault& fault) {
 
 std::optional<uint64_t> FaultTable::Add(const NewFault& fault) {
   absl::MutexLock lock(&mutex_);
-  if (by_page_.contains(fault.host_page)) return std::nullopt;
+  if (auto asked = by_page_.find(fault.host_page); asked != by_page_.end()) {
+    NewFault& page = faults_[asked->second].page;
+    if (fault.vcpu_waiting && !page.vcpu_waiting) {
+      page.vcpu_waiting = true;  // a PREPAREd page a vCPU touched too
+      page.vcpu = fault.vcpu;
+    }
+    return std::nullopt;
+  }
   const uint64_t id = next_id_++;
   PendingFault& pending = faults_[id];
   pending.id = id;

@@ -49,6 +49,9 @@ struct NewFault {
   v1::AccessKind access = v1::ACCESS_KIND_READ;
   uint32_t vcpu = kUnknownVcpu;
   uint32_t prefetch_hint = 0;
+  // False for a device page a guest driver asked for (PREPARE) with no
+  // thread blocked on it: its deadline and errors need not stop the VM.
+  bool vcpu_waiting = true;
 };
 
 struct PendingFault {
@@ -79,7 +82,8 @@ class FaultTable {
   FaultTable& operator=(const FaultTable&) = delete;
 
   // The new fault's id; nullopt when its page is already in flight (the
-  // event coalesces with that fault).
+  // event coalesces with that fault, which then has a vCPU waiting if this
+  // one has).
   std::optional<uint64_t> Add(const NewFault& fault);
 
   // The fault as its next ask goes out: the attempt number is one higher.

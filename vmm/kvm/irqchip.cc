@@ -20,4 +20,12 @@ void KvmIrqchip::SetIrqLevel(uint32_t gsi, bool level) {
   }
 }
 
+absl::Status KvmIrqchip::SignalMsi(uint64_t address, uint32_t data) {
+  absl::Status sent = vm_->SignalMsi(address, data);
+  if (!sent.ok() && failures_.fetch_add(1) == 0) {
+    std::fprintf(stderr, "vmm: MSI lost: %s\n", sent.ToString().c_str());
+  }
+  return sent;
+}
+
 }  // namespace faultline::vmm

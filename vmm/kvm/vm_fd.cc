@@ -60,6 +60,16 @@ absl::Status VmFd::SetIrqLine(uint32_t gsi, bool level) {
       .status();
 }
 
+absl::Status VmFd::SignalMsi(uint64_t address, uint32_t data) {
+  kvm_msi msi = {};
+  msi.address_lo = static_cast<uint32_t>(address);
+  msi.address_hi = static_cast<uint32_t>(address >> 32);
+  msi.data = data;
+  return CheckSyscall(::ioctl(fd_.get(), KVM_SIGNAL_MSI, &msi),
+                      "KVM_SIGNAL_MSI")
+      .status();
+}
+
 absl::StatusOr<std::unique_ptr<VcpuFd>> VmFd::CreateVcpu(int id) {
   ASSIGN_OR_RETURN(const int vcpu,
                    CheckSyscall(::ioctl(fd_.get(), KVM_CREATE_VCPU, id),

@@ -39,6 +39,9 @@ class VmFd {
   // KVM_IRQ_LINE: the level of GSI `gsi` (ISA IRQ n is GSI n); needs
   // CreateIrqchip(). Safe from any thread.
   absl::Status SetIrqLine(uint32_t gsi, bool level);
+  // KVM_SIGNAL_MSI: one message to the local APICs; needs CreateIrqchip().
+  // Safe from any thread. OK also when the guest blocked it (KVM returns 0).
+  absl::Status SignalMsi(uint64_t address, uint32_t data);
 
   absl::StatusOr<std::unique_ptr<VcpuFd>> CreateVcpu(int id);
 

@@ -1,0 +1,82 @@
+#!/bin/sh
+# Runs inside the Linux test guest (busybox sh, in the driver image's /bin):
+# the guest's side of linux_driver_test. faultline_mem.ko is loaded at boot
+# and has bound the PCI memory device; the host filled the broker's 64
+# frames with pattern 5 and answers for the window's pages as driver_steps.py
+# says. Prints "driver_checks: ..." lines (the host waits for some of them)
+# and exits 0 when every check passed, 10+ at the first that failed.
+#   driver_checks.sh   (no arguments)
+set -u
+say() { echo "driver_checks: $*"; }
+fail() { say "FAIL: $2"; dmesg | grep faultline | tail -n 20; exit "$1"; }
+sys=/sys/class/misc/faultline-mem0
+attr() { cat "$sys/$1"; }
+flmem() { /bin/flmem "$@"; }
+
+[ -c /dev/faultline-mem0 ] || fail 10 "no /dev/faultline-mem0"
+mode=$(attr mode)
+say "bound: /dev/faultline-mem0, $(attr pages) pages, mode $mode"
+[ "$mode" = events ] || fail 11 "mode is $mode, want events (page events by MSI)"
+
+# 1. 64 pages the host filled, each first touch through both levels.
+flmem check --count=64 --pattern_seed=5 --pool_frames=64 ||
+  fail 12 "the host's frames are not what the guest reads"
+# 2. The guest signs them; the host reads the signatures from the broker.
+flmem sign --count=64 --pool_frames=64 || fail 13 "sign"
+flmem check --count=64 --pattern_seed=5 --pool_frames=64 --signed ||
+  fail 14 "the signatures did not stay"
+say "signed 64 frames"
+# 3. Two processes map the same frames and see each other's writes.
+flmem share --count=64 || fail 15 "two processes do not share the frames"
+
+# 4. The host revokes frames while two threads touch every page and
+#    SIGUSR1 interrupts their waits; it marks page 0 once the frames are
+#    back, which ends the touch.
+before=$(attr retries_by_reason/revoked)
+flmem touch --count=64 --threads=2 --seconds=240 --signal_every_ms=20 \
+  --pattern_seed=5 --pool_frames=64 --mark_seed=77 &
+touch_pid=$!
+sleep 1
+say "touching: revoke now"
+wait "$touch_pid" || fail 16 "touch during revocations"
+revoked=$(($(attr retries_by_reason/revoked) - before))
+say "retries after revocations: $revoked; revocations acknowledged $(attr revocations); waits $(attr waits), retries $(attr retries), wait_signals $(attr wait_signals)"
+[ "$revoked" -ge 1 ] || fail 17 "no VM_FAULT_RETRY counted for a revoked page"
+[ "$(attr revocations)" -ge 1 ] || fail 18 "no revocation acknowledged"
+
+# 5. Page 100: the broker answers retry (not yet available) for longer
+#    than wait_ms; page 101: the broker answers error. Each is SIGBUS for
+#    the process that touches it, and the guest goes on.
+say "injected? waiting for the host"
+read -r -t 300 line || fail 19 "the host did not answer"
+say "host: $line"
+echo 1500 > /sys/module/faultline_mem/parameters/wait_ms
+flmem expect_sigbus --first=100 --count=1 --page=0 || fail 20 "no SIGBUS after wait_ms"
+dmesg | grep "faultline-mem0: page 100 " | tail -n 1
+[ "$(attr sigbus_timeout)" -ge 1 ] || fail 21 "sigbus_timeout not counted"
+[ "$(attr retries_by_reason/not_yet_available)" -ge 1 ] ||
+  [ "$(attr broker_retries/not_yet_available)" -ge 1 ] ||
+  fail 22 "the broker's retry reason was not counted"
+flmem expect_sigbus --first=101 --count=1 --page=0 || fail 23 "no SIGBUS for an error answer"
+dmesg | grep "faultline-mem0: page 101 " | tail -n 1
+dmesg | grep -q "faultline-mem0: page 101 .*bus_error" ||
+  fail 24 "the error's kind is not in the kernel log"
+[ "$(attr errors/bus_error)" -ge 1 ] || fail 25 "errors/bus_error not counted"
+flmem check --count=64 --pattern_seed=5 --pool_frames=64 --signed >/dev/null ||
+  fail 26 "the other pages broke"
+say "SIGBUS for the process only; the guest goes on"
+flmem info
+
+# 6. rmmod is refused while mapped, works without; binding again works.
+flmem touch --count=1 --seconds=5 &
+sleep 1
+if rmmod faultline_mem 2>/dev/null; then fail 27 "rmmod while mapped"; fi
+wait
+rmmod faultline_mem || fail 28 "rmmod"
+[ ! -e /dev/faultline-mem0 ] || fail 29 "/dev/faultline-mem0 stayed"
+insmod /lib/modules/faultline_mem.ko || fail 30 "insmod again"
+[ "$(attr mode)" = events ] || fail 31 "rebound in mode $(attr mode)"
+flmem check --count=64 --pattern_seed=5 --pool_frames=64 --signed ||
+  fail 32 "the frames after binding again"
+say "rmmod and rebinding work"
+say "all checks passed"

@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+"""The host's side of linux_driver_test (the guest's is driver_checks.sh):
+steps on a Linux guest whose faultline_mem driver maps the PCI memory
+device's frames. Run from run_case.sh's hooks like steps.py, whose Case,
+StepError and waits they share:
+
+  driver_steps.py --brokerctl=PATH --control=SOCKET STEP [options]
+
+During the run:
+  drive         follows the guest through driver_checks.sh: reads back the
+                signatures the guest wrote (through the broker), revokes
+                frames while guest threads touch them and marks page 0 once
+                the VMM mapped them again, then makes page 100 answer retry
+                and page 101 answer error and tells the guest
+After the VMM ended:
+  check-driver  the VMM completed the revocations, and the guest passed
+"""
+
+import argparse
+import os
+import socket
+import struct
+import sys
+import time
+
+from steps import PAGE, StepError, log, run_step, wait_serial
+
+SIGNATURE_BASE = 0x4755455354000000  # proto/guest_abi.h PciMemFrameSignature
+SIGNATURE_WORD = 511
+
+
+def type_line(case, line, socket_name="console.sock"):
+    path = os.path.join(case.work, socket_name)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.connect(path)
+                conn.sendall((line + "\n").encode())
+            log("typed %r into the guest's console" % line)
+            return
+        except OSError as e:
+            if time.monotonic() > deadline:
+                raise StepError("cannot type into %s: %s" % (path, e))
+            time.sleep(0.2)
+
+
+def check_signatures(case, pool, frames):
+    out = os.path.join(case.work, "signed.bin")
+    case.brokerctl("frames", "read", pool, "0", str(frames), "--out=" + out)
+    with open(out, "rb") as f:
+        data = f.read()
+    for frame in range(frames):
+        at = frame * PAGE + SIGNATURE_WORD * 8
+        (word,) = struct.unpack_from("<Q", data, at)
+        if word != SIGNATURE_BASE | frame:
+            raise StepError("frame %d word 511 is %#x, want the guest's %#x"
+                            % (frame, word, SIGNATURE_BASE | frame))
+    log("the guest's signature is in all %d frames of pool %s" % (frames, pool))
+
+
+def revoke_while_touched(case, args, window, session):
+    before = case.status()
+    log("before the revocations: %s" % before["line"])
+    for page in range(args.revoke_pages):
+        out = case.brokerctl("revoke", "--session=" + session["session_id"],
+                             "--region=%d" % window["region_id"],
+                             "--offset=%d" % (page * PAGE)).stdout
+        log("brokerctl revoke page %d: %s" % (page, out.strip()))
+    # Each revoked page the guest touches again is a PREPARE and a new frame
+    # answer, with no vCPU waiting.
+    deadline = time.monotonic() + args.timeout
+    while True:
+        now = case.status()
+        if now["frames"] >= before["frames"] + args.revoke_pages:
+            log("mapped again: %s" % now["line"])
+            break
+        if time.monotonic() > deadline:
+            raise StepError("the %d revoked frames were not mapped again within "
+                            "%d s: %s" % (args.revoke_pages, args.timeout, now["line"]))
+        time.sleep(0.2)
+    case.brokerctl("frames", "write", args.pool, "0",
+                   "--pattern_seed=%d" % args.mark_seed, "--count=1")
+    log("frame 0 marked with pattern %d: the guest's touch ends" % args.mark_seed)
+
+
+def drive(case, args):
+    # The boot comes first: under load, TCG takes many minutes.
+    wait_serial(case, "driver_checks: signed 64 frames", args.boot_timeout)
+    check_signatures(case, args.pool, args.frames)
+    wait_serial(case, "driver_checks: touching: revoke now", args.timeout)
+    session = case.wait_session()
+    window = case.region(session, "pcimem")
+    revoke_while_touched(case, args, window, session)
+    wait_serial(case, "driver_checks: injected? waiting for the host", args.timeout)
+    log(case.inject(session, window, 100 * PAGE, 100 * PAGE,
+                    "--retry=not_yet_available", "--delay_us=100000", count=0))
+    log(case.inject(session, window, 101 * PAGE, 101 * PAGE, "--error=bus_error",
+                    "--message=e2e injected error", count=0))
+    type_line(case, "page 100 answers retry, page 101 error")
+
+
+def check_driver(case, args):
+    vmm = case.vmm_stats()
+    log("VMM: revocations %d, frame answers %d, errors %d" % (
+        vmm["revocations"], vmm["answers"]["frame"], vmm["answers"]["error"]))
+    if vmm["revocations"] < args.revoke_pages:
+        raise StepError("the VMM completed %d revocations, want %d"
+                        % (vmm["revocations"], args.revoke_pages))
+    serial = case.read("serial.log")
+    for line in serial.splitlines():
+        if "flmem: first touch" in line or "flmem: second touch" in line:
+            log("guest: " + line.strip())
+    if "driver_checks: all checks passed" not in serial:
+        raise StepError("the guest's checks did not all pass")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--brokerctl", required=True)
+    parser.add_argument("--control", default="")
+    parser.add_argument("--pool", default="pcimem")
+    parser.add_argument("--frames", type=int, default=64)
+    parser.add_argument("--revoke_pages", type=int, default=8)
+    parser.add_argument("--mark_seed", type=int, default=77)
+    parser.add_argument("--timeout", type=int, default=300)
+    parser.add_argument("--boot_timeout", type=int, default=600)
+    steps = parser.add_subparsers(dest="step", required=True)
+    steps.add_parser("drive").set_defaults(run=drive)
+    steps.add_parser("check-driver").set_defaults(run=check_driver)
+    return run_step(parser.parse_args(), "driver_steps")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
