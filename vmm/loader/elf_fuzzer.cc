@@ -31,8 +31,8 @@ void Load(std::string bytes, uint64_t ram_bytes, uint32_t vcpus) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider input(data, size);
-  const uint64_t ram = faultline::vmm::kRamChoices[input.ConsumeIntegralInRange(
-      0, 2)];
+  const uint64_t ram =
+      faultline::vmm::kRamChoices[input.ConsumeIntegralInRange(0, 2)];
   const uint32_t vcpus = input.ConsumeIntegralInRange<uint32_t>(1, 8);
   faultline::vmm::Load(input.ConsumeRemainingBytesAsString(), ram, vcpus);
   return 0;
