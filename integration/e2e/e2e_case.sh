@@ -29,7 +29,7 @@ args=()
 for arg in "$@"; do
   case "$arg" in
     --broker=* | --vmm=* | --payload=* | --kernel=* | --initrd=* | \
-    --brokerctl=* | --second_payload=*)
+    --brokerctl=* | --pattern_image=* | --second_payload=*)
       # An --initrd may carry arguments after its file: "FILE ARGS".
       value=${arg#*=}
       file=${value%% *}

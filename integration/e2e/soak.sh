@@ -6,7 +6,9 @@
 #   VM A: ramtouch over RAM from the pattern source, every word checked, run
 #         again each time it finishes;
 #   VM B: the PCI memory device (pcimem: shared frames the host filled, read
-#         through the BAR), run again each time it ends, and itself killed
+#         through the BAR and signed by the guest), run again each time it
+#         ends, each run on a fresh copy of the host's frames (its own
+#         shared pool, made with pattern_image), and itself killed
 #         with SIGKILL every few broker kills (same --vm_name, so the new
 #         VMM takes its session over).
 # Then it prints a report (also WORK/soak.report, key=value lines):
@@ -21,15 +23,15 @@
 #   coalesced fault that is only ever a doubled answer.
 # Every wait is bounded; the loop ends at --kills or --max_seconds.
 #
-# soak.sh --broker=BIN --vmm=BIN --brokerctl=BIN --payload=RAMTOUCH
-#         --second_payload=PCIMEM [--kills=N] [--max_seconds=S] [--seed=N]
+# soak.sh --broker=BIN --vmm=BIN --brokerctl=BIN --pattern_image=BIN
+#         --payload=RAMTOUCH --second_payload=PCIMEM [--kills=N] [--max_seconds=S] [--seed=N]
 #         [--memory=16M] [--min_interval_ms=500] [--max_interval_ms=3000]
 #         [--kill_vm_every=4]
 # Exit: 0 when every run passed and nothing was lost or doubled, 1
 # otherwise, 2 usage.
 set -uo pipefail
 
-broker="" vmm="" brokerctl="" payload="" second_payload=""
+broker="" vmm="" brokerctl="" pattern_image="" payload="" second_payload=""
 kills=5 max_seconds=600 seed=$$ memory=16M
 min_interval_ms=500 max_interval_ms=3000 kill_vm_every=4
 readonly READY_TIMEOUT=30 VMM_TIMEOUT=300 FAULT_TIMEOUT=60
@@ -40,6 +42,7 @@ for arg in "$@"; do
     --broker=*) broker=${arg#*=} ;;
     --vmm=*) vmm=${arg#*=} ;;
     --brokerctl=*) brokerctl=${arg#*=} ;;
+    --pattern_image=*) pattern_image=${arg#*=} ;;
     --payload=*) payload=${arg#*=} ;;
     --second_payload=*) second_payload=${arg#*=} ;;
     --kills=*) kills=${arg#*=} ;;
@@ -52,7 +55,8 @@ for arg in "$@"; do
     *) usage "unknown argument: $arg" ;;
   esac
 done
-for pair in "broker:$broker" "vmm:$vmm" "brokerctl:$brokerctl"; do
+for pair in "broker:$broker" "vmm:$vmm" "brokerctl:$brokerctl" \
+  "pattern_image:$pattern_image"; do
   [[ -x "${pair#*:}" ]] || usage "--${pair%%:*} must name an executable"
 done
 [[ -r "$payload" && -r "$second_payload" ]] || usage "--payload and --second_payload must name ELF files"
@@ -96,8 +100,12 @@ start_vm() {
     args=(--memory="$memory" --ram_source=pattern:7 --vm_name=soak-a)
   else
     guest=$second_payload
+    # A shared pool's file outlives its sessions and broker restarts, so a
+    # pool created from the host's frames is exactly what the guest checks.
+    cp "$work/pcimem.frames" "$devmem/faultline-soak-b$n"
     args=(--memory=16M --pcimem=64K --pcimem_frames=8 --pcimem_sharing=shared
-          "--guest_args=host_seed=5 pool_frames=8" --vm_name=soak-b)
+          --pcimem_pool="soak-b$n" "--guest_args=host_seed=5 pool_frames=8"
+          --vm_name=soak-b)
   fi
   timeout --kill-after=5 "$VMM_TIMEOUT" "$vmm" --guest="$guest" \
     --broker="unix:$socket" --serial="$work/$vm.$n.serial" \
@@ -154,11 +162,10 @@ cleanup() {
 trap 'cleanup; exit 1' INT TERM
 
 start_broker || { cat "$work/broker.log" >&2; usage "the broker did not start"; }
-# VM B's guest checks frames the host filled (seed 5) in the shared pool,
-# which outlives broker restarts.
-timeout 120 "$brokerctl" --broker="unix:$socket" frames write pcimem 0 \
-  --pattern_seed=5 --count=8 >>"$work/soak.log" 2>&1 \
-  || usage "could not fill the shared pool"
+# VM B's guest checks frames the host filled with the pattern (seed 5) and
+# signs them, so each of its runs gets a fresh copy.
+"$pattern_image" 5 $((8 * 4096)) "$work/pcimem.frames" >>"$work/soak.log" 2>&1 \
+  || usage "could not write the host's frames"
 
 started_s=$(date +%s)
 tend_vms
@@ -234,8 +241,8 @@ for _ in $(seq 100); do kill -0 "$broker_pid" 2>/dev/null || break; sleep 0.1; d
 kill -KILL "$broker_pid" 2>/dev/null
 wait "$broker_pid" 2>/dev/null
 broker_pid=""
-files_left=$(find "$devmem" -type f ! -name 'faultline-pcimem' | wc -l)
-shared_pools=$(find "$devmem" -type f -name 'faultline-pcimem' | wc -l)
+files_left=$(find "$devmem" -type f ! -name 'faultline-soak-b*' | wc -l)
+shared_pools=$(find "$devmem" -type f -name 'faultline-soak-b*' | wc -l)
 
 {
   echo "kills=$kills_done"
