@@ -120,15 +120,13 @@ uint64_t StagingArea::BeginEpoch() {
 std::optional<uint32_t> StagingArea::Stage(absl::string_view page,
                                            uint64_t epoch) {
   if (page.size() != kStagingSlotBytes) return std::nullopt;
-  uint32_t slot;
-  {
-    absl::MutexLock lock(&mu_);
-    if (epoch == 0 || epoch != epoch_ || free_.empty()) return std::nullopt;
-    slot = free_.back();
-    free_.pop_back();
-    holder_[slot] = epoch;
-  }
-  // The slot is this caller's alone until the VMM releases it.
+  absl::MutexLock lock(&mu_);
+  if (epoch == 0 || epoch != epoch_ || free_.empty()) return std::nullopt;
+  const uint32_t slot = free_.back();
+  free_.pop_back();
+  holder_[slot] = epoch;
+  // Copied under the lock: a new stream's BeginEpoch frees every slot, so a
+  // copy finished after it could land in a slot handed to the new stream.
   std::memcpy(base_ + size_t{slot} * kStagingSlotBytes, page.data(),
               kStagingSlotBytes);
   return slot;

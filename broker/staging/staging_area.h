@@ -69,7 +69,8 @@ class StagingArea {
   // Copies `page` (kStagingSlotBytes bytes) into a free slot handed to
   // `epoch` and returns the slot; nullopt when no slot is free, `epoch` is
   // not the current one or `page` is not one page (the caller then sends
-  // the bytes inline). Never blocks on the VMM.
+  // the bytes inline). Never blocks on the VMM. The copy is done before
+  // BeginEpoch can free the slot again.
   std::optional<uint32_t> Stage(absl::string_view page, uint64_t epoch)
       ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -113,5 +113,37 @@ TEST_F(FaultEngineTest, BrokerRestartWithStagingLosesNothing) {
   EXPECT_FALSE(WaitForFatal(absl::ZeroDuration()).has_value());
 }
 
+// The e2e case's shape (broker_restart_test): prefetched answers through
+// slots before the kill, faults in flight across it, then thousands of slot
+// reuses in the new broker's area. Every byte must be the pattern's.
+TEST_F(FaultEngineTest, BrokerRestartWithPrefetchThroughSlotsLosesNothing) {
+  constexpr uint64_t kPages = 4096;
+  constexpr uint64_t kBefore = 512;
+  ASSERT_TRUE(
+      StartEngine({RamRegion(kPages, Pattern(26))}, RetryOptions(), 7).ok());
+  TouchInBackground(kRamId, 0, kBefore, 1);
+  JoinTouchers();
+  v1::InjectionRule slow;
+  slow.set_region_id(kRamId);
+  slow.set_delay_us(2'000'000);  // keep faults in flight across the kill
+  Inject(slow);
+  TouchInBackground(kRamId, kBefore, kPages - kBefore, 1);
+  for (int i = 0; i < 500 && engine_->faults_in_flight() < 1; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_GE(engine_->faults_in_flight(), 1u);
+  broker_->Kill();
+  ASSERT_TRUE(broker_->Start().ok());  // a fresh broker: a new session, area
+  JoinTouchers();
+  EXPECT_EQ(PatternMismatches(26, 0, kPages), 0u);
+  const FaultCountersSnapshot stats = engine_->stats().Snapshot();
+  EXPECT_GE(stats.reconnects, 1u);
+  EXPECT_EQ(stats.pages + stats.extra_pages, kPages);
+  EXPECT_EQ(stats.staged_pages, kPages);
+  EXPECT_EQ(stats.rejected_answers, 0u);
+  EXPECT_EQ(engine_->faults_in_flight(), 0u);
+  EXPECT_FALSE(WaitForFatal(absl::ZeroDuration()).has_value());
+}
+
 }  // namespace
 }  // namespace faultline::vmm
