@@ -6,6 +6,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -44,6 +45,26 @@ ABSL_FLAG(uint32_t, staging_slots, 1024,
           "--device_memory_dir); 0 = never grant, page bytes go inline.");
 ABSL_FLAG(int32_t, worker_threads, 4,
           "Threads that compute answers, shared fairly across sessions.");
+ABSL_FLAG(std::string, store, "",
+          "Where store pages live: redis://HOST:PORT[,HOST:PORT...] names the "
+          "seed nodes of a Redis Cluster (or one standalone server) that many "
+          "brokers may share; empty: this broker's memory.");
+ABSL_FLAG(uint64_t, store_cache_mib, 256,
+          "--store=redis://: MiB of store windows each broker keeps in its "
+          "local cache (never served stale); 0 = no cache.");
+ABSL_FLAG(bool, store_ack_replicated, false,
+          "--store=redis://: acknowledge a put only once a replica of every "
+          "master it touched has it (WAIT 1), so a failover loses no "
+          "acknowledged page.");
+ABSL_FLAG(uint64_t, store_max_mib, 0,
+          "Largest size of one store, MiB of pages (0 = no limit).");
+ABSL_FLAG(uint64_t, stores_max_mib, 0,
+          "Largest size of all stores together, MiB of pages (0 = no limit; "
+          "with Redis, what every broker put counts).");
+ABSL_FLAG(uint64_t, store_max_offset_gib, 1024,
+          "A put must end at or below this store offset, GiB.");
+ABSL_FLAG(absl::Duration, store_connect_timeout, absl::Seconds(10),
+          "--store=redis://: how long connecting at start may take.");
 
 namespace {
 
@@ -89,6 +110,9 @@ int main(int argc, char** argv) {
       "         [--device_memory_dir=DIR] [--max_faults_in_flight=N]\n"
       "         [--max_faults_per_second=N] [--metrics=HOST:PORT]\n"
       "         [--tls_cert=PEM --tls_key=PEM] [--staging_slots=N]\n"
+      "         [--store=redis://HOST:PORT[,...] [--store_cache_mib=N]\n"
+      "          [--store_ack_replicated]] [--store_max_mib=N]\n"
+      "         [--stores_max_mib=N] [--store_max_offset_gib=N]\n"
       "Prints \"broker: serving on unix:PATH[ tcp:HOST:PORT]\" when ready; "
       "SIGTERM or SIGINT stops it cleanly.");
   std::map<std::string, std::string> vm_tokens;
@@ -121,6 +145,26 @@ int main(int argc, char** argv) {
   options.tls_key_path = absl::GetFlag(FLAGS_tls_key);
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   options.staging_slots = absl::GetFlag(FLAGS_staging_slots);
+  options.store_url = absl::GetFlag(FLAGS_store);
+  options.store_ack_replicated = absl::GetFlag(FLAGS_store_ack_replicated);
+  options.store_connect_timeout = absl::GetFlag(FLAGS_store_connect_timeout);
+  // Sizes are given in MiB/GiB; more than 2^44 MiB would not fit in bytes.
+  for (const auto& [name, value, shift, out] :
+       {std::tuple("store_cache_mib", absl::GetFlag(FLAGS_store_cache_mib), 20,
+                   &options.store_cache_bytes),
+        std::tuple("store_max_mib", absl::GetFlag(FLAGS_store_max_mib), 20,
+                   &options.store_limits.store_bytes),
+        std::tuple("stores_max_mib", absl::GetFlag(FLAGS_stores_max_mib), 20,
+                   &options.store_limits.total_bytes),
+        std::tuple("store_max_offset_gib",
+                   absl::GetFlag(FLAGS_store_max_offset_gib), 30,
+                   &options.store_limits.extent_bytes)}) {
+    if (value > (~uint64_t{0} >> shift)) {
+      std::cerr << "broker: --" << name << "=" << value << " is too large\n";
+      return 1;
+    }
+    *out = value << shift;
+  }
 
   auto server = faultline::broker::BrokerServer::Start(std::move(options));
   if (!server.ok()) {

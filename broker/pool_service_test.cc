@@ -129,17 +129,12 @@ TEST_F(BrokerServerTest, StorePagesBusyMissingAndPut) {
   ASSERT_TRUE(Resolve(attached, 1, 4096, &answer).ok());
   EXPECT_EQ(answer.retry().reason(), v1::RETRY_REASON_NOT_YET_AVAILABLE);
 
-  grpc::ClientContext context;
-  SetDeadline(&context);
   v1::PutPagesResponse put;
-  auto writer = admin_->PutPages(&context, &put);
   v1::PutPagesRequest request;
   request.set_store("disk");
   request.set_offset(4096);
   request.set_data(std::string(4096, 's'));
-  ASSERT_TRUE(writer->Write(request));
-  writer->WritesDone();
-  ASSERT_TRUE(writer->Finish().ok());
+  ASSERT_TRUE(PutPages({request}, &put).ok());
   EXPECT_EQ(put.pages_written(), 1u);
   ASSERT_TRUE(Resolve(attached, 1, 4096, &answer).ok());
   EXPECT_EQ(answer.page().data(), std::string(4096, 's'));

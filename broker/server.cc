@@ -7,17 +7,51 @@
 #include "absl/strings/str_cat.h"
 #include "broker/admin/stats_report.h"
 #include "broker/net/tcp_listener.h"
+#include "broker/redis/redis_store.h"
+#include "broker/redis/store_url.h"
+#include "broker/sources/memory_store_backend.h"
 #include "broker/staging/staging_area.h"
 #include "broker/staging/staging_sweep.h"
 #include "proto/base/status_macros.h"
 
 namespace faultline::broker {
+namespace {
 
-BrokerServer::BrokerServer(BrokerOptions options)
+// The broker's memory, or a Redis server or cluster, connected now.
+absl::StatusOr<std::unique_ptr<StoreBackend>> OpenStoreBackend(
+    const BrokerOptions& options) {
+  if (options.store_url.empty()) {
+    return std::make_unique<MemoryStoreBackend>(options.store_limits);
+  }
+  redis::RedisStoreOptions redis_options;
+  redis_options.limits = options.store_limits;
+  redis_options.cache_bytes = options.store_cache_bytes;
+  redis_options.ack_replicated = options.store_ack_replicated;
+  auto named = [&options](const absl::Status& status) {
+    return absl::Status(
+        status.code(),
+        absl::StrCat("--store=", options.store_url, ": ", status.message()));
+  };
+  absl::StatusOr<std::vector<redis::NodeAddress>> seeds =
+      redis::ParseStoreUrl(options.store_url);
+  if (!seeds.ok()) return named(seeds.status());
+  redis_options.client.seeds = *std::move(seeds);
+  absl::StatusOr<std::unique_ptr<redis::RedisStore>> store =
+      redis::RedisStore::Connect(std::move(redis_options),
+                                 absl::Now() + options.store_connect_timeout);
+  if (!store.ok()) return named(store.status());
+  return std::unique_ptr<StoreBackend>(*std::move(store));
+}
+
+}  // namespace
+
+BrokerServer::BrokerServer(BrokerOptions options,
+                           std::unique_ptr<StoreBackend> stores)
     : options_(std::move(options)),
       pools_(options_.device_memory_dir),
+      stores_(std::move(stores)),
       registry_(
-          pools_, stores_,
+          pools_, *stores_,
           [&] {
             v1::Limits limits;
             limits.set_max_faults_in_flight(options_.max_faults_in_flight);
@@ -29,7 +63,7 @@ BrokerServer::BrokerServer(BrokerOptions options)
       scheduler_(options_.worker_threads),
       processor_(scheduler_, injections_, watchers_, registry_.total()),
       fault_service_(registry_, processor_, injections_, authorizer_),
-      admin_service_(registry_, pools_, stores_, injections_, watchers_,
+      admin_service_(registry_, pools_, *stores_, injections_, watchers_,
                      authorizer_) {}
 
 absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
@@ -50,7 +84,10 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(
   // Before any session can create an area of this broker's own.
   ASSIGN_OR_RETURN(const int swept,
                    SweepLeftoverStagingFiles(options.device_memory_dir));
-  std::unique_ptr<BrokerServer> server(new BrokerServer(std::move(options)));
+  ASSIGN_OR_RETURN(std::unique_ptr<StoreBackend> stores,
+                   OpenStoreBackend(options));
+  std::unique_ptr<BrokerServer> server(
+      new BrokerServer(std::move(options), std::move(stores)));
   server->swept_staging_files_ = swept;
   RETURN_IF_ERROR(server->Build());
   return server;
@@ -69,8 +106,8 @@ absl::Status BrokerServer::Build() {
   }
   builder.RegisterService(&fault_service_);
   builder.RegisterService(&admin_service_);
-  // Page answers are 4 KiB plus prefetch; PutPages and WriteFrames carry
-  // up to 64 MiB.
+  // Page answers are 4 KiB plus prefetch; WriteFrames carries up to 64 MiB
+  // (PutPages messages at most wire.h's kMaxPutPagesBytes, checked later).
   builder.SetMaxReceiveMessageSize(80 << 20);
   builder.SetMaxSendMessageSize(80 << 20);
   server_ = builder.BuildAndStart();
@@ -129,6 +166,8 @@ void BrokerServer::Shutdown() {
     }
   }
   admin_service_.CloseWatchers();
+  // Store calls under way end within their deadline and finish their calls.
+  admin_service_.StopStoreCalls();
   // Clients that keep an idle connection open hold Shutdown until this
   // deadline; every call the broker knows of was ended above already.
   if (server_ != nullptr) {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "broker/admin/admin_service.h"
 #include "broker/data/fault_processor.h"
 #include "broker/data/fault_service.h"
@@ -26,7 +27,7 @@
 #include "broker/policy/scheduler.h"
 #include "broker/session/authorization.h"
 #include "broker/session/session_registry.h"
-#include "broker/sources/page_store.h"
+#include "broker/sources/store_backend.h"
 #include "broker/staging/staging_counters.h"
 
 namespace faultline::broker {
@@ -49,6 +50,18 @@ struct BrokerOptions {
   // Slots of a staging area (in device_memory_dir) for a co-located VMM
   // that asks; 0 grants none.
   uint32_t staging_slots = 1024;
+  // Where store pages live: empty for this broker's memory, or
+  // "redis://HOST:PORT[,HOST:PORT...]", the seed nodes of a Redis Cluster
+  // (or one standalone server) that many brokers may share.
+  std::string store_url;
+  // Redis only: the local cache of windows read, in bytes (0: none).
+  uint64_t store_cache_bytes = uint64_t{256} << 20;
+  // Redis only: a put is acknowledged once a replica has it (WAIT 1).
+  bool store_ack_replicated = false;
+  // Bytes per store, in all stores (0: no limit), and the largest offset.
+  StoreLimits store_limits = {0, 0, uint64_t{1} << 40};
+  // Redis only: how long connecting at start may take.
+  absl::Duration store_connect_timeout = absl::Seconds(10);
 };
 
 class BrokerServer {
@@ -67,6 +80,8 @@ class BrokerServer {
   const std::string& metrics_address() const;
   // Staging counters since start.
   const StagingTotals& staging_totals() { return registry_.staging_totals(); }
+  // Where store pages live.
+  StoreBackend& stores() { return *stores_; }
   // Staging files of killed brokers removed from device_memory_dir at start.
   int swept_staging_files() const { return swept_staging_files_; }
 
@@ -75,12 +90,12 @@ class BrokerServer {
   void Shutdown();
 
  private:
-  explicit BrokerServer(BrokerOptions options);
+  BrokerServer(BrokerOptions options, std::unique_ptr<StoreBackend> stores);
   absl::Status Build();
 
   const BrokerOptions options_;
   FramePoolRegistry pools_;
-  PageStoreRegistry stores_;
+  const std::unique_ptr<StoreBackend> stores_;
   PeerTable peers_;
   InjectionTable injections_;
   WatchHub watchers_;

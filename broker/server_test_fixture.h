@@ -57,6 +57,8 @@ class BrokerServerTest : public ::testing::Test {
     options.metrics_address = "127.0.0.1:0";
     options.worker_threads = 2;
     options.staging_slots = staging_slots_;
+    options.store_url = store_url_;
+    options.store_limits = store_limits_;
     auto server = BrokerServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -113,6 +115,21 @@ class BrokerServerTest : public ::testing::Test {
     return broker_->Detach(&context, request, &response);
   }
 
+  // PutPages of `messages` (store, offset, data each) in one stream.
+  grpc::Status PutPages(const std::vector<v1::PutPagesRequest>& messages,
+                        v1::PutPagesResponse* response,
+                        v1::BrokerAdmin::Stub* admin = nullptr) {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    auto writer =
+        (admin != nullptr ? admin : admin_.get())->PutPages(&context, response);
+    for (const v1::PutPagesRequest& message : messages) {
+      if (!writer->Write(message)) break;  // Finish() says why.
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  }
+
   v1::ListSessionsResponse Sessions() {
     v1::ListSessionsResponse sessions;
     grpc::ClientContext context;
@@ -159,6 +176,9 @@ class BrokerServerTest : public ::testing::Test {
 
   std::string dir_;
   uint32_t staging_slots_ = 1024;
+  // The brokers' store backend and limits (memory and defaults unless set).
+  std::string store_url_;
+  StoreLimits store_limits_ = BrokerOptions().store_limits;
   std::unique_ptr<BrokerServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::FaultBroker::Stub> broker_;

@@ -86,7 +86,28 @@ grpc::ServerReadReactor<v1::PutPagesRequest>* AdminService::PutPages(
     return new RefusedStream<grpc::ServerReadReactor<v1::PutPagesRequest>>(
         allowed);
   }
-  return NewPutPagesStream(stores_, response);
+  return NewPutPagesStream(store_calls_, context, response);
+}
+
+grpc::ServerUnaryReactor* AdminService::ListStores(
+    grpc::CallbackServerContext* context,
+    const v1::ListStoresRequest* /*request*/,
+    v1::ListStoresResponse* response) {
+  if (absl::Status allowed = authorizer_.AuthorizeAdmin(*context);
+      !allowed.ok()) {
+    return FinishUnary(context, allowed);
+  }
+  return store_calls_.ListStores(context, response);
+}
+
+grpc::ServerUnaryReactor* AdminService::DeleteStore(
+    grpc::CallbackServerContext* context, const v1::DeleteStoreRequest* request,
+    v1::DeleteStoreResponse* response) {
+  if (absl::Status allowed = authorizer_.AuthorizeAdmin(*context);
+      !allowed.ok()) {
+    return FinishUnary(context, allowed);
+  }
+  return store_calls_.DeleteStore(context, request, response);
 }
 
 grpc::ServerUnaryReactor* AdminService::SetInjection(

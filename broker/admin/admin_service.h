@@ -13,13 +13,13 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/admin/store_calls.h"
 #include "broker/devmem/frame_pool_registry.h"
 #include "broker/observe/watch_hub.h"
 #include "broker/observe/watch_stream.h"
 #include "broker/policy/injection.h"
 #include "broker/session/authorization.h"
 #include "broker/session/session_registry.h"
-#include "broker/sources/page_store.h"
 #include "proto/faultline/v1/broker.grpc.pb.h"
 
 namespace faultline::broker {
@@ -27,11 +27,11 @@ namespace faultline::broker {
 class AdminService final : public v1::BrokerAdmin::CallbackService {
  public:
   AdminService(SessionRegistry& registry, FramePoolRegistry& pools,
-               PageStoreRegistry& stores, InjectionTable& injections,
+               StoreBackend& stores, InjectionTable& injections,
                WatchHub& watchers, const Authorizer& authorizer)
       : registry_(registry),
         pools_(pools),
-        stores_(stores),
+        store_calls_(stores),
         injections_(injections),
         watchers_(watchers),
         authorizer_(authorizer) {}
@@ -49,6 +49,14 @@ class AdminService final : public v1::BrokerAdmin::CallbackService {
   grpc::ServerReadReactor<v1::PutPagesRequest>* PutPages(
       grpc::CallbackServerContext* context,
       v1::PutPagesResponse* response) override;
+  grpc::ServerUnaryReactor* ListStores(
+      grpc::CallbackServerContext* context,
+      const v1::ListStoresRequest* request,
+      v1::ListStoresResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteStore(
+      grpc::CallbackServerContext* context,
+      const v1::DeleteStoreRequest* request,
+      v1::DeleteStoreResponse* response) override;
   grpc::ServerUnaryReactor* SetInjection(
       grpc::CallbackServerContext* context, const v1::InjectionRule* request,
       v1::SetInjectionResponse* response) override;
@@ -74,6 +82,8 @@ class AdminService final : public v1::BrokerAdmin::CallbackService {
 
   // Ends every WatchFaults stream (shutdown).
   void CloseWatchers() ABSL_LOCKS_EXCLUDED(mu_);
+  // Finishes the store calls under way and refuses new ones (shutdown).
+  void StopStoreCalls() { store_calls_.Stop(); }
 
  private:
   // Runs `handler` (returning absl::Status) if the caller may make admin
@@ -84,7 +94,7 @@ class AdminService final : public v1::BrokerAdmin::CallbackService {
 
   SessionRegistry& registry_;
   FramePoolRegistry& pools_;
-  PageStoreRegistry& stores_;
+  StoreCalls store_calls_;
   InjectionTable& injections_;
   WatchHub& watchers_;
   const Authorizer& authorizer_;

@@ -7,65 +7,93 @@
 namespace faultline::broker {
 namespace {
 
+using v1::wire::kPageBytes;
+
 class PutPagesStream : public grpc::ServerReadReactor<v1::PutPagesRequest> {
  public:
-  PutPagesStream(PageStoreRegistry& stores, v1::PutPagesResponse* response)
-      : stores_(stores), response_(response) {
+  PutPagesStream(StoreCalls& calls, grpc::CallbackServerContext* context,
+                 v1::PutPagesResponse* response)
+      : calls_(calls), context_(context), response_(response) {
     StartRead(&request_);
   }
 
-  // gRPC runs one read reaction at a time, so no lock is needed here.
+  // One message at a time: the next read starts only when this message's
+  // write is done, so request_ and the counts need no lock.
   void OnReadDone(bool ok) override {
     if (!ok) {
       response_->set_pages_written(pages_written_);
       Finish(grpc::Status::OK);
       return;
     }
-    absl::Status status = Store(request_);
-    if (!status.ok()) {
-      // Pages of earlier messages stay stored; the count says how many.
-      Finish(ToGrpcStatus(absl::Status(
-          status.code(), absl::StrCat(status.message(), " (", pages_written_,
-                                      " pages were stored before)"))));
+    if (absl::Status status = Check(request_); !status.ok()) {
+      Fail(status);
       return;
     }
-    StartRead(&request_);
+    const absl::Time deadline = StoreCallDeadline(*context_);
+    calls_.Run([this, deadline](bool stopped) {
+      if (stopped) {
+        Fail(absl::UnavailableError("broker is shutting down"));
+        return;
+      }
+      absl::Status status = calls_.backend().Write(store_, request_.offset(),
+                                                   request_.data(), deadline);
+      if (!status.ok()) {
+        Fail(status);
+        return;
+      }
+      pages_written_ += request_.data().size() / kPageBytes;
+      StartRead(&request_);
+    });
   }
 
   void OnDone() override { delete this; }
 
  private:
-  absl::Status Store(const v1::PutPagesRequest& request) {
-    if (store_ == nullptr) {
-      if (request.store().empty() || request.store().size() > 128) {
+  absl::Status Check(const v1::PutPagesRequest& request) {
+    if (store_.empty()) {
+      if (request.store().empty()) {
         return absl::InvalidArgumentError(
-            "the first PutPagesRequest must name a store of 1-128 "
-            "characters");
+            "the first PutPagesRequest must name a store");
       }
-      store_ = stores_.GetOrCreate(request.store());
-    } else if (!request.store().empty() && request.store() != store_->name()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("PutPages stream for store ", store_->name(),
-                       " names another store, ", request.store()));
+      if (absl::Status name = ValidateStoreName(request.store()); !name.ok()) {
+        return name;
+      }
+      store_ = request.store();
+    } else if (!request.store().empty() && request.store() != store_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "PutPages stream for store ", store_, " names another store (",
+          request.store().size(), " bytes)"));
     }
-    absl::Status status = store_->Put(request.offset(), request.data());
-    if (!status.ok()) return status;
-    pages_written_ += request.data().size() / v1::wire::kPageBytes;
+    if (request.data().size() > v1::wire::kMaxPutPagesBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a PutPagesRequest carries at most ", v1::wire::kMaxPutPagesBytes,
+          " bytes of pages, not ", request.data().size(),
+          "; send them in several messages"));
+    }
     return absl::OkStatus();
   }
 
-  PageStoreRegistry& stores_;
+  // Pages of earlier messages stay stored; the count says how many.
+  void Fail(const absl::Status& status) {
+    Finish(ToGrpcStatus(absl::Status(
+        status.code(), absl::StrCat(status.message(), " (", pages_written_,
+                                    " pages were stored before)"))));
+  }
+
+  StoreCalls& calls_;
+  grpc::CallbackServerContext* const context_;
   v1::PutPagesResponse* const response_;
   v1::PutPagesRequest request_;
-  std::shared_ptr<PageStore> store_;
+  std::string store_;
   uint64_t pages_written_ = 0;
 };
 
 }  // namespace
 
 grpc::ServerReadReactor<v1::PutPagesRequest>* NewPutPagesStream(
-    PageStoreRegistry& stores, v1::PutPagesResponse* response) {
-  return new PutPagesStream(stores, response);
+    StoreCalls& calls, grpc::CallbackServerContext* context,
+    v1::PutPagesResponse* response) {
+  return new PutPagesStream(calls, context, response);
 }
 
 }  // namespace faultline::broker

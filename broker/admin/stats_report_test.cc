@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "broker/sources/memory_store_backend.h"
 #include "gtest/gtest.h"
 #include "proto/faultline/v1/wire.h"
 
@@ -35,7 +36,7 @@ class StatsReportTest : public ::testing::Test {
   }
 
   FramePoolRegistry pools_;
-  PageStoreRegistry stores_;
+  MemoryStoreBackend stores_;
   SessionRegistry registry_;
   WatchHub watchers_;
 };

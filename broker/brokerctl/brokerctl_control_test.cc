@@ -72,6 +72,43 @@ TEST_F(BrokerctlTest, PutFillsAStore) {
             std::string(10, 'p') + std::string(4086, '\0'));
   Result unaligned = Brokerctl("put blocks " + file + " --offset=100");
   EXPECT_EQ(unaligned.exit_code, 2);
+  Result far = Brokerctl("put blocks " + file + " --offset=0x4000000000000000");
+  EXPECT_EQ(far.exit_code, 1) << far.output;
+  EXPECT_NE(far.output.find("largest store offset"), std::string::npos)
+      << far.output;
+}
+
+TEST_F(BrokerctlTest, StoresListsAndDeleteRemoves) {
+  v1::AttachResponse attached = AttachVm();
+  const std::string file = dir_ + "/pages.bin";
+  std::ofstream(file, std::ios::binary) << std::string(3 * 4096, 'q');
+  ASSERT_EQ(Brokerctl("put blocks " + file).exit_code, 0);
+  Result stores = Brokerctl("stores");
+  ASSERT_EQ(stores.exit_code, 0) << stores.output;
+  EXPECT_NE(stores.output.find("backend: memory"), std::string::npos)
+      << stores.output;
+  EXPECT_NE(stores.output.find("largest offset 1.0 TiB"), std::string::npos)
+      << stores.output;
+  EXPECT_NE(stores.output.find("blocks  3      12.0 KiB"), std::string::npos)
+      << stores.output;
+  Result json = Brokerctl("--json stores");
+  EXPECT_NE(json.output.find("{\"store\":\"blocks\",\"pages\":\"3\"}"),
+            std::string::npos)
+      << json.output;
+
+  Result deleted = Brokerctl("delete blocks");
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
+  EXPECT_NE(deleted.output.find("deleted store blocks (3 pages, 12.0 KiB)"),
+            std::string::npos)
+      << deleted.output;
+  EXPECT_EQ(Resolve(attached, 2, 0).retry().reason(),
+            v1::RETRY_REASON_NOT_YET_AVAILABLE);
+  EXPECT_NE(Brokerctl("stores").output.find("(no stores)"), std::string::npos);
+  Result again = Brokerctl("delete blocks");
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.output.find("no store named blocks"), std::string::npos)
+      << again.output;
+  EXPECT_EQ(Brokerctl("delete").exit_code, 2);
 }
 
 TEST_F(BrokerctlTest, OtherUsersAreRefusedAdminCalls) {

@@ -45,6 +45,8 @@ absl::Status RunStats(const Command& command);
 absl::Status RunPools(const Command& command);
 absl::Status RunWatch(const Command& command);
 absl::Status RunPut(const Command& command);
+absl::Status RunStores(const Command& command);
+absl::Status RunDelete(const Command& command);
 absl::Status RunFrames(const Command& command);
 absl::Status RunInject(const Command& command);
 absl::Status RunInjectClear(const Command& command);

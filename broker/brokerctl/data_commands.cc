@@ -1,4 +1,5 @@
-// put and frames: moving page and frame bytes between files and the broker.
+// put, delete and frames: moving page and frame bytes between files and the
+// broker, and removing a store.
 #include <fstream>
 #include <iomanip>
 #include <sstream>
@@ -81,6 +82,24 @@ absl::Status RunPut(const Command& command) {
                 << HumanBytes(response.pages_written() * kPageBytes)
                 << ") into store " << command.args[0] << " at offset " << offset
                 << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunDelete(const Command& command) {
+  if (auto s = ExpectArgs(command, 1, 1, "delete STORE"); !s.ok()) return s;
+  v1::DeleteStoreRequest request;
+  request.set_store(command.args[0]);
+  v1::DeleteStoreResponse response;
+  grpc::Status status = command.client.admin().DeleteStore(
+      command.client.NewContext().get(), request, &response);
+  if (!status.ok()) return CallError(command.client, status);
+  if (command.options.json) {
+    command.out << ToJson(response) << "\n";
+  } else {
+    command.out << "deleted store " << command.args[0] << " ("
+                << response.pages_deleted() << " pages, "
+                << HumanBytes(response.pages_deleted() * kPageBytes) << ")\n";
   }
   return absl::OkStatus();
 }

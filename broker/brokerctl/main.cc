@@ -113,6 +113,8 @@ int Run(int argc, char** argv) {
       "  stats [SESSION]\n"
       "  watch [SESSION] [--count=N]\n"
       "  put STORE FILE [--offset=N]\n"
+      "  stores\n"
+      "  delete STORE\n"
       "  inject --session=ID --region=N [--first=OFF --last=OFF] [--count=N]\n"
       "         (--retry=",
       v1::EnumWords<v1::RetryReason>("|"),
@@ -135,6 +137,7 @@ int Run(int argc, char** argv) {
   const std::map<std::string, absl::Status (*)(const Command&)> commands = {
       {"sessions", RunSessions}, {"stats", RunStats},
       {"watch", RunWatch},       {"put", RunPut},
+      {"stores", RunStores},     {"delete", RunDelete},
       {"inject", RunInject},     {"inject-clear", RunInjectClear},
       {"pools", RunPools},       {"frames", RunFrames},
       {"revoke", RunRevoke},

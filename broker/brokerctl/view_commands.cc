@@ -1,10 +1,11 @@
-// sessions, stats and pools: tables of what the broker holds.
+// sessions, stats, pools and stores: tables of what the broker holds.
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "broker/brokerctl/commands.h"
 #include "broker/brokerctl/output.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::brokerctl {
 
@@ -175,6 +176,39 @@ absl::Status RunPools(const Command& command) {
   }
   table.Print(command.out);
   if (response.pools().empty()) command.out << "(no live pools)\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunStores(const Command& command) {
+  if (auto s = ExpectArgs(command, 0, 0, "stores"); !s.ok()) return s;
+  v1::ListStoresResponse response;
+  grpc::Status status = command.client.admin().ListStores(
+      command.client.NewContext().get(), v1::ListStoresRequest(), &response);
+  if (!status.ok()) return CallError(command.client, status);
+  if (command.options.json) {
+    command.out << ToJson(response) << "\n";
+    return absl::OkStatus();
+  }
+  auto limit = [](uint64_t bytes) {
+    return bytes == 0 ? std::string("none") : HumanBytes(bytes);
+  };
+  command.out << "backend: " << response.backend() << "\nlimits: per store "
+              << limit(response.store_limit_bytes()) << ", all stores "
+              << limit(response.total_limit_bytes()) << ", largest offset "
+              << limit(response.max_offset()) << "\n";
+  Table table({"STORE", "PAGES", "SIZE"});
+  uint64_t pages = 0;
+  for (const v1::StoreInfo& store : response.stores()) {
+    table.AddRow({store.store(), absl::StrCat(store.pages()),
+                  HumanBytes(store.pages() * v1::wire::kPageBytes)});
+    pages += store.pages();
+  }
+  if (response.stores_size() > 1) {
+    table.AddRow({"total", absl::StrCat(pages),
+                  HumanBytes(pages * v1::wire::kPageBytes)});
+  }
+  table.Print(command.out);
+  if (response.stores().empty()) command.out << "(no stores)\n";
   return absl::OkStatus();
 }
 

@@ -30,6 +30,32 @@ class SlowCountingSource : public PageSource {
   absl::Notification release_;
 };
 
+// Answers runs at once, as a remote store does, and records each run asked
+// for; the page at `retry_at` answers retry.
+class RunSource : public PageSource {
+ public:
+  void Answer(uint64_t offset, v1::FaultAnswer* answer) const override {
+    if (offset == retry_at) {
+      answer->mutable_retry()->set_reason(v1::RETRY_REASON_BUSY);
+    } else {
+      answer->mutable_page()->set_data(
+          std::string(v1::wire::kPageBytes, static_cast<char>(offset >> 12)));
+    }
+  }
+  void AnswerRun(uint64_t offset, uint32_t count,
+                 std::vector<v1::FaultAnswer>* answers) const override {
+    runs.emplace_back(offset, count);
+    for (uint32_t i = 0; i < count; ++i) {
+      Answer(offset + i * v1::wire::kPageBytes, &answers->emplace_back());
+    }
+  }
+  std::string Describe() const override { return "runs"; }
+  bool MayBlock() const override { return false; }
+
+  uint64_t retry_at = ~uint64_t{0};
+  mutable std::vector<std::pair<uint64_t, uint32_t>> runs;
+};
+
 struct Harness {
   Harness() : scheduler(2), processor(scheduler, injections, watchers, total) {
     auto region = std::make_unique<SessionRegion>();
@@ -100,6 +126,45 @@ TEST(FaultProcessorTest, ConcurrentFaultsOnOnePageAreServedOnce) {
   }
   EXPECT_EQ(ids.size(), 5u) << "each follower gets its own fault id";
   EXPECT_EQ(h.session->quota().in_flight(), 0u);
+}
+
+TEST(FaultProcessorTest, PrefetchIsOneRunClippedToTheRegion) {
+  Harness h;
+  auto owned = std::make_unique<RunSource>();
+  RunSource* source = owned.get();
+  h.session->FindRegion(1)->source = std::move(owned);
+  const uint64_t page = v1::wire::kPageBytes;
+  auto ask = [&h](const v1::FaultRequest& fault) {
+    v1::FaultAnswer answer;
+    absl::Notification done;
+    h.processor.Process(h.session, fault, [&](v1::FaultAnswer a) {
+      answer = std::move(a);
+      done.Notify();
+    });
+    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    return answer;
+  };
+  v1::FaultRequest fault = h.Fault(1, 2 * page);
+  fault.set_prefetch_hint(15);
+  v1::FaultAnswer answer = ask(fault);
+  ASSERT_TRUE(answer.has_page());
+  EXPECT_EQ(answer.page().data()[0], 2);
+  ASSERT_EQ(answer.extra_pages_size(), 13);  // up to the region's 16th page
+  EXPECT_EQ(answer.extra_pages(12).offset(), 15 * page);
+  EXPECT_EQ(answer.extra_pages(12).data()[0], 15);
+
+  // A page that is not page or zero ends the prefetch; no hint, one page.
+  source->retry_at = 6 * page;
+  fault = h.Fault(2, 4 * page);
+  fault.set_prefetch_hint(200);  // clamped to the protocol's cap
+  answer = ask(fault);
+  ASSERT_EQ(answer.extra_pages_size(), 1);
+  EXPECT_EQ(answer.extra_pages(0).offset(), 5 * page);
+  answer = ask(h.Fault(3, 0));
+  EXPECT_EQ(answer.extra_pages_size(), 0);
+  const std::vector<std::pair<uint64_t, uint32_t>> want = {
+      {2 * page, 14}, {4 * page, 12}, {0, 1}};
+  EXPECT_EQ(source->runs, want) << "one source call per fault";
 }
 
 TEST(FaultProcessorTest, InvalidFaultIsDeniedAndCounted) {

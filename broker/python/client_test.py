@@ -109,6 +109,9 @@ class ClientTest(unittest.TestCase):
         self.assertIn("offset 0x3000: page filled with 3, matches: True", out)
         self.assertIn("offset 0xc000 (never put): retry "
                       "RETRY_REASON_NOT_YET_AVAILABLE", out)
+        self.assertIn("store pystore: 8 pages (backend memory)", out)
+        self.assertIn("deleted pystore: 8 pages", out)
+        self.assertIn("offset 0x3000 after the delete: retry", out)
 
     def test_refusals_carry_the_brokers_status(self):
         with fl.Broker(self.broker.address) as broker:

@@ -152,7 +152,8 @@ class Broker:
         if len(data) % wire.kPageBytes != 0:
             raise ValueError(f"{len(data)} bytes is not a whole number of "
                              f"{wire.kPageBytes}-byte pages")
-        chunk = pages_per_message * wire.kPageBytes
+        chunk = min(pages_per_message * wire.kPageBytes,
+                    wire.kMaxPutPagesBytes)
 
         def messages():
             for start in range(0, len(data), chunk):
@@ -162,6 +163,17 @@ class Broker:
 
         return self._call("PutPages", self._admin.PutPages,
                           messages()).pages_written
+
+    def stores(self):
+        """The ListStoresResponse: stores with their pages, the backend, the
+        limits."""
+        return self._call("ListStores", self._admin.ListStores,
+                          pb.ListStoresRequest())
+
+    def delete_store(self, store):
+        """Removes a store; returns how many pages it held."""
+        return self._call("DeleteStore", self._admin.DeleteStore,
+                          pb.DeleteStoreRequest(store=store)).pages_deleted
 
 
 def answer_kind(answer):

@@ -67,7 +67,8 @@ class RedisStore : public StoreBackend {
                               uint32_t count, absl::Time deadline) override;
   absl::Status Write(absl::string_view store, uint64_t offset,
                      absl::string_view data, absl::Time deadline) override;
-  absl::Status Delete(absl::string_view store, absl::Time deadline) override;
+  absl::StatusOr<uint64_t> Delete(absl::string_view store,
+                                  absl::Time deadline) override;
   absl::StatusOr<std::vector<StoreInfo>> List(absl::Time deadline) override;
 
   // Write in its steps, public so tests can hold a write open between them.

@@ -50,7 +50,8 @@ absl::StatusOr<std::vector<StoreInfo>> RedisStore::List(absl::Time deadline) {
   return stores;
 }
 
-absl::Status RedisStore::Delete(absl::string_view store, absl::Time deadline) {
+absl::StatusOr<uint64_t> RedisStore::Delete(absl::string_view store,
+                                            absl::Time deadline) {
   RETURN_IF_ERROR(ValidateStoreName(store));
   const CallOptions call{deadline};
   const std::string name(store);
@@ -97,7 +98,7 @@ absl::Status RedisStore::Delete(absl::string_view store, absl::Time deadline) {
   for (const Result& result : forgotten)
     RETURN_IF_ERROR(ReplyOf(result).status());
   cache_.EraseMatching(absl::StrCat("fl:w:{", EncodeStoreName(store), ":"));
-  return absl::OkStatus();
+  return static_cast<uint64_t>(std::max<int64_t>(0, pages));
 }
 
 }  // namespace faultline::broker::redis

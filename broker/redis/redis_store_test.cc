@@ -202,7 +202,10 @@ TEST_P(RedisStoreTest, ListCountsPagesOnceAndDeleteReachesEveryBroker) {
 
   ExpectPattern(a->Read("list-one", 0, 16, In(absl::Seconds(10))), 1,
                 0);  // cached
-  ASSERT_TRUE(b->Delete("list-one", In(absl::Seconds(10))).ok());
+  absl::StatusOr<uint64_t> deleted =
+      b->Delete("list-one", In(absl::Seconds(10)));
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(*deleted, 60u);
   for (const StorePage& page :
        a->Read("list-one", 0, 16, In(absl::Seconds(10)))) {
     EXPECT_EQ(page.state, State::kMissing);
@@ -210,7 +213,7 @@ TEST_P(RedisStoreTest, ListCountsPagesOnceAndDeleteReachesEveryBroker) {
   listed = a->List(In(absl::Seconds(10)));
   ASSERT_TRUE(listed.ok());
   for (const StoreInfo& info : *listed) EXPECT_NE(info.name, "list-one");
-  EXPECT_EQ(b->Delete("list-one", In(absl::Seconds(10))).code(),
+  EXPECT_EQ(b->Delete("list-one", In(absl::Seconds(10))).status().code(),
             absl::StatusCode::kNotFound);
   // Put again after a delete: new pages, never the old ones from a cache.
   ASSERT_TRUE(
@@ -252,7 +255,7 @@ TEST_P(RedisStoreTest, BadWritesAreRefusedAndChangeNothing) {
                      In(absl::Seconds(10)))
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(a->Delete("bad", In(absl::Seconds(10))).code(),
+  EXPECT_EQ(a->Delete("bad", In(absl::Seconds(10))).status().code(),
             absl::StatusCode::kNotFound);
 }
 

@@ -17,7 +17,7 @@
 #include "broker/net/peer_credentials.h"
 #include "broker/observe/stats.h"
 #include "broker/session/session.h"
-#include "broker/sources/page_store.h"
+#include "broker/sources/store_backend.h"
 #include "broker/staging/staging_counters.h"
 #include "proto/faultline/v1/broker.pb.h"
 
@@ -33,7 +33,7 @@ struct StagingOptions {
 
 class SessionRegistry {
  public:
-  SessionRegistry(FramePoolRegistry& pools, PageStoreRegistry& stores,
+  SessionRegistry(FramePoolRegistry& pools, StoreBackend& stores,
                   v1::Limits limits, StagingOptions staging = {})
       : pools_(pools),
         stores_(stores),
@@ -72,7 +72,7 @@ class SessionRegistry {
   void ReleasePools(const Session& session);
 
   FramePoolRegistry& pools_;
-  PageStoreRegistry& stores_;
+  StoreBackend& stores_;
   const v1::Limits limits_;
   const StagingOptions staging_options_;
   FaultStats total_;

@@ -9,8 +9,8 @@
 
 namespace faultline::broker {
 
-absl::StatusOr<std::unique_ptr<PageSource>> MakeSource(
-    const v1::Region& region, PageStoreRegistry& stores) {
+absl::StatusOr<std::unique_ptr<PageSource>> MakeSource(const v1::Region& region,
+                                                       StoreBackend& stores) {
   const v1::Source& source = region.source();
   switch (source.kind_case()) {
     case v1::Source::kZero:
@@ -26,7 +26,7 @@ absl::StatusOr<std::unique_ptr<PageSource>> MakeSource(
                                              region.guest_physical_base());
     case v1::Source::kStore:
       return std::make_unique<StoreSource>(
-          stores.GetOrCreate(source.store().store()),
+          stores, source.store().store(),
           source.store().missing() == v1::StoreSource::MISSING_ZERO);
     case v1::Source::kDevice:
     case v1::Source::KIND_NOT_SET:

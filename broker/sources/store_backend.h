@@ -56,6 +56,9 @@ class StoreBackend {
   // For people: "memory", "redis cluster 10.0.0.1:7000,... (3 masters)".
   virtual std::string Describe() const = 0;
   virtual const StoreLimits& limits() const = 0;
+  // False when calls only touch this process's memory and never wait (the
+  // in-memory backend): then they may run on the thread that read a fault.
+  virtual bool MayBlock() const { return true; }
 
   // `count` consecutive pages of `store` from `offset` (page-aligned; count
   // 1 to 65, a fault and its prefetch), fetched together. Always returns
@@ -73,8 +76,10 @@ class StoreBackend {
   virtual absl::Status Write(absl::string_view store, uint64_t offset,
                              absl::string_view data, absl::Time deadline) = 0;
 
-  // Removes the store and every page in it. NOT_FOUND when it holds nothing.
-  virtual absl::Status Delete(absl::string_view store, absl::Time deadline) = 0;
+  // Removes the store and every page in it; returns how many pages it held.
+  // NOT_FOUND when it holds nothing.
+  virtual absl::StatusOr<uint64_t> Delete(absl::string_view store,
+                                          absl::Time deadline) = 0;
 
   // Every store that holds pages, by name.
   virtual absl::StatusOr<std::vector<StoreInfo>> List(absl::Time deadline) = 0;

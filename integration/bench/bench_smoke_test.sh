@@ -27,6 +27,16 @@ else
   # transports + 2 staging modes on the Unix socket).
   rows=$(wc -l <"$out/fault_path.csv")
   ((rows == 1 + 3 * 2 * 9)) || fail "fault_path.csv has $rows lines"
+
+  timeout 180 "$bench_dir/store_path_bench" --region_kib=256 --repetitions=1 \
+    --stores=memory,cluster --deadline=30s --csv="$out/store_path.csv" \
+    >"$out/store_path.md" || fail "store_path_bench exited $?"
+  grep -q '^| redis cluster | 15 | warm |' "$out/store_path.md" \
+    || fail "no warm cluster prefetch row in the store table"
+  grep -q '^- cold single fault: p50' "$out/store_path.md" \
+    || fail "no goal verdicts in the store table"
+  rows=$(wc -l <"$out/store_path.csv")
+  ((rows == 1 + 2 * 2 * 2)) || fail "store_path.csv has $rows lines"
 fi
 
 timeout 120 "$bench_dir/broker_load_bench" --sessions=2 --in_flight=4 \

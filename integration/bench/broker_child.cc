@@ -58,7 +58,7 @@ absl::StatusOr<std::string> MakeShortTempDir() {
 }
 
 absl::StatusOr<std::unique_ptr<BrokerChild>> BrokerChild::Start(
-    BrokerChildOptions options) {
+    BrokerChildOptions options, std::vector<std::string> extra_args) {
   if (!Executable(options.binary)) {
     return absl::NotFoundError(
         absl::StrCat("broker binary '", options.binary,
@@ -83,6 +83,8 @@ absl::StatusOr<std::unique_ptr<BrokerChild>> BrokerChild::Start(
     child_options.argv.push_back(
         absl::StrCat("--worker_threads=", options.worker_threads));
   }
+  child_options.argv.insert(child_options.argv.end(), extra_args.begin(),
+                            extra_args.end());
   const std::string& log_path = child_options.log_path;
   ASSIGN_OR_RETURN(std::unique_ptr<ChildProcess> process,
                    ChildProcess::Spawn(child_options));

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -27,8 +28,9 @@ struct BrokerChildOptions {
 
 class BrokerChild {
  public:
+  // `extra_args`: more broker flags (--store=...).
   static absl::StatusOr<std::unique_ptr<BrokerChild>> Start(
-      BrokerChildOptions options);
+      BrokerChildOptions options, std::vector<std::string> extra_args = {});
   ~BrokerChild() = default;
 
   BrokerChild(const BrokerChild&) = delete;

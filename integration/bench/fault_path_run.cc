@@ -99,8 +99,9 @@ class Touchers {
 
 }  // namespace
 
-absl::StatusOr<ServedRegion> ServeRegion(const ServerSpec& spec,
-                                         uint64_t region_bytes) {
+absl::StatusOr<ServedRegion> ServeRegion(
+    const ServerSpec& spec, uint64_t region_bytes,
+    const std::optional<v1::Source>& source) {
   if (region_bytes == 0 || region_bytes % v1::wire::kPageBytes != 0) {
     return absl::InvalidArgumentError("region size must be whole pages");
   }
@@ -109,8 +110,9 @@ absl::StatusOr<ServedRegion> ServeRegion(const ServerSpec& spec,
       {kRegionId, "ram", vmm::RegionKind::kRam, kBenchRamBase, region_bytes}));
   ServedRegion served;
   ASSIGN_OR_RETURN(served.memory, vmm::GuestMemory::Create(layout));
-  const v1::Region attached =
+  v1::Region attached =
       PatternRegion(kRegionId, kBenchRamBase, region_bytes, kBenchSeed);
+  if (source.has_value()) *attached.mutable_source() = *source;
   ASSIGN_OR_RETURN(served.server,
                    StartPageServer(served.memory.get(), attached, spec));
   served.base = served.memory->FindRegion(kRegionId)->host_base();
@@ -126,7 +128,7 @@ absl::StatusOr<FaultPathResult> RunFaultPath(const FaultPathSpec& spec) {
   server_spec.vm_token = spec.vm_token;
   server_spec.prefetch = spec.prefetch;
   ASSIGN_OR_RETURN(ServedRegion served,
-                   ServeRegion(server_spec, spec.region_bytes));
+                   ServeRegion(server_spec, spec.region_bytes, spec.source));
   std::unique_ptr<PageServer>& server = served.server;
   uint8_t* base = served.base;
   TouchPlanOptions plan;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -14,6 +15,7 @@
 #include "integration/bench/latency_summary.h"
 #include "integration/bench/page_server.h"
 #include "integration/bench/touch_plan.h"
+#include "proto/faultline/v1/broker.pb.h"
 #include "vmm/memory/guest_memory.h"
 
 namespace faultline::bench {
@@ -25,6 +27,8 @@ struct FaultPathSpec {
   std::string vm_name;   // broker modes
   std::string vm_token;  // TCP
   uint32_t prefetch = 15;
+  // The region's source when not the pattern (a store holding the pattern).
+  std::optional<v1::Source> source;
   TouchOrder order = TouchOrder::kSequential;
   int threads = 1;
   uint64_t region_bytes = 32 << 20;
@@ -44,16 +48,19 @@ struct FaultPathResult {
 };
 
 // Fresh guest memory with one pattern region (first_touch.h's base and
-// seed), served by a page server of `spec.mode`. Members are destroyed
-// server first, which releases any thread still blocked on a page.
+// seed), served by a page server of `spec.mode`; attached with `source`
+// instead of the pattern when given (a store filled with that pattern). Members
+// are destroyed server first, which releases any thread still blocked on a
+// page.
 struct ServedRegion {
   std::unique_ptr<vmm::GuestMemory> memory;
   std::unique_ptr<PageServer> server;
   uint8_t* base = nullptr;
   uint64_t pages = 0;
 };
-absl::StatusOr<ServedRegion> ServeRegion(const ServerSpec& spec,
-                                         uint64_t region_bytes);
+absl::StatusOr<ServedRegion> ServeRegion(
+    const ServerSpec& spec, uint64_t region_bytes,
+    const std::optional<v1::Source>& source = std::nullopt);
 
 // Runs one configuration; fails if serving failed, the deadline passed or a
 // page holds the wrong bytes.

@@ -22,6 +22,7 @@ def e2e_test(
         expect_result = "pass",
         vmm_timeout_seconds = 300,
         hook_timeout_seconds = 120,
+        before_broker = "",
         before_vmm = "",
         during_vmm = "",
         after_vmm = "",
@@ -49,6 +50,10 @@ def e2e_test(
       vmm_timeout_seconds: how long the VMM may run inside the test host.
       hook_timeout_seconds: how long each hook may run (a Linux boot's
         during_vmm hook waits for user space).
+      before_broker: a sh -c command run before the broker starts, with WORK
+        set: it may write broker flags to $$WORK/broker.args (one a line) and
+        list the pids of services it leaves running in $$WORK/services.pids
+        (stopped when the case ends). Empty: none.
       before_vmm: a sh -c command run once the broker is ready, with BROKER
         and WORK set, e.g. "$(rootpath //broker:brokerctl) --broker=$$BROKER
         frames write ..." (Bazel expands $(...) and needs $$ for a shell $;
@@ -90,6 +95,7 @@ def e2e_test(
             "--hook_timeout=%d" % hook_timeout_seconds,
         ] + [_quoted("--vmm_arg=" + arg) for arg in vmm_args] +
         [_quoted("--broker_arg=" + arg) for arg in broker_args] +
+        ([_quoted("--before_broker=" + before_broker)] if before_broker else []) +
         ([_quoted("--before_vmm=" + before_vmm)] if before_vmm else []) +
         ([_quoted("--during_vmm=" + during_vmm)] if during_vmm else []) +
         ([_quoted("--after_vmm=" + after_vmm)] if after_vmm else []),

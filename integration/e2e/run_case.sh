@@ -13,7 +13,8 @@
 #             [--expect_result=pass|fail|any] [--ready_timeout=SECONDS]
 #             [--vmm_timeout=SECONDS] [--hook_timeout=SECONDS]
 #             [--broker_arg=ARG]... [--vmm_arg=ARG]...
-#             [--before_vmm=SHELL] [--during_vmm=SHELL] [--after_vmm=SHELL]
+#             [--before_broker=SHELL] [--before_vmm=SHELL]
+#             [--during_vmm=SHELL] [--after_vmm=SHELL]
 # In broker and VMM arguments, @WORK@ stands for the work folder (e.g.
 # --vmm_arg=--control=@WORK@/control.sock). The hooks are sh -c commands run
 # once the broker is ready, while the VMM runs (started with it, in the
@@ -24,13 +25,18 @@
 # and started again on the same socket by creating WORK/broker.restart: the
 # request file disappears once the new broker printed its ready line (and
 # WORK/broker.restarts counts the restarts), or WORK/broker.restart.failed
-# says why not. Exit: 0 pass, 1 fail, 2 usage.
+# says why not. A before_broker hook (run first, before the broker starts)
+# can start what the broker needs: it may write WORK/broker.args, extra
+# broker flags one a line, used by every start of the broker, and append
+# the pids of services it leaves running (a Redis cluster, a second broker)
+# to WORK/services.pids; any hook may. Those get SIGTERM (SIGKILL 10 s
+# later) when the case ends, however it ends. Exit: 0 pass, 1 fail, 2 usage.
 set -uo pipefail
 
 broker="" vmm="" payload="" kernel="" initrd=""
 expect_exit=0 expect_result=pass ready_timeout=30 vmm_timeout=300
 broker_args=() vmm_args=()
-before_vmm="" during_vmm="" after_vmm=""
+before_broker="" before_vmm="" during_vmm="" after_vmm=""
 hook_timeout=120
 # How long the during_vmm hook may go on once the VMM has ended.
 readonly DURING_HOOK_GRACE=30
@@ -51,6 +57,7 @@ for arg in "$@"; do
     --hook_timeout=*) hook_timeout=${arg#*=} ;;
     --broker_arg=*) broker_args+=("${arg#*=}") ;;
     --vmm_arg=*) vmm_args+=("${arg#*=}") ;;
+    --before_broker=*) before_broker=${arg#*=} ;;
     --before_vmm=*) before_vmm=${arg#*=} ;;
     --during_vmm=*) during_vmm=${arg#*=} ;;
     --after_vmm=*) after_vmm=${arg#*=} ;;
@@ -108,6 +115,23 @@ stop_broker() {
   return 0
 }
 
+# Stops the services hooks listed in WORK/services.pids (not our children:
+# polled, not waited for).
+stop_services() {
+  [[ -s "$work/services.pids" ]] || return 0
+  local pids
+  pids=$(grep -E '^[0-9]+$' "$work/services.pids")
+  for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
+  for _ in $(seq 100); do
+    local alive=0
+    for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in $pids; do kill -KILL "$pid" 2>/dev/null; done
+  : >"$work/services.pids"
+}
+
 # Keeps the logs where testhost's --results folder shows them, if any.
 save_logs() {
   if [[ -n "${TESTHOST_RESULTS:-}" && -d "$TESTHOST_RESULTS" ]]; then
@@ -122,6 +146,7 @@ fail() {
   [[ -n "$during_pid" ]] && kill -TERM "$during_pid" 2>/dev/null
   [[ -n "$vmm_pid" ]] && kill -TERM "$vmm_pid" 2>/dev/null
   stop_broker
+  stop_services
   save_logs
   {
     show "guest serial" "$work/serial.log"
@@ -153,8 +178,10 @@ trap 'fail "interrupted"' INT TERM
 # Starts the broker and waits for its ready line; returns 1 with $start_error
 # set if it does not come.
 start_broker() {
+  local hook_args=()
+  [[ -s "$work/broker.args" ]] && mapfile -t hook_args <"$work/broker.args"
   "$broker" --socket="$socket" --device_memory_dir="$work/device_memory" \
-    "${broker_args[@]}" >"$work/broker.out" 2>"$work/broker.log" &
+    "${broker_args[@]}" "${hook_args[@]}" >"$work/broker.out" 2>"$work/broker.log" &
   broker_pid=$!
   broker_starts=$((broker_starts + 1))
   local ready_line="broker: serving on unix:$socket"
@@ -193,6 +220,7 @@ restart_broker() {
   fi
 }
 
+run_hook before_broker "$before_broker"
 start_broker || fail "$start_error"
 
 run_hook before_vmm "$before_vmm"
@@ -251,6 +279,7 @@ fi
 
 stop_broker
 [[ $broker_status -eq 0 ]] || fail "the broker exited with status $broker_status after SIGTERM, want 0"
+stop_services
 save_logs
 echo "run_case: PASS (vmm exit $vmm_status, ${result:-no RESULT line})"
 rm -rf "$work"

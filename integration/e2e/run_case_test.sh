@@ -118,6 +118,46 @@ else
   failures=$((failures + 1))
 fi
 
+# A before_broker hook runs before the broker, gives it flags through
+# WORK/broker.args, and the services it lists are stopped at the end,
+# whether the case passes or fails.
+cat >"$DIR/service" <<'STANDIN'
+#!/bin/bash
+trap 'echo stopped >"$1"; exit 0' TERM
+while :; do sleep 0.1; done
+STANDIN
+chmod +x "$DIR/service"
+service_hook() {
+  echo "--before_broker=[ ! -e \"\$WORK/broker.sock\" ] && printf '%s\n' --flag_one '--flag two' >\"\$WORK/broker.args\"
+    \"$DIR/service\" \"$DIR/$1\" >/dev/null 2>&1 & echo \$! >>\"\$WORK/services.pids\""
+}
+cat >"$DIR/args_broker" <<'STANDIN'
+#!/bin/bash
+printf '%s\n' "$@" >"$STANDIN_BROKER_ARGS"
+exec "$(dirname "$0")/broker" "$@"
+STANDIN
+chmod +x "$DIR/args_broker"
+export STANDIN_BROKER_ARGS="$DIR/broker.args.seen"
+output=$(STANDIN_BROKER=ready STANDIN_VMM=pass "$RUN_CASE" --broker="$DIR/args_broker" \
+  --vmm="$DIR/vmm" --payload="$DIR/payload" --ready_timeout=2 --vmm_timeout=2 \
+  "$(service_hook stopped.pass)" 2>&1)
+if grep -qF "run_case: PASS" <<<"$output" && grep -qx -- "--flag_one" "$STANDIN_BROKER_ARGS" \
+    && grep -qx -- "--flag two" "$STANDIN_BROKER_ARGS" && grep -qx stopped "$DIR/stopped.pass"; then
+  echo "ok   before_broker_args_and_services"
+else
+  echo "FAIL before_broker_args_and_services: $output / $(cat "$STANDIN_BROKER_ARGS" "$DIR/stopped.pass" 2>&1)"
+  failures=$((failures + 1))
+fi
+expect services_stopped_on_failure ready fail 1 "RESULT: fail" "$(service_hook stopped.fail)"
+if grep -qx stopped "$DIR/stopped.fail"; then
+  echo "ok   services_stopped_on_failure_file"
+else
+  echo "FAIL services_stopped_on_failure_file: $(cat "$DIR/stopped.fail" 2>&1)"
+  failures=$((failures + 1))
+fi
+expect failing_before_broker_hook ready pass 1 "the before_broker hook exited with status 7" \
+  --before_broker='exit 7'
+
 # check_pcimem_frames.sh: signatures in place pass, a missing one fails.
 readonly CHECK_FRAMES="${TEST_SRCDIR:?}/faultline/integration/e2e/check_pcimem_frames.sh"
 for frame in 0 1 2; do

@@ -178,6 +178,8 @@ std::string RetryReasonName(v1::RetryReason reason) {
       return "not yet available";
     case v1::RETRY_REASON_OVER_QUOTA:
       return "over quota";
+    case v1::RETRY_REASON_STORE_UNAVAILABLE:
+      return "store unavailable";
     default:
       return "busy";
   }

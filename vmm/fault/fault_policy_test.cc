@@ -196,6 +196,24 @@ TEST(NamesTest, UnknownValuesReadAsDocumented) {
   EXPECT_EQ(RetryReasonName(static_cast<v1::RetryReason>(99)), "busy");
   EXPECT_EQ(ErrorKindName(static_cast<v1::ErrorKind>(99)), "bus error");
   EXPECT_EQ(RetryReasonName(v1::RETRY_REASON_OVER_QUOTA), "over quota");
+  EXPECT_EQ(RetryReasonName(v1::RETRY_REASON_STORE_UNAVAILABLE),
+            "store unavailable");
+}
+
+// Any reason, a new one or one this VMM does not know, is asked again after
+// the broker's hint: the reason is for people and counters, not the plan.
+TEST(NamesTest, EveryRetryReasonIsRetried) {
+  for (int reason : {int{v1::RETRY_REASON_STORE_UNAVAILABLE}, 99}) {
+    v1::FaultAnswer retry = Echo();
+    retry.mutable_retry()->set_reason(static_cast<v1::RetryReason>(reason));
+    retry.mutable_retry()->set_delay_hint_us(250'000);
+    EXPECT_EQ(*ValidateAnswer(retry, kAsked, kRam), AnswerAction::kRetry);
+  }
+  const absl::Time start = absl::UnixEpoch();
+  RetryPlan plan =
+      PlanRetry(RetryOptions(), 0, absl::Milliseconds(250), start, start);
+  EXPECT_FALSE(plan.give_up);
+  EXPECT_EQ(plan.ask_at, start + absl::Milliseconds(250));
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-"""BrokerAdmin PutPages: fill a page store, then serve a VM's RAM from it.
+"""BrokerAdmin page stores: fill one with PutPages, serve a VM's RAM from it,
+list the stores, delete it.
 
     python3 put_pages.py unix:/tmp/faultline/broker.sock
 """
@@ -23,6 +24,13 @@ def main(address):
         missing = broker.resolve(session, 1, 12 * wire.kPageBytes, fault_id=2)
         print(f"offset 0xc000 (never put): {fl.answer_kind(missing)} "
               f"{fl.pb.RetryReason.Name(missing.retry.reason)}")
+        listed = broker.stores()
+        for store in listed.stores:
+            print(f"store {store.store}: {store.pages} pages "
+                  f"(backend {listed.backend})")
+        print(f"deleted pystore: {broker.delete_store('pystore')} pages")
+        gone = broker.resolve(session, 1, 3 * wire.kPageBytes, fault_id=3)
+        print(f"offset 0x3000 after the delete: {fl.answer_kind(gone)}")
         broker.detach(session)
 
 

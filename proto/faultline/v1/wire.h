@@ -20,6 +20,9 @@ inline constexpr uint64_t kPageBytes = 4096;
 // The most extra pages one answer may carry; larger hints are clamped.
 inline constexpr uint32_t kMaxPrefetchPages = 64;
 
+// The most page bytes one PutPagesRequest may carry; larger is refused.
+inline constexpr uint64_t kMaxPutPagesBytes = 4194304;
+
 }  // namespace faultline::v1::wire
 
 #endif  // FAULTLINE_PROTO_FAULTLINE_V1_WIRE_H_
