@@ -3,13 +3,13 @@
 // pass, 1 fail, 2 bad parameters; multiboot kernels get QEMU's (v << 1) | 1).
 // A Linux guest that powers off or reboots ends with the status it latched
 // at port 0xF4, or 0 for a power off and kExitGuestReset for a reset without
-// one. Outcomes decided by the VMM itself use the codes below, chosen above
-// the payloads' range; a guest that writes one of them is
-// indistinguishable, so payloads should not.
+// one. Outcomes decided by the VMM itself use the codes below, one per
+// StopKind, chosen above the payloads' range; a guest that writes one of
+// them is indistinguishable, so payloads should not.
 #ifndef FAULTLINE_VMM_EXIT_CODES_H_
 #define FAULTLINE_VMM_EXIT_CODES_H_
 
-#include "vmm/vcpu/run_control.h"
+#include "vmm/stop/stop_reason.h"
 
 namespace faultline::vmm {
 
@@ -48,6 +48,14 @@ inline int ExitCodeFor(const StopReason& reason) {
       return kExitBrokerErrorAnswer;
     case StopKind::kVmmError:
       return kExitVmmError;
+    case StopKind::kBadFlags:
+      return kExitBadFlags;
+    case StopKind::kKvmUnavailable:
+      return kExitKvmUnavailable;
+    case StopKind::kBadPayload:
+      return kExitBadPayload;
+    case StopKind::kBrokerRefused:
+      return kExitBrokerRefused;
   }
   return kExitVmmError;
 }

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include "absl/strings/str_format.h"
 #include "proto/base/status_macros.h"
+#include "vmm/exit_codes.h"
 #include "vmm/memory/pc_memory_map.h"
 
 namespace faultline::vmm {
@@ -54,6 +56,16 @@ absl::Status SetEntryRegisters(const LoadedImage& loaded, uint32_t id,
   ApplyEntrySpecialRegisters(*entry, &sregs);
   RETURN_IF_ERROR(vcpu.SetSpecialRegisters(sregs));
   return vcpu.SetRegisters(EntryRegisters(*entry));
+}
+
+StopReason KernelEndReason(StopKind kind, const std::string& how,
+                           std::optional<uint8_t> latched) {
+  const uint8_t status =
+      latched.value_or(kind == StopKind::kGuestReset ? kExitGuestReset : 0);
+  return StopReason(kind, status,
+                    latched.has_value()
+                        ? absl::StrFormat("%s; status %u", how, status)
+                        : absl::StrFormat("%s without a status", how));
 }
 
 }  // namespace faultline::vmm

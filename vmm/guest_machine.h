@@ -3,12 +3,18 @@
 // in-kernel irqchip and PIT with the identity-map page, the PC devices of
 // pc_machine.h with port 0xF4 as their format says, and their shutdowns
 // read as resets; payloads get the bare machine of guest_abi.h. Also the
-// guest's serial input and each vCPU's entry registers.
+// guest's serial input, each vCPU's entry registers and how a kernel's
+// power off or reset ends the run.
+//
+// Threading: plain functions, called from the builder's thread;
+// KernelEndReason() is pure and safe from any thread.
 #ifndef FAULTLINE_VMM_GUEST_MACHINE_H_
 #define FAULTLINE_VMM_GUEST_MACHINE_H_
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "vmm/config.h"
@@ -18,6 +24,7 @@
 #include "vmm/kvm/vcpu_fd.h"
 #include "vmm/kvm/vm_fd.h"
 #include "vmm/loader/guest_image.h"
+#include "vmm/stop/stop_reason.h"
 
 namespace faultline::vmm {
 
@@ -49,6 +56,12 @@ absl::StatusOr<std::unique_ptr<SerialInput>> StartSerialInput(
 // vCPUs are left as KVM made them, waiting for INIT/SIPI.
 absl::Status SetEntryRegisters(const LoadedImage& loaded, uint32_t id,
                                VcpuFd& vcpu);
+
+// A kernel guest powered off or reset (`kind`, described by `how`): the
+// stop carries the status it latched at port 0xF4 (pc_machine.h), or 0 for
+// a power off and kExitGuestReset for a reset without one.
+StopReason KernelEndReason(StopKind kind, const std::string& how,
+                           std::optional<uint8_t> latched);
 
 }  // namespace faultline::vmm
 

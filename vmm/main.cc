@@ -15,6 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "vmm/config.h"
 #include "vmm/exit_codes.h"
+#include "vmm/exit_report.h"
+#include "vmm/run_report.h"
 #include "vmm/vm_builder.h"
 
 ABSL_FLAG(std::string, guest, "", "Guest payload: a static ELF64 file.");
@@ -107,29 +109,15 @@ VmmFlags ReadFlags() {
   return flags;
 }
 
-int ExitCodeFor(BuildFailure failure) {
-  switch (failure) {
-    case BuildFailure::kKvmUnavailable:
-      return kExitKvmUnavailable;
-    case BuildFailure::kBadPayload:
-      return kExitBadPayload;
-    case BuildFailure::kBrokerUnreachable:
-      return kExitBrokerUnreachable;
-    case BuildFailure::kBrokerRefused:
-      return kExitBrokerRefused;
-    case BuildFailure::kVmmError:
-      return kExitVmmError;
-  }
-  return kExitVmmError;
-}
-
-void PrintSummary(const VmmConfig& config, const FaultCountersSnapshot& stats,
-                  const RunReport& report) {
-  std::fputs(FaultStats::Summary(stats).c_str(), stderr);
-  std::fputs(RunReportSummary(report).c_str(), stderr);
+// The exit report and the guest's run report to stderr, and both as one
+// JSON object to --stats_json.
+void Report(const VmmConfig& config, const StopReason& reason,
+            const FaultCountersSnapshot& stats, const RunReport& run) {
+  std::fputs(ExitReportText(reason, stats).c_str(), stderr);
+  std::fputs(RunReportSummary(run).c_str(), stderr);
   if (config.stats_json_path.empty()) return;
   std::ofstream out(config.stats_json_path, std::ios::trunc);
-  out << MergeRunReportJson(FaultStats::Json(stats), report);
+  out << MergeRunReportJson(ExitReportJson(reason, stats), run);
   if (!out) {
     std::fprintf(stderr, "vmm: cannot write --stats_json %s\n",
                  config.stats_json_path.c_str());
@@ -145,7 +133,7 @@ int Main(int argc, char** argv) {
   absl::StatusOr<VmmConfig> config = ParseConfig(ReadFlags());
   if (!config.ok()) {
     std::fprintf(stderr, "vmm: %s\n", config.status().message().data());
-    return kExitBadFlags;
+    return ExitCodeFor(StopReason{StopKind::kBadFlags, 0, ""});
   }
 
   // SIGTERM/SIGINT are taken by a waiting thread, not a handler: block them
@@ -157,11 +145,11 @@ int Main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  BuildError error{BuildFailure::kVmmError, absl::OkStatus()};
-  std::unique_ptr<VirtualMachine> vm = VirtualMachine::Build(*config, &error);
-  if (vm == nullptr) {
-    std::fprintf(stderr, "vmm: %s\n", error.status.ToString().c_str());
-    return ExitCodeFor(error.failure);
+  absl::StatusOr<std::unique_ptr<VirtualMachine>> vm = BuildVm(*config);
+  if (!vm.ok()) {
+    const StopReason failed = StopReasonOf(vm.status());
+    std::fprintf(stderr, "vmm: %s\n", failed.message.c_str());
+    return ExitCodeFor(failed);
   }
 
   std::atomic<bool> running{true};
@@ -170,17 +158,16 @@ int Main(int argc, char** argv) {
     while (running) {
       const int signal = ::sigtimedwait(&stop_signals, nullptr, &poll_interval);
       if (signal > 0) {
-        vm->RequestStop({StopKind::kControlStop, 0,
-                         absl::StrCat("stopped by signal ", signal)});
+        (*vm)->RequestStop({StopKind::kControlStop, 0,
+                            absl::StrCat("stopped by signal ", signal)});
       }
     }
   });
-  const StopReason reason = vm->Run();
+  const StopReason reason = (*vm)->Run();
   running = false;
   signal_waiter.join();
 
-  std::fprintf(stderr, "vmm: %s\n", reason.message.c_str());
-  PrintSummary(*config, vm->Stats(), vm->Report(reason));
+  Report(*config, reason, (*vm)->Stats(), (*vm)->Report(reason));
   return ExitCodeFor(reason);
 }
 

@@ -5,7 +5,11 @@
 // "<vm_name>-preload" (on TCP the broker needs a token for that name too)
 // and unary ResolveFault calls that each ask for the broker's largest
 // prefetch, so the VM's own session, stream and fault statistics stay those
-// of its guest faults. Pages the loader already installed are left alone.
+// of its guest faults. It is a client like the fault engine: the session is
+// vmm/transport's BrokerSession, answers are checked by fault_policy's
+// ValidateAnswer and retries planned by its PlanRetry (the per-fault budget,
+// the fault deadline for the whole preload). Pages the loader already
+// installed are left alone.
 //
 // Threading: blocks its caller; call before the vCPUs start.
 #ifndef FAULTLINE_VMM_RAM_PRELOAD_H_
@@ -15,9 +19,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "proto/faultline/v1/broker.pb.h"
 #include "vmm/fault/fault_engine.h"
+#include "vmm/fault/fault_policy.h"
 
 namespace faultline::vmm {
 
@@ -25,11 +29,12 @@ struct RamPreloadOptions {
   std::string target;  // the broker: "unix:PATH" or "HOST:PORT"
   std::string vm_name;
   std::string vm_token;
-  v1::Region ram;           // the RAM region as attached
-  absl::Duration deadline;  // for the whole preload
+  v1::Region ram;      // the RAM region as the VM attached it
+  RetryOptions retry;  // deadline: for the whole preload
 };
 
-// Returns how many pages were installed.
+// Returns how many pages were installed. Errors typed as BrokerSession's,
+// or the rejected answer, error answer or spent retries that stopped it.
 absl::StatusOr<uint64_t> PreloadRam(const RamPreloadOptions& options,
                                     FaultEngine* engine);
 

@@ -4,32 +4,6 @@
 
 namespace faultline::vmm {
 
-const char* StopKindName(StopKind kind) {
-  switch (kind) {
-    case StopKind::kGuestExit:
-      return "guest_exit";
-    case StopKind::kGuestPowerOff:
-      return "power_off";
-    case StopKind::kGuestReset:
-      return "reset";
-    case StopKind::kGuestHalted:
-      return "halted";
-    case StopKind::kGuestCrashed:
-      return "crashed";
-    case StopKind::kControlStop:
-      return "stopped";
-    case StopKind::kFaultDeadline:
-      return "fault_deadline";
-    case StopKind::kBrokerUnreachable:
-      return "broker_unreachable";
-    case StopKind::kBrokerErrorAnswer:
-      return "broker_error_answer";
-    case StopKind::kVmmError:
-      return "vmm_error";
-  }
-  return "unknown";
-}
-
 std::string RunReportSummary(const RunReport& report) {
   const std::string first_output =
       report.first_user_output_seconds.has_value()

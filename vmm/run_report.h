@@ -11,8 +11,6 @@
 #include <optional>
 #include <string>
 
-#include "vmm/vcpu/run_control.h"
-
 namespace faultline::vmm {
 
 struct RunReport {
@@ -21,17 +19,13 @@ struct RunReport {
   double build_seconds = 0;
   std::optional<double> first_user_output_seconds;
   double run_seconds = 0;
-  std::string end;  // guest_exit, power_off, reset, crashed, stopped, ...
+  std::string end;  // StopKindName: guest_exit, power_off, reset, ...
   int exit_status = 0;
   uint64_t serial_input_bytes = 0;
 };
 
-// How the run ended, as the report's `end` says it: guest_exit, power_off,
-// reset, halted, crashed, stopped, fault_deadline, ...
-const char* StopKindName(StopKind kind);
-
 std::string RunReportSummary(const RunReport& report);
-// `fault_json` is one JSON object (FaultStats::Json); the result is the
+// `fault_json` is one JSON object (ExitReportJson); the result is the
 // same object with a "guest" member added.
 std::string MergeRunReportJson(const std::string& fault_json,
                                const RunReport& report);

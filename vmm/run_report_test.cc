@@ -47,12 +47,5 @@ TEST(RunReportTest, JsonGetsAGuestMember) {
               HasSubstr("\"first_user_output_seconds\":null"));
 }
 
-TEST(RunReportTest, EveryEndHasAName) {
-  EXPECT_STREQ(StopKindName(StopKind::kGuestPowerOff), "power_off");
-  EXPECT_STREQ(StopKindName(StopKind::kGuestReset), "reset");
-  EXPECT_STREQ(StopKindName(StopKind::kGuestExit), "guest_exit");
-  EXPECT_STREQ(StopKindName(StopKind::kControlStop), "stopped");
-}
-
 }  // namespace
 }  // namespace faultline::vmm

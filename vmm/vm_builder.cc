@@ -4,19 +4,22 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "proto/base/errno_status.h"
 #include "proto/base/status_macros.h"
 #include "proto/guest_abi.h"
-#include "vmm/exit_codes.h"
+#include "vmm/control/control_protocol.h"
 #include "vmm/guest_machine.h"
 #include "vmm/loader/guest_image.h"
 #include "vmm/memory/pc_memory_map.h"
 #include "vmm/ram_preload.h"
 #include "vmm/vcpu/cpuid.h"
-#include "vmm/vcpu/machine_check.h"
 
 namespace faultline::vmm {
 namespace {
@@ -25,81 +28,32 @@ namespace abi = ::faultline::guest_abi;
 
 constexpr uint32_t kRamRegionId = 1;
 constexpr uint32_t kPciMemRegionId = 2;
-constexpr uint32_t kRamSlot = 0;
-constexpr uint32_t kPciMemSlot = 1;
 
-StopKind StopKindFor(FatalKind kind) {
-  switch (kind) {
-    case FatalKind::kFaultDeadline:
-      return StopKind::kFaultDeadline;
-    case FatalKind::kBrokerUnreachable:
-      return StopKind::kBrokerUnreachable;
-    case FatalKind::kErrorAnswer:
-      return StopKind::kBrokerErrorAnswer;
-    case FatalKind::kInternal:
-      return StopKind::kVmmError;
-  }
-  return StopKind::kVmmError;
-}
+// MCG_CAP for every vCPU when error answers become machine checks; nullopt
+// when they stop the VM instead.
+using MachineChecks = std::optional<uint64_t>;
 
-std::vector<v1::Region> BrokerRegions(const VmmConfig& config) {
-  std::vector<v1::Region> regions(1);
-  v1::Region& ram = regions[0];
-  ram.set_region_id(kRamRegionId);
-  ram.set_name("ram");
-  ram.set_kind(v1::REGION_KIND_RAM);
-  ram.set_guest_physical_base(0);
-  ram.set_size_bytes(config.ram_bytes);
-  ram.set_page_size(abi::kPageBytes);
-  *ram.mutable_source() = config.ram_source;
-  if (config.pcimem_bytes > 0) {
-    v1::Region& window = regions.emplace_back();
-    window.set_region_id(kPciMemRegionId);
-    window.set_name("pcimem");
-    window.set_kind(v1::REGION_KIND_DEVICE_MEMORY);
-    window.set_guest_physical_base(abi::kPciMemWindowBarAddress);
-    window.set_size_bytes(config.pcimem_bytes);
-    window.set_page_size(abi::kPageBytes);
-    *window.mutable_source()->mutable_device() = config.pcimem_source;
-  }
-  return regions;
-}
-
-BuildError Failed(BuildFailure failure, absl::Status status) {
-  return BuildError{failure, std::move(status)};
-}
-
-}  // namespace
-
-std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
-                                                      BuildError* error) {
-  std::unique_ptr<VirtualMachine> vm(new VirtualMachine(config));
-  vm->build_started_ = absl::Now();
-
-  // 1. KVM first: without it nothing else matters.
+// 1. KVM, and whether it can give the guest machine checks.
+absl::StatusOr<MachineChecks> OpenKvm(const VmmConfig& config, VmParts* vm) {
   absl::StatusOr<std::unique_ptr<Kvm>> kvm = Kvm::Open();
-  if (!kvm.ok()) {
-    *error = Failed(BuildFailure::kKvmUnavailable, kvm.status());
-    return nullptr;
-  }
-  vm->kvm_ = *std::move(kvm);
+  if (!kvm.ok()) return StopError(StopKind::kKvmUnavailable, kvm.status());
+  vm->kvm = *std::move(kvm);
   // Error answers become machine checks only where KVM emulates them with
   // software recovery; elsewhere they stop the VM.
-  std::optional<uint64_t> mcg_cap;
-  if (config.machine_check_on_error) {
-    absl::StatusOr<uint64_t> cap =
-        vm->kvm_->SupportedMachineCheckCapabilities();
-    if (cap.ok()) cap = MachineCheckCapabilities(*cap);
-    if (cap.ok()) {
-      mcg_cap = *cap;
-    } else {
-      absl::FPrintF(stderr, "vmm: error answers will stop the VM: %s\n",
-                    cap.status().message());
-    }
+  if (!config.machine_check_on_error) return MachineChecks();
+  absl::StatusOr<uint64_t> cap = vm->kvm->SupportedMachineCheckCapabilities();
+  if (cap.ok()) cap = MachineCheckCapabilities(*cap);
+  if (!cap.ok()) {
+    absl::FPrintF(stderr, "vmm: error answers will stop the VM: %s\n",
+                  cap.status().message());
+    return MachineChecks();
   }
+  return MachineChecks(*cap);
+}
 
-  // 2. The guest image (a payload, a Linux bzImage or a multiboot kernel),
-  //    checked before any memory or broker session exists.
+// 2. The guest image (a payload, a Linux bzImage or a multiboot kernel),
+// read and checked against the guest before it is loaded.
+absl::StatusOr<GuestImage> ReadImage(const VmmConfig& config, VmParts* vm) {
   GuestImageSource source;
   source.payload_path = config.guest_path;
   source.kernel_path = config.kernel_path;
@@ -107,96 +61,105 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
   source.cmdline = config.kernel_cmdline;
   absl::StatusOr<GuestImage> image =
       ReadGuestImage(source, config.ram_bytes, config.vcpu_count);
-  if (!image.ok()) {
-    *error = Failed(BuildFailure::kBadPayload, image.status());
-    return nullptr;
-  }
-  vm->boot_format_ = image->format;
+  if (!image.ok()) return StopError(StopKind::kBadPayload, image.status());
+  vm->boot_format = image->format;
+  return image;
+}
 
-  // 3. Guest memory: RAM and the device window, unpopulated.
+// The guest's memory, described once: where each region lies (the
+// MemoryLayout, hence the KVM slots) and what backs it (the regions the
+// fault engine attaches).
+struct GuestRegion {
+  RegionSpec spec;
+  v1::Source source;
+};
+
+std::vector<GuestRegion> DescribeGuestMemory(const VmmConfig& config) {
+  std::vector<GuestRegion> regions;
+  regions.push_back(
+      {{kRamRegionId, "ram", RegionKind::kRam, 0, config.ram_bytes},
+       config.ram_source});
+  if (config.pcimem_bytes > 0) {
+    GuestRegion& window = regions.emplace_back();
+    window.spec = {kPciMemRegionId, "pcimem", RegionKind::kDeviceWindow,
+                   abi::kPciMemWindowBarAddress, config.pcimem_bytes};
+    *window.source.mutable_device() = config.pcimem_source;
+  }
+  return regions;
+}
+
+// Where the regions lie (for the loader's memory map) and what backs them.
+struct GuestMemoryPlan {
   MemoryLayout layout;
-  const std::vector<v1::Region> regions = BrokerRegions(config);
-  for (const v1::Region& region : regions) {
-    const RegionKind kind = region.kind() == v1::REGION_KIND_RAM
-                                ? RegionKind::kRam
-                                : RegionKind::kDeviceWindow;
-    absl::Status added =
-        layout.Add({region.region_id(), region.name(), kind,
-                    region.guest_physical_base(), region.size_bytes()});
-    if (!added.ok()) {
-      *error = Failed(BuildFailure::kVmmError, added);
-      return nullptr;
-    }
-  }
-  absl::StatusOr<std::unique_ptr<GuestMemory>> memory =
-      GuestMemory::Create(layout);
-  if (!memory.ok()) {
-    *error = Failed(BuildFailure::kVmmError, memory.status());
-    return nullptr;
-  }
-  vm->memory_ = *std::move(memory);
-  vm->control_ = std::make_unique<RunControl>(config.vcpu_count);
+  RegionSources sources;
+};
 
-  // 4. The fault engine: registers memory with userfaultfd and attaches.
-  FaultEngine::Options engine_options;
-  engine_options.transport.target = config.broker_target;
-  engine_options.transport.vm_name = config.vm_name;
-  engine_options.transport.vm_token = config.vm_token;
-  engine_options.transport.regions = regions;
-  engine_options.transport.vcpu_count = config.vcpu_count;
-  engine_options.transport.attach_deadline = config.fault_deadline;
-  engine_options.transport.staging = config.staging_auto
-                                         ? BrokerTransport::Staging::kAuto
-                                         : BrokerTransport::Staging::kOff;
-  engine_options.retry.budget = config.retry_budget;
-  engine_options.retry.deadline = config.fault_deadline;
-  engine_options.prefetch_hint =
-      config.prefetch_pages.value_or(DefaultPrefetchPages(image->format));
-  engine_options.poison_error_pages = mcg_cap.has_value();
-  RunControl* control = vm->control_.get();
-  absl::StatusOr<std::unique_ptr<FaultEngine>> engine = FaultEngine::Create(
-      vm->memory_.get(), engine_options, [control](const FatalFault& fatal) {
-        control->Stop({StopKindFor(fatal.kind), 0, fatal.message});
-      });
-  if (!engine.ok()) {
-    const BuildFailure failure =
-        absl::IsUnavailable(engine.status()) ? BuildFailure::kBrokerUnreachable
-        : absl::IsInvalidArgument(engine.status()) ||
-                absl::IsPermissionDenied(engine.status()) ||
-                absl::IsAlreadyExists(engine.status()) ||
-                absl::IsUnauthenticated(engine.status())
-            ? BuildFailure::kBrokerRefused
-            : BuildFailure::kVmmError;
-    *error = Failed(failure, engine.status());
-    return nullptr;
+// 3. Guest memory: RAM and the device window, unpopulated.
+absl::StatusOr<GuestMemoryPlan> CreateGuestMemory(const VmmConfig& config,
+                                                  VmParts* vm) {
+  GuestMemoryPlan plan;
+  for (const GuestRegion& region : DescribeGuestMemory(config)) {
+    RETURN_IF_ERROR(plan.layout.Add(region.spec));
+    plan.sources[region.spec.id] = region.source;
   }
-  vm->engine_ = *std::move(engine);
-  if (mcg_cap.has_value() && !vm->engine_->poisons_error_pages()) {
+  ASSIGN_OR_RETURN(vm->memory, GuestMemory::Create(plan.layout));
+  vm->run_control = std::make_unique<RunControl>(config.vcpu_count);
+  return plan;
+}
+
+// 4. The fault engine: registers memory with userfaultfd and attaches.
+absl::Status AttachFaultEngine(const VmmConfig& config, RegionSources sources,
+                               const MachineChecks& machine_checks,
+                               VmParts* vm) {
+  FaultEngine::Options options;
+  BrokerSession::Options& session = options.transport.session;
+  session.target = config.broker_target;
+  session.vm_name = config.vm_name;
+  session.vm_token = config.vm_token;
+  session.vcpu_count = config.vcpu_count;
+  options.transport.attach_deadline = config.fault_deadline;
+  options.transport.staging = config.staging_auto
+                                  ? BrokerTransport::Staging::kAuto
+                                  : BrokerTransport::Staging::kOff;
+  options.sources = std::move(sources);
+  options.retry.budget = config.retry_budget;
+  options.retry.deadline = config.fault_deadline;
+  options.prefetch_hint =
+      config.prefetch_pages.value_or(DefaultPrefetchPages(vm->boot_format));
+  options.poison_error_pages = machine_checks.has_value();
+  RunControl* control = vm->run_control.get();
+  ASSIGN_OR_RETURN(vm->engine,
+                   FaultEngine::Create(vm->memory.get(), std::move(options),
+                                       [control](const StopReason& reason) {
+                                         control->Stop(reason);
+                                       }));
+  if (machine_checks.has_value() && !vm->engine->poisons_error_pages()) {
     absl::FPrintF(stderr,
                   "vmm: error answers will stop the VM: this kernel has no "
                   "UFFDIO_POISON\n");
   }
-  vm->memory_errors_ =
-      std::make_unique<MemoryErrorReporter>(vm->memory_.get(), mcg_cap);
+  vm->memory_errors =
+      std::make_unique<MemoryErrorReporter>(vm->memory.get(), machine_checks);
+  return absl::OkStatus();
+}
 
-  // 5. The loader installs the guest image and its boot state; the rest
-  //    will fault.
-  FaultEngine* fault_engine = vm->engine_.get();
-  LoadContext load_context;
-  load_context.layout = &layout;
-  load_context.ram_bytes = config.ram_bytes;
-  load_context.vcpu_count = config.vcpu_count;
-  load_context.payload_args = config.guest_args;
-  absl::StatusOr<LoadedImage> loaded =
-      LoadGuestImage(*image, load_context,
-                     [fault_engine](uint64_t address, const uint8_t* page) {
-                       return fault_engine->LoadPage(address, page);
-                     });
-  if (!loaded.ok()) {
-    *error = Failed(BuildFailure::kBadPayload, loaded.status());
-    return nullptr;
-  }
-  vm->loader_pages_ = loaded->pages_installed;
+// 5. The loader installs the guest image and its boot state; the rest will
+// fault (or, with --preload_ram, comes from the broker now).
+absl::StatusOr<LoadedImage> LoadImage(const VmmConfig& config,
+                                      const GuestImage& image,
+                                      const MemoryLayout& layout, VmParts* vm) {
+  FaultEngine* engine = vm->engine.get();
+  LoadContext context;
+  context.layout = &layout;
+  context.ram_bytes = config.ram_bytes;
+  context.vcpu_count = config.vcpu_count;
+  context.payload_args = config.guest_args;
+  absl::StatusOr<LoadedImage> loaded = LoadGuestImage(
+      image, context, [engine](uint64_t address, const uint8_t* page) {
+        return engine->LoadPage(address, page);
+      });
+  if (!loaded.ok()) return StopError(StopKind::kBadPayload, loaded.status());
+  vm->loader_pages = loaded->pages_installed;
   if (IsKernel(loaded->format)) {
     absl::FPrintF(stderr, "vmm: %s\n", loaded->description);
   }
@@ -205,221 +168,167 @@ std::unique_ptr<VirtualMachine> VirtualMachine::Build(const VmmConfig& config,
     preload.target = config.broker_target;
     preload.vm_name = config.vm_name;
     preload.vm_token = config.vm_token;
-    preload.ram = regions[0];  // BrokerRegions puts RAM first
-    preload.deadline = config.fault_deadline;
-    absl::StatusOr<uint64_t> preloaded = PreloadRam(preload, fault_engine);
-    if (!preloaded.ok()) {
-      *error = Failed(absl::IsUnavailable(preloaded.status())
-                          ? BuildFailure::kBrokerUnreachable
-                          : BuildFailure::kVmmError,
-                      preloaded.status());
-      return nullptr;
+    for (const v1::Region& region : engine->regions()) {
+      if (region.kind() == v1::REGION_KIND_RAM) preload.ram = region;
     }
+    preload.retry.budget = config.retry_budget;
+    preload.retry.deadline = config.fault_deadline;
+    RETURN_IF_ERROR(PreloadRam(preload, engine).status());
   }
+  return loaded;
+}
 
-  // 6. The KVM VM, a kernel's interrupt controllers, the memory slots.
-  auto fail = [error](absl::Status status) {
-    *error = Failed(BuildFailure::kVmmError, std::move(status));
-    return nullptr;
+// 6. The KVM VM, a kernel's interrupt controllers, and the memory slots,
+// one per region in layout order.
+absl::Status CreateKvmVm(BootFormat format, VmParts* vm) {
+  ASSIGN_OR_RETURN(vm->vm, vm->kvm->CreateVm());
+  RETURN_IF_ERROR(vm->vm->SetTssAddress(kKvmTssAddress));
+  ASSIGN_OR_RETURN(vm->irqchip,
+                   CreateInterruptControllers(format, vm->vm.get()));
+  uint32_t slot = 0;
+  for (const MappedRegion& region : vm->memory->regions()) {
+    RETURN_IF_ERROR(vm->vm->SetUserMemoryRegion(
+        slot++, region.spec.guest_physical_base, region.spec.size_bytes,
+        region.host_base()));
+  }
+  return absl::OkStatus();
+}
+
+// A kernel guest's power off or reset, on a vCPU thread, ends the run with
+// the status it latched (the devices exist by then).
+std::function<void(const std::string& how)> EndsKernelRun(StopKind kind,
+                                                          VmParts* vm) {
+  return [kind, vm](const std::string& how) {
+    vm->run_control->Stop(
+        KernelEndReason(kind, how, vm->devices->latched_status()));
   };
-  absl::StatusOr<std::unique_ptr<VmFd>> vm_fd = vm->kvm_->CreateVm();
-  if (!vm_fd.ok()) return fail(vm_fd.status());
-  vm->vm_ = *std::move(vm_fd);
-  if (absl::Status tss = vm->vm_->SetTssAddress(kKvmTssAddress); !tss.ok()) {
-    return fail(tss);
-  }
-  absl::StatusOr<std::unique_ptr<KvmIrqchip>> irqchip =
-      CreateInterruptControllers(loaded->format, vm->vm_.get());
-  if (!irqchip.ok()) return fail(irqchip.status());
-  vm->irqchip_ = *std::move(irqchip);
-  const uint32_t slots[] = {kRamSlot, kPciMemSlot};
-  for (const MappedRegion& region : vm->memory_->regions()) {
-    const uint32_t slot = slots[region.spec.id == kRamRegionId ? 0 : 1];
-    absl::Status mapped = vm->vm_->SetUserMemoryRegion(
-        slot, region.spec.guest_physical_base, region.spec.size_bytes,
-        region.host_base());
-    if (!mapped.ok()) return fail(mapped);
-  }
+}
 
-  // 7. Devices: serial, debug exit, PCI (host bridge and memory device),
-  //    for kernels the PC's; then the serial input.
+// 7. Devices: serial, debug exit, PCI (host bridge and memory device), for
+// kernels the PC's; then the serial input.
+absl::Status CreateDevices(const VmmConfig& config, VmParts* vm) {
   int serial_fd = STDOUT_FILENO;
   if (config.serial_path != "-") {
-    vm->serial_file_.Reset(::open(config.serial_path.c_str(),
-                                  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                                  0644));
-    if (!vm->serial_file_.valid()) {
-      return fail(ErrnoError("open --serial file " + config.serial_path));
+    vm->serial_file.Reset(::open(config.serial_path.c_str(),
+                                 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                                 0644));
+    if (!vm->serial_file.valid()) {
+      return ErrnoError("open --serial file " + config.serial_path);
     }
-    serial_fd = vm->serial_file_.get();
+    serial_fd = vm->serial_file.get();
   }
-  DeviceSetConfig device_config;
-  device_config.serial_fd = serial_fd;
-  device_config.pcimem_bytes = config.pcimem_bytes;
-  device_config.on_guest_exit = [control](uint8_t status) {
+  DeviceSetConfig devices;
+  devices.serial_fd = serial_fd;
+  devices.pcimem_bytes = config.pcimem_bytes;
+  RunControl* control = vm->run_control.get();
+  devices.on_guest_exit = [control](uint8_t status) {
     control->Stop({StopKind::kGuestExit, status,
                    absl::StrFormat("the guest exited with status %u", status)});
   };
-  VirtualMachine* self = vm.get();
-  ConfigureDevices(loaded->format, config, vm->irqchip_.get(), &device_config);
-  device_config.on_power_off = [self](const std::string& how) {
-    self->EndKernelRun(StopKind::kGuestPowerOff, how);
-  };
-  device_config.on_reset = [self](const std::string& how) {
-    self->EndKernelRun(StopKind::kGuestReset, how);
-  };
-  absl::StatusOr<std::unique_ptr<DeviceSet>> devices =
-      DeviceSet::Create(std::move(device_config));
-  if (!devices.ok()) return fail(devices.status());
-  vm->devices_ = *std::move(devices);
-  absl::StatusOr<std::unique_ptr<SerialInput>> input =
-      StartSerialInput(config.serial_input, &vm->devices_->serial());
-  if (!input.ok()) return fail(input.status());
-  vm->serial_input_ = *std::move(input);
+  ConfigureDevices(vm->boot_format, config, vm->irqchip.get(), &devices);
+  devices.on_power_off = EndsKernelRun(StopKind::kGuestPowerOff, vm);
+  devices.on_reset = EndsKernelRun(StopKind::kGuestReset, vm);
+  ASSIGN_OR_RETURN(vm->devices, DeviceSet::Create(std::move(devices)));
+  ASSIGN_OR_RETURN(vm->serial_input, StartSerialInput(config.serial_input,
+                                                      &vm->devices->serial()));
+  return absl::OkStatus();
+}
 
-  // 8. vCPUs as the image enters them (payloads: all in long mode at the
-  //    entry point; kernels: vCPU 0, the others wait for INIT/SIPI), each
-  //    with its own thread.
-  absl::StatusOr<std::vector<kvm_cpuid_entry2>> cpuid =
-      vm->kvm_->SupportedCpuid();
-  if (!cpuid.ok()) return fail(cpuid.status());
+// 8. vCPUs as the image enters them (payloads: all in long mode at the
+// entry point; kernels: vCPU 0, the others wait for INIT/SIPI), each with
+// its own thread.
+absl::Status CreateVcpus(const VmmConfig& config, const LoadedImage& loaded,
+                         const MachineChecks& machine_checks, VmParts* vm) {
+  ASSIGN_OR_RETURN(const std::vector<kvm_cpuid_entry2> cpuid,
+                   vm->kvm->SupportedCpuid());
   CpuidOptions cpuid_options;
   cpuid_options.vcpu_count = config.vcpu_count;
   cpuid_options.tsc_deadline_timer =
-      vm->kvm_->CheckExtension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
-  ExitContext exit_context{&vm->devices_->port_bus(), &vm->devices_->mmio_bus(),
-                           vm->memory_.get()};
-  if (IsKernel(loaded->format)) {
+      vm->kvm->CheckExtension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+  ExitContext exits{&vm->devices->port_bus(), &vm->devices->mmio_bus(),
+                    vm->memory.get()};
+  if (IsKernel(loaded.format)) {
     // Linux's reboot=t (and a panic with panic=-1) triple-faults.
-    exit_context.on_shutdown = [self](const std::string& how) {
-      self->EndKernelRun(StopKind::kGuestReset, how);
-    };
+    exits.on_shutdown = EndsKernelRun(StopKind::kGuestReset, vm);
   }
-  if (absl::Status kick = InstallKickSignalHandler(); !kick.ok()) {
-    return fail(kick);
-  }
-  if (absl::Status bus = InstallMemoryErrorSignalHandler(); !bus.ok()) {
-    return fail(bus);
-  }
+  RETURN_IF_ERROR(InstallKickSignalHandler());
+  RETURN_IF_ERROR(InstallMemoryErrorSignalHandler());
+  FaultEngine* engine = vm->engine.get();
+  RunControl* control = vm->run_control.get();
   for (uint32_t id = 0; id < config.vcpu_count; ++id) {
-    absl::StatusOr<std::unique_ptr<VcpuFd>> vcpu = vm->vm_->CreateVcpu(id);
-    if (!vcpu.ok()) return fail(vcpu.status());
-    absl::Status set =
-        (*vcpu)->SetCpuid(CpuidForVcpu(*cpuid, id, cpuid_options));
-    if (set.ok()) set = SetEntryRegisters(*loaded, id, **vcpu);
-    if (set.ok() && mcg_cap.has_value()) {
-      set = (*vcpu)->SetupMachineCheck(*mcg_cap);
+    ASSIGN_OR_RETURN(std::unique_ptr<VcpuFd> vcpu, vm->vm->CreateVcpu(id));
+    RETURN_IF_ERROR(vcpu->SetCpuid(CpuidForVcpu(cpuid, id, cpuid_options)));
+    RETURN_IF_ERROR(SetEntryRegisters(loaded, id, *vcpu));
+    if (machine_checks.has_value()) {
+      RETURN_IF_ERROR(vcpu->SetupMachineCheck(*machine_checks));
     }
-    if (!set.ok()) return fail(set);
-    vm->vcpus_.push_back(std::make_unique<VcpuThread>(
-        id, *std::move(vcpu), vm->kvm_->vcpu_mmap_size(), exit_context, control,
-        vm->memory_errors_.get(),
-        [fault_engine](uint32_t thread_id, uint32_t vcpu_id) {
-          fault_engine->RegisterVcpuThread(thread_id, vcpu_id);
+    vm->vcpus.push_back(std::make_unique<VcpuThread>(
+        id, std::move(vcpu), vm->kvm->vcpu_mmap_size(), exits, control,
+        vm->memory_errors.get(),
+        [engine](uint32_t thread_id, uint32_t vcpu_id) {
+          engine->RegisterVcpuThread(thread_id, vcpu_id);
         }));
-    VcpuThread* thread = vm->vcpus_.back().get();
+    VcpuThread* thread = vm->vcpus.back().get();
     control->AddKicker([thread] { thread->Kick(); });
   }
-
-  // 9. The control socket, last: it may pause vCPUs that now exist.
-  if (!config.control_path.empty()) {
-    absl::StatusOr<std::unique_ptr<ControlServer>> server =
-        ControlServer::Create(config.control_path,
-                              [self](ControlCommand command) {
-                                return self->HandleControl(command);
-                              });
-    if (!server.ok()) return fail(server.status());
-    vm->control_server_ = *std::move(server);
-  }
-  return vm;
+  return absl::OkStatus();
 }
 
-StopReason VirtualMachine::Run() {
-  vcpus_started_ = absl::Now();
-  for (auto& vcpu : vcpus_) vcpu->Start();
-  // Every way out (guest exit, control, signal, fault engine) calls Stop().
-  while (!control_->WaitForStop(absl::Seconds(1))) {
-  }
-  stopped_ = absl::Now();
-  Teardown();
-  return control_->reason();
+// 9. The control socket, last: it may pause vCPUs that now exist.
+absl::Status OpenControlSocket(const VmmConfig& config, VmParts* vm) {
+  if (config.control_path.empty()) return absl::OkStatus();
+  RunControl* control = vm->run_control.get();
+  const FaultEngine* engine = vm->engine.get();
+  VmControls controls;
+  controls.pause = [control] { return control->Pause(); };
+  controls.resume = [control] { return control->Resume(); };
+  controls.stop = [control] {
+    control->Stop(
+        {StopKind::kControlStop, 0, "stopped through the control socket"});
+  };
+  controls.status = [control, engine, vcpus = config.vcpu_count] {
+    const FaultCountersSnapshot stats = engine->stats().Snapshot();
+    return VmStatus{control->Describe(), vcpus,
+                    stats.faults,        engine->faults_in_flight(),
+                    stats.pages,         stats.zeros,
+                    stats.frames,        stats.retries};
+  };
+  ASSIGN_OR_RETURN(vm->control_server,
+                   ControlServer::Create(
+                       config.control_path, [controls](ControlCommand command) {
+                         return ControlReply(command, controls);
+                       }));
+  return absl::OkStatus();
 }
 
-void VirtualMachine::EndKernelRun(StopKind kind, const std::string& how) {
-  const std::optional<uint8_t> latched = devices_->latched_status();
-  const uint8_t status =
-      latched.value_or(kind == StopKind::kGuestReset ? kExitGuestReset : 0);
-  control_->Stop({kind, status,
-                  latched.has_value()
-                      ? absl::StrFormat("%s; status %u", how, status)
-                      : absl::StrFormat("%s without a status", how)});
-}
+}  // namespace
 
-void VirtualMachine::Teardown() {
-  control_server_.reset();
-  if (serial_input_ != nullptr) {
-    serial_input_bytes_ = serial_input_->bytes_received();
-    serial_input_.reset();
-  }
-  // Stop() kicked every vCPU. Closing the userfaultfd (destroying the
-  // engine) releases a vCPU still blocked on a page, so every join ends.
-  if (engine_ != nullptr) {
-    final_stats_ = engine_->stats().Snapshot();
-    engine_.reset();
-  }
-  for (auto& vcpu : vcpus_) vcpu->Join();
-}
-
-VirtualMachine::~VirtualMachine() {
-  if (control_ != nullptr) {
-    control_->Stop({StopKind::kVmmError, 0, "the VM was destroyed"});
-  }
-  Teardown();
-}
-
-RunReport VirtualMachine::Report(const StopReason& reason) const {
-  RunReport report;
-  report.boot_format = BootFormatName(boot_format_);
-  report.loader_pages = loader_pages_;
-  report.build_seconds = absl::ToDoubleSeconds(vcpus_started_ - build_started_);
-  report.run_seconds = absl::ToDoubleSeconds(stopped_ - vcpus_started_);
-  if (devices_ != nullptr) {
-    if (auto first = devices_->serial().first_interrupt_driven_output()) {
-      report.first_user_output_seconds =
-          absl::ToDoubleSeconds(*first - vcpus_started_);
-    }
-  }
-  report.end = StopKindName(reason.kind);
-  report.exit_status = ExitCodeFor(reason);
-  report.serial_input_bytes = serial_input_bytes_;
-  return report;
-}
-
-FaultCountersSnapshot VirtualMachine::Stats() const {
-  return engine_ != nullptr ? engine_->stats().Snapshot() : final_stats_;
-}
-
-std::string VirtualMachine::HandleControl(ControlCommand command) {
-  switch (command) {
-    case ControlCommand::kPause:
-      return control_->Pause() ? "ok paused" : "error: the VM is stopping";
-    case ControlCommand::kResume:
-      return control_->Resume() ? "ok running" : "error: the VM is stopping";
-    case ControlCommand::kStop:
-      control_->Stop(
-          {StopKind::kControlStop, 0, "stopped through the control socket"});
-      return "ok stopping";
-    case ControlCommand::kStatus: {
-      const FaultCountersSnapshot stats = engine_->stats().Snapshot();
-      return absl::StrFormat(
-          "%s vcpus=%u faults=%u in_flight=%u pages=%u zeros=%u frames=%u "
-          "retries=%u",
-          control_->Describe(), config_.vcpu_count, stats.faults,
-          engine_->faults_in_flight(), stats.pages, stats.zeros, stats.frames,
-          stats.retries);
-    }
-  }
-  return "error: unknown command";
+absl::StatusOr<std::unique_ptr<VirtualMachine>> BuildVm(
+    const VmmConfig& config) {
+  auto vm = std::make_unique<VmParts>();
+  vm->build_started = absl::Now();
+  // 1. KVM first: without it nothing else matters.
+  ASSIGN_OR_RETURN(const MachineChecks machine_checks,
+                   OpenKvm(config, vm.get()));
+  // 2. The guest image, checked before any memory or broker session exists.
+  ASSIGN_OR_RETURN(const GuestImage image, ReadImage(config, vm.get()));
+  // 3. Guest memory, from one description of its regions.
+  ASSIGN_OR_RETURN(GuestMemoryPlan memory, CreateGuestMemory(config, vm.get()));
+  // 4. The fault engine attaches those regions at the broker.
+  RETURN_IF_ERROR(AttachFaultEngine(config, std::move(memory.sources),
+                                    machine_checks, vm.get()));
+  // 5. The guest image and its boot pages, through the engine.
+  ASSIGN_OR_RETURN(const LoadedImage loaded,
+                   LoadImage(config, image, memory.layout, vm.get()));
+  // 6. The KVM VM, its interrupt controllers and memory slots.
+  RETURN_IF_ERROR(CreateKvmVm(loaded.format, vm.get()));
+  // 7. Devices and the serial input.
+  RETURN_IF_ERROR(CreateDevices(config, vm.get()));
+  // 8. vCPUs.
+  RETURN_IF_ERROR(CreateVcpus(config, loaded, machine_checks, vm.get()));
+  // 9. The control socket.
+  RETURN_IF_ERROR(OpenControlSocket(config, vm.get()));
+  return std::make_unique<VirtualMachine>(std::move(vm));
 }
 
 }  // namespace faultline::vmm

@@ -18,10 +18,10 @@ class EngineServer : public PageServer {
       const ServerSpec& spec) {
     std::unique_ptr<EngineServer> server(new EngineServer());
     vmm::FaultEngine::Options options;
-    options.transport.target = spec.target;
-    options.transport.vm_name = spec.vm_name;
-    options.transport.vm_token = spec.vm_token;
-    options.transport.regions = {attached};
+    options.transport.session.target = spec.target;
+    options.transport.session.vm_name = spec.vm_name;
+    options.transport.session.vm_token = spec.vm_token;
+    options.sources[attached.region_id()] = attached.source();
     options.transport.attach_deadline = absl::Seconds(10);
     options.prefetch_hint = UsesPrefetch(spec.mode) ? spec.prefetch : 0;
     options.transport.staging = UsesStaging(spec.mode)
@@ -30,9 +30,9 @@ class EngineServer : public PageServer {
     EngineServer* raw = server.get();
     ASSIGN_OR_RETURN(server->engine_,
                      vmm::FaultEngine::Create(
-                         memory, options, [raw](const vmm::FatalFault& fatal) {
+                         memory, options, [raw](const vmm::StopReason& stop) {
                            absl::MutexLock lock(&raw->mutex_);
-                           raw->failure_ = absl::InternalError(fatal.message);
+                           raw->failure_ = absl::InternalError(stop.message);
                          }));
     return std::unique_ptr<PageServer>(std::move(server));
   }

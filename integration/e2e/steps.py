@@ -26,11 +26,17 @@ Steps after the VMM ended (after_vmm):
   fault-count     broker's and VMM's resident pages == pages ramtouch touched
   check-retries   retries of every reason in broker and VMM statistics
   check-restart   the VMM reconnected and attached again after the restart
-  check-error     the VMM's stop message names a page inside the error range
+  check-error     the VMM stopped on a broker error for a page inside the
+                  error range
+  check-stop      the VMM stopped for the given kind (and message)
   check-revoked   the VMM completed one revocation and mapped the frame again
   check-machine-check
-                  the VMM poisoned a page of the error range and injected a
-                  machine check, and the guest's bank names that same page
+                  the VMM poisoned a page of the error range, and the guest's
+                  machine-check bank names that same page
+
+The VMM's side of every check comes from its --stats_json (WORK/stats.json):
+counters, "stop" {kind, message, page} and "poisoned_pages" [{page, kind,
+message}], never from its log lines.
 
 Every wait has a deadline; a failed check prints what it saw and exits 1.
 """
@@ -440,9 +446,8 @@ def fault_count(case, args):
 
 def check_retries(case, args):
     broker = broker_reason_counts(case.total_counters())
-    # The VMM names reasons in words ("not yet available").
-    vmm = {reason.replace(" ", "_"): count
-           for reason, count in case.vmm_stats()["retries_by_reason"].items()}
+    # Both name reasons by the protocol's enum (not_yet_available, ...).
+    vmm = case.vmm_stats()["retries_by_reason"]
     log("retries by reason: broker %s; VMM %s" % (json.dumps(broker), json.dumps(vmm)))
     for reason in RETRY_REASONS:
         if broker.get(reason, 0) <= 0:
@@ -478,18 +483,32 @@ def must_find(pattern, text, missing):
     return match
 
 
+def vmm_stop(case):
+    """The VMM's stop from its stats JSON: {kind, message, page?, ...}."""
+    stop = case.vmm_stats().get("stop")
+    if not stop:
+        raise StepError("the VMM's stats.json has no stop")
+    return stop
+
+
+def check_stop(case, args):
+    stop = vmm_stop(case)
+    log("the VMM stopped: %s" % json.dumps(stop))
+    if stop.get("kind") != args.kind:
+        raise StepError("the VMM stopped for %s, want %s" % (stop.get("kind"), args.kind))
+    if args.message and args.message not in stop.get("message", ""):
+        raise StepError("the VMM's stop message lacks %r" % args.message)
+
+
 def check_error(case, args):
     first, last = error_range(args)
-    log_text = case.read("vmm.log")
-    match = must_find(r"broker answered error \(bus error[^)]*\) for guest-physical "
-                      r"page (0x[0-9a-f]+)", log_text,
-                      "the VMM log has no 'broker answered error (bus error...) for "
-                      "guest-physical page' line")
-    page = int(match.group(1), 16)
-    log("the VMM stopped on: %s" % match.group(0))
-    check_in_error_range("the named page", page, first, last)
-    if "e2e injected bus error" not in log_text:
-        raise StepError("the broker's message is not in the VMM log")
+    stop = vmm_stop(case)
+    log("the VMM stopped: %s" % json.dumps(stop))
+    if stop.get("kind") != "broker_error_answer" or "page" not in stop:
+        raise StepError("the VMM did not stop on a broker error for a page")
+    check_in_error_range("the page it stopped on", int(stop["page"]), first, last)
+    if "bus_error: e2e injected bus error" not in stop.get("message", ""):
+        raise StepError("the stop names no bus error with the broker's message")
     errors = {e.get("kind", ""): int(e.get("count", 0))
               for e in case.total_counters().get("errors_by_kind", [])}
     log("the broker counted errors %s" % json.dumps(errors))
@@ -499,29 +518,26 @@ def check_error(case, args):
 
 def check_machine_check(case, args):
     first, last = error_range(args)
-    vmm_log = case.read("vmm.log")
-    injected = must_find(r"machine check injected for poisoned guest-physical "
-                         r"page (0x[0-9a-f]+)", vmm_log,
-                         "the VMM log has no 'machine check injected for poisoned "
-                         "guest-physical page' line")
-    log("the VMM said: %s" % injected.group(0))
-    if "page poisoned" not in vmm_log or "e2e injected bus error" not in vmm_log:
-        raise StepError("the VMM log does not say it poisoned the page for the "
-                        "broker's error answer")
+    vmm = case.vmm_stats()
+    poisoned = {int(p["page"]): p for p in vmm.get("poisoned_pages", [])}
+    log("the VMM poisoned %s" % json.dumps(vmm.get("poisoned_pages", [])))
+    if vmm["poisoned"] < 1 or vmm["answers"]["error"] < vmm["poisoned"]:
+        raise StepError("the VMM counted %d error answers and %d poisoned pages"
+                        % (vmm["answers"]["error"], vmm["poisoned"]))
     seen = must_find(r"RESULT: fail machine check on vCPU \d+: action-required "
                      r"memory error at guest-physical (0x[0-9a-f]+)",
                      case.read("serial.log"),
                      "the guest did not report an action-required machine check")
     log("the guest said: %s" % seen.group(0))
-    host_page, guest_page = int(injected.group(1), 16), int(seen.group(1), 16)
-    if host_page != guest_page:
-        raise StepError("the VMM injected 0x%x but the guest's bank says 0x%x"
-                        % (host_page, guest_page))
+    guest_page = int(seen.group(1), 16)
     check_in_error_range("the machine check's page", guest_page, first, last)
-    vmm = case.vmm_stats()
-    if vmm["poisoned"] < 1 or vmm["answers"]["error"] < vmm["poisoned"]:
-        raise StepError("the VMM counted %d error answers and %d poisoned pages"
-                        % (vmm["answers"]["error"], vmm["poisoned"]))
+    page = poisoned.get(guest_page)
+    if page is None:
+        raise StepError("the guest's bank names 0x%x, a page the VMM did not poison"
+                        % guest_page)
+    if page.get("kind") != "bus_error" or page.get("message") != "e2e injected bus error":
+        raise StepError("the VMM poisoned 0x%x for %s, not the injected bus error"
+                        % (guest_page, json.dumps(page)))
 
 
 def main():
@@ -561,6 +577,10 @@ def main():
     p.add_argument("--mark_seed", type=int, required=True)
     p.add_argument("--timeout", type=int, default=120)
     p.set_defaults(run=revoke_frame)
+    p = steps.add_parser("check-stop")
+    p.add_argument("--kind", required=True)
+    p.add_argument("--message", default="")
+    p.set_defaults(run=check_stop)
     p = steps.add_parser("check-revoked")
     p.set_defaults(run=check_revoked)
     p = steps.add_parser("expect-source")

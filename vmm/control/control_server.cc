@@ -7,7 +7,6 @@
 
 #include <cerrno>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "proto/base/errno_status.h"
 #include "proto/base/unix_listener.h"
@@ -30,17 +29,6 @@ void SendLine(int client, const std::string& line) {
 }
 
 }  // namespace
-
-absl::StatusOr<ControlCommand> ParseControlCommand(absl::string_view line) {
-  const absl::string_view command = absl::StripAsciiWhitespace(line);
-  if (command == "pause") return ControlCommand::kPause;
-  if (command == "resume") return ControlCommand::kResume;
-  if (command == "stop") return ControlCommand::kStop;
-  if (command == "status") return ControlCommand::kStatus;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown command '", command,
-                   "'; commands: pause, resume, stop, status"));
-}
 
 absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Create(
     const std::string& path, Handler handler,

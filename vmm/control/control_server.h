@@ -1,7 +1,7 @@
-// The VMM's control socket: a Unix stream socket taking one command per line
-// (`pause`, `resume`, `stop`, `status`) and answering one line each. Clients
-// are served one at a time; an idle client is dropped after a timeout so it
-// cannot block the others.
+// The VMM's control socket: a Unix stream socket carrying the control
+// protocol (control_protocol.h), one command per line and one reply line
+// each. Clients are served one at a time; an idle client is dropped after a
+// timeout so it cannot block the others.
 //
 // Threading: Create() starts one server thread; the handler runs on it.
 // The destructor stops the thread and removes the socket file.
@@ -14,16 +14,11 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "proto/base/unique_fd.h"
+#include "vmm/control/control_protocol.h"
 
 namespace faultline::vmm {
-
-enum class ControlCommand { kPause, kResume, kStop, kStatus };
-
-// Parses one line (surrounding blanks ignored); InvalidArgument otherwise.
-absl::StatusOr<ControlCommand> ParseControlCommand(absl::string_view line);
 
 class ControlServer {
  public:

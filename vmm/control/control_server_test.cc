@@ -47,13 +47,6 @@ std::string Exchange(const std::string& path, const std::string& text,
   return reply;
 }
 
-TEST(ParseControlCommandTest, KnownAndUnknown) {
-  EXPECT_EQ(*ParseControlCommand(" pause\r"), ControlCommand::kPause);
-  EXPECT_EQ(*ParseControlCommand("status"), ControlCommand::kStatus);
-  EXPECT_FALSE(ParseControlCommand("reboot").ok());
-  EXPECT_FALSE(ParseControlCommand("").ok());
-}
-
 TEST(ControlServerTest, AnswersOneLinePerCommand) {
   std::string seen;
   auto server = ControlServer::Create(SocketPath(), [&](ControlCommand c) {

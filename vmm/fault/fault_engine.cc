@@ -1,12 +1,12 @@
 #include "vmm/fault/fault_engine.h"
 
-#include <fcntl.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -18,26 +18,13 @@ namespace {
 
 constexpr absl::Duration kMaxPollInterval = absl::Milliseconds(100);
 constexpr absl::Duration kReleaseFlushInterval = absl::Milliseconds(1);
-constexpr uint32_t kUnknownVcpu = 0xFFFFFFFF;
-
-void Log(const std::string& message) {
-  std::fprintf(stderr, "vmm: %s\n", message.c_str());
-}
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FaultEngine>> FaultEngine::Create(
-    const GuestMemory* memory, Options options, FatalCallback on_fatal) {
-  for (const v1::Region& region : options.transport.regions) {
-    const MappedRegion* mapped = memory->FindRegion(region.region_id());
-    if (mapped == nullptr ||
-        mapped->spec.guest_physical_base != region.guest_physical_base() ||
-        mapped->spec.size_bytes != region.size_bytes()) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("region %u '%s' does not match guest memory",
-                          region.region_id(), region.name()));
-    }
-  }
+    const GuestMemory* memory, Options options, StopCallback on_stop) {
+  ASSIGN_OR_RETURN(options.transport.session.regions,
+                   AttachedRegions(*memory, options.sources));
   ASSIGN_OR_RETURN(std::unique_ptr<Userfaultfd> uffd, Userfaultfd::Create());
   for (const MappedRegion& region : memory->regions()) {
     RETURN_IF_ERROR(uffd->Register(region.host_base(), region.spec.size_bytes));
@@ -46,31 +33,30 @@ absl::StatusOr<std::unique_ptr<FaultEngine>> FaultEngine::Create(
   if (!wake_fd.valid()) return ErrnoError("eventfd");
   std::unique_ptr<FaultEngine> engine(
       new FaultEngine(memory, std::move(options), std::move(uffd),
-                      std::move(wake_fd), std::move(on_fatal)));
+                      std::move(wake_fd), std::move(on_stop)));
   ASSIGN_OR_RETURN(
       engine->transport_,
-      BrokerTransport::Connect(engine->options_.transport, engine.get()));
+      BrokerTransport::Connect(engine->options_.transport, &engine->handler_,
+                               &engine->writer_));
   engine->reader_ = std::thread([e = engine.get()] { e->ReaderLoop(); });
   return engine;
 }
 
 FaultEngine::FaultEngine(const GuestMemory* memory, Options options,
                          std::unique_ptr<Userfaultfd> uffd, UniqueFd wake_fd,
-                         FatalCallback on_fatal)
+                         StopCallback on_stop)
     : memory_(memory),
       options_(std::move(options)),
       uffd_(std::move(uffd)),
       wake_fd_(std::move(wake_fd)),
-      on_fatal_(std::move(on_fatal)) {
-  for (const v1::Region& region : options_.transport.regions) {
-    const MappedRegion* mapped = memory_->FindRegion(region.region_id());
-    RegionRules rules;
-    rules.region_id = region.region_id();
-    rules.device = region.kind() == v1::REGION_KIND_DEVICE_MEMORY;
-    rules.size_bytes = region.size_bytes();
-    regions_[region.region_id()] = Region{mapped, rules};
-  }
-}
+      stop_(std::move(on_stop)),
+      table_(options_.retry, Clock::Real()),
+      installer_(memory_, uffd_.get(), &slots_, &stats_),
+      writer_(&slots_),
+      handler_({options_.poison_error_pages, options_.on_device_page,
+                [this](uint64_t generation) { ResendOn(generation); },
+                [this] { Nudge(); }},
+               &table_, &installer_, &slots_, &writer_, &stats_, &stop_) {}
 
 FaultEngine::~FaultEngine() { Stop(); }
 
@@ -91,11 +77,6 @@ void FaultEngine::Stop() {
   if (reader_.joinable()) reader_.join();
 }
 
-size_t FaultEngine::faults_in_flight() const {
-  absl::MutexLock lock(&mutex_);
-  return in_flight_.size();
-}
-
 void FaultEngine::RegisterVcpuThread(uint32_t thread_id, uint32_t vcpu) {
   absl::MutexLock lock(&mutex_);
   vcpu_by_thread_[thread_id] = vcpu;
@@ -103,15 +84,7 @@ void FaultEngine::RegisterVcpuThread(uint32_t thread_id, uint32_t vcpu) {
 
 absl::Status FaultEngine::LoadPage(uint64_t guest_physical,
                                    const uint8_t* page) {
-  ASSIGN_OR_RETURN(uint8_t * host,
-                   memory_->HostAddress(guest_physical, kFaultPageBytes));
-  const auto address = reinterpret_cast<uint64_t>(host);
-  absl::Status status = page != nullptr
-                            ? uffd_->Copy(address, page, kFaultPageBytes, true)
-                            : uffd_->ZeroPage(address, kFaultPageBytes, true);
-  if (!status.ok()) return status;
-  stats_.Count(FaultStats::Counter::kLoadedPages);
-  return absl::OkStatus();
+  return installer_.LoadPage(guest_physical, page);
 }
 
 void FaultEngine::Nudge() {
@@ -119,27 +92,26 @@ void FaultEngine::Nudge() {
   (void)!::write(wake_fd_.get(), &one, sizeof(one));
 }
 
-// --- The userfaultfd side --------------------------------------------------
-
 void FaultEngine::ReaderLoop() {
   for (;;) {
-    absl::Duration timeout;
     bool stopping;
     {
       absl::MutexLock lock(&mutex_);
       if (reader_exit_) return;
       stopping = stopping_;
-      timeout = std::clamp(NextWakeup() - absl::Now(), absl::ZeroDuration(),
-                           kMaxPollInterval);
     }
+    const absl::Time now = absl::Now();
+    absl::Duration timeout =
+        std::clamp(table_.NextWakeup(now + kMaxPollInterval) - now,
+                   absl::ZeroDuration(), kMaxPollInterval);
     // Slots waiting for a fault to ride on go alone after a short while.
-    if (transport_->has_pending_releases()) {
+    if (slots_.has_pending_releases()) {
       timeout = std::min(timeout, kReleaseFlushInterval);
     }
     absl::StatusOr<std::vector<UserFault>> faults =
         uffd_->ReadFaults(timeout, wake_fd_.get());
     if (!faults.ok()) {
-      Fail(FatalKind::kInternal, std::string(faults.status().message()));
+      stop_.Stop(StopKind::kVmmError, std::string(faults.status().message()));
       return;
     }
     uint64_t drained;
@@ -147,317 +119,83 @@ void FaultEngine::ReaderLoop() {
     }
     if (stopping) continue;  // only draining events until the transport ends
     for (const UserFault& fault : *faults) HandleUserFault(fault);
-    transport_->FlushReleases();
-    SendDueRetries();
+    writer_.FlushReleases();
+    for (uint64_t id : table_.TakeDueRetries()) SendFault(id);
     CheckDeadlines();
   }
 }
 
-absl::Time FaultEngine::NextWakeup() const {
-  absl::Time next = absl::Now() + kMaxPollInterval;
-  for (const auto& [id, fault] : in_flight_) {
-    if (fault.waiting_retry) next = std::min(next, fault.retry_at);
-  }
-  return next;
-}
-
 void FaultEngine::HandleUserFault(const UserFault& fault) {
   const HostPage page = memory_->FindHostPage(fault.address);
-  if (page.region == nullptr || regions_.count(page.region->spec.id) == 0) {
-    Log(absl::StrFormat("fault at host address %#x outside guest memory",
-                        fault.address));
+  if (page.region == nullptr) {
+    absl::FPrintF(stderr,
+                  "vmm: fault at host address %#x outside guest memory\n",
+                  fault.address);
     return;
   }
-  uint64_t id;
+  const RegionSpec& region = page.region->spec;
+  NewFault asked;
+  asked.region_id = region.id;
+  asked.region_name = region.name;
+  asked.offset = page.offset;
+  asked.host_page = fault.address;
+  asked.guest_physical = region.guest_physical_base + page.offset;
+  asked.access = fault.write ? v1::ACCESS_KIND_WRITE : v1::ACCESS_KIND_READ;
+  // Device pages are mapped one frame at a time.
+  asked.prefetch_hint =
+      region.kind == RegionKind::kRam ? options_.prefetch_hint : 0;
   {
     absl::MutexLock lock(&mutex_);
-    if (failed_ || stopping_) return;
-    if (fault_by_page_.contains(fault.address)) {
-      stats_.Count(FaultStats::Counter::kCoalesced);
-      return;
-    }
-    id = next_fault_id_++;
-    PendingFault& pending = in_flight_[id];
-    pending.id = id;
-    pending.region_id = page.region->spec.id;
-    pending.offset = page.offset;
-    pending.host_page = fault.address;
-    pending.access = fault.write ? v1::ACCESS_KIND_WRITE : v1::ACCESS_KIND_READ;
+    if (stopping_) return;
     auto vcpu = vcpu_by_thread_.find(fault.thread_id);
-    pending.vcpu = vcpu == vcpu_by_thread_.end() ? kUnknownVcpu : vcpu->second;
-    pending.first_asked = absl::Now();
-    fault_by_page_[fault.address] = id;
+    if (vcpu != vcpu_by_thread_.end()) asked.vcpu = vcpu->second;
+  }
+  if (stop_.stopped()) return;
+  std::optional<uint64_t> id = table_.Add(asked);
+  if (!id.has_value()) {
+    stats_.Count(FaultStats::Counter::kCoalesced);
+    return;
   }
   stats_.Count(FaultStats::Counter::kFaults);
-  SendFault(id);
+  SendFault(*id);
 }
 
 void FaultEngine::SendFault(uint64_t fault_id) {
+  if (stop_.stopped()) return;
+  std::optional<PendingFault> fault = table_.NextAttempt(fault_id);
+  if (!fault.has_value()) return;
   v1::FaultStreamRequest request;
-  {
-    absl::MutexLock lock(&mutex_);
-    auto it = in_flight_.find(fault_id);
-    if (it == in_flight_.end() || failed_) return;
-    PendingFault& fault = it->second;
-    ++fault.attempt;
-    v1::FaultRequest* ask = request.mutable_fault();
-    ask->set_fault_id(fault.id);
-    ask->set_region_id(fault.region_id);
-    ask->set_offset(fault.offset);
-    ask->set_access(fault.access);
-    ask->set_vcpu(fault.vcpu);
-    ask->set_attempt(fault.attempt);
-    const Region& region = regions_.at(fault.region_id);
-    ask->set_prefetch_hint(region.rules.device ? 0 : options_.prefetch_hint);
-  }
-  const uint64_t generation = transport_->Send(request);
+  *request.mutable_fault() = RequestFor(*fault);
+  const uint64_t generation = writer_.Send(request);
   if (generation == 0) return;  // resent when the next stream opens
-  absl::MutexLock lock(&mutex_);
-  auto it = in_flight_.find(fault_id);
-  if (it != in_flight_.end()) it->second.sent_generation = generation;
+  table_.MarkSent(fault_id, generation);
 }
 
-void FaultEngine::SendDueRetries() {
-  std::vector<uint64_t> due;
-  {
-    absl::MutexLock lock(&mutex_);
-    const absl::Time now = absl::Now();
-    for (auto& [id, fault] : in_flight_) {
-      if (fault.waiting_retry && fault.retry_at <= now) {
-        fault.waiting_retry = false;
-        due.push_back(id);
-      }
-    }
-  }
-  for (uint64_t id : due) SendFault(id);
+void FaultEngine::ResendOn(uint64_t generation) {
+  if (generation > 1) stats_.Count(FaultStats::Counter::kReconnects);
+  uint64_t resent = 0;
+  const std::vector<uint64_t> unsent = table_.UnsentOn(generation, &resent);
+  if (resent > 0) stats_.Count(FaultStats::Counter::kResent, resent);
+  for (uint64_t id : unsent) SendFault(id);
 }
 
 void FaultEngine::CheckDeadlines() {
-  std::string message;
-  FatalKind kind = FatalKind::kFaultDeadline;
-  {
-    absl::MutexLock lock(&mutex_);
-    if (failed_) return;
-    const absl::Time now = absl::Now();
-    for (const auto& [id, fault] : in_flight_) {
-      if (!PastDeadline(options_.retry, fault.first_asked, now)) continue;
-      std::string reason = fault.last_reason;
-      if (!connected_) {
-        kind = FatalKind::kBrokerUnreachable;
-        reason = "broker unreachable: " + transport_error_;
-      }
-      message = absl::StrFormat(
-          "fault deadline of %s exceeded for %s after %u attempts; last "
-          "reason: %s",
-          absl::FormatDuration(options_.retry.deadline), DescribePage(fault),
-          fault.attempt, reason);
-      break;
-    }
+  if (stop_.stopped()) return;
+  const std::optional<PendingFault> fault = table_.PastDeadline();
+  if (!fault.has_value()) return;
+  StopKind kind = StopKind::kFaultDeadline;
+  std::string reason = fault->last_reason;
+  if (const BrokerTransport::Health health = transport_->health();
+      !health.connected) {
+    kind = StopKind::kBrokerUnreachable;
+    reason = "broker unreachable: " + health.last_error;
   }
-  if (!message.empty()) Fail(kind, message);
-}
-
-// --- The broker side --------------------------------------------------------
-
-void FaultEngine::OnAttached(const v1::AttachResponse& response,
-                             std::shared_ptr<const StagingMapping> staging) {
-  absl::MutexLock lock(&files_mutex_);
-  // The old session's slots are forgotten; its mapping goes with the last
-  // answer that still uses it.
-  staging_ = std::move(staging);
-  for (const v1::RegionGrant& grant : response.regions()) {
-    auto region = regions_.find(grant.region_id());
-    if (region == regions_.end() || !region->second.rules.device) continue;
-    const int fd =
-        ::open(grant.device_memory_path().c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-      // Frame answers for this region will be refused as outside the device.
-      Log(absl::StrFormat("cannot open device memory %s for region %u: %s",
-                          grant.device_memory_path(), grant.region_id(),
-                          ErrnoError("open").message()));
-      device_files_.erase(grant.region_id());
-      continue;
-    }
-    device_files_[grant.region_id()] =
-        DeviceFile{std::make_shared<UniqueFd>(fd), grant.device_frame_count()};
-  }
-}
-
-void FaultEngine::OnStreamOpen(uint64_t generation) {
-  std::vector<uint64_t> resend;
-  {
-    absl::MutexLock lock(&mutex_);
-    if (ever_connected_) stats_.Count(FaultStats::Counter::kReconnects);
-    ever_connected_ = true;
-    connected_ = true;
-    for (const auto& [id, fault] : in_flight_) {
-      if (!fault.waiting_retry && fault.sent_generation != generation) {
-        if (fault.sent_generation != 0) {
-          stats_.Count(FaultStats::Counter::kResent);
-        }
-        resend.push_back(id);
-      }
-    }
-  }
-  for (uint64_t id : resend) SendFault(id);
-}
-
-void FaultEngine::OnDisconnected(const absl::Status& why) {
-  absl::MutexLock lock(&mutex_);
-  if (connected_) Log("broker stream lost, reconnecting: " + why.ToString());
-  connected_ = false;
-  transport_error_ = why.ToString();
-}
-
-void FaultEngine::OnAnswer(const v1::FaultAnswer& answer) {
-  PendingFault fault;
-  {
-    absl::MutexLock lock(&mutex_);
-    auto it = in_flight_.find(answer.fault_id());
-    // Unknown ids: answers to resends of faults already resolved.
-    if (it == in_flight_.end() ||
-        (it->second.waiting_retry && answer.has_retry())) {
-      stats_.Count(FaultStats::Counter::kStaleAnswers);
-      return;
-    }
-    if (failed_) return;
-    fault = it->second;
-  }
-  RegionRules rules = regions_.at(fault.region_id).rules;
-  std::shared_ptr<const StagingMapping> staging;
-  {
-    absl::MutexLock lock(&files_mutex_);
-    staging = staging_;
-    if (staging != nullptr) rules.staging_slot_count = staging->slot_count();
-    auto file = device_files_.find(fault.region_id);
-    if (rules.device && file != device_files_.end()) {
-      rules.frame_count = file->second.frame_count;
-    }
-  }
-  absl::StatusOr<AnswerAction> action = ValidateAnswer(
-      answer, AskedFault{fault.id, fault.region_id, fault.offset}, rules);
-  if (!action.ok()) {
-    stats_.Count(FaultStats::Counter::kRejectedAnswers);
-    Log(std::string(action.status().message()));
-    ScheduleRetry(fault.id, absl::ZeroDuration(), "rejected answer",
-                  std::string(action.status().message()));
-    return;
-  }
-  absl::Status applied;
-  switch (*action) {
-    case AnswerAction::kInstallPage:
-    case AnswerAction::kInstallZero:
-      applied = InstallPageOrZero(
-          answer, fault, *action == AnswerAction::kInstallZero, staging.get());
-      break;
-    case AnswerAction::kMapFrame:
-      applied = MapFrame(fault, answer.frame().frame());
-      break;
-    case AnswerAction::kRetry:
-      ScheduleRetry(
-          fault.id, absl::Microseconds(answer.retry().delay_hint_us()),
-          RetryReasonName(answer.retry().reason()), answer.retry().detail());
-      return;
-    case AnswerAction::kFail:
-      ApplyError(answer, fault);
-      return;
-  }
-  if (!applied.ok()) {
-    Fail(FatalKind::kInternal,
-         absl::StrFormat("applying the answer for %s: %s", DescribePage(fault),
-                         applied.message()));
-    return;
-  }
-  Resolve(fault.id);
-}
-
-void FaultEngine::OnRevocation(const v1::FrameRevocation& revocation) {
-  auto region = regions_.find(revocation.region_id());
-  if (region == regions_.end() || !region->second.rules.device ||
-      revocation.offset() % kFaultPageBytes != 0 ||
-      revocation.offset() >= region->second.rules.size_bytes) {
-    stats_.Count(FaultStats::Counter::kRejectedAnswers);
-    Log(
-        absl::StrFormat("revocation %u rejected: region %u offset %#x is not "
-                        "a device page",
-                        revocation.revocation_id(), revocation.region_id(),
-                        revocation.offset()));
-    return;
-  }
-  uint8_t* page = region->second.mapped->host_base() + revocation.offset();
-  // A fresh placeholder replaces the frame; the next touch faults again.
-  // On the stream thread: the reader thread reads the remap event.
-  if (absl::Status replaced = uffd_->ReplaceWithPlaceholder(
-          reinterpret_cast<uint64_t>(page), kFaultPageBytes);
-      !replaced.ok()) {
-    Fail(FatalKind::kInternal, replaced.ToString());
-    return;
-  }
-  stats_.Count(FaultStats::Counter::kRevocations);
-  v1::FaultStreamRequest done;
-  done.mutable_revocation_done()->set_revocation_id(revocation.revocation_id());
-  transport_->Send(done);
-}
-
-void FaultEngine::ScheduleRetry(uint64_t fault_id, absl::Duration hint,
-                                const std::string& reason,
-                                const std::string& detail) {
-  std::string give_up;
-  {
-    absl::MutexLock lock(&mutex_);
-    auto it = in_flight_.find(fault_id);
-    if (it == in_flight_.end()) return;
-    PendingFault& fault = it->second;
-    fault.last_reason =
-        detail.empty() ? reason : absl::StrFormat("%s (%s)", reason, detail);
-    const RetryPlan plan = PlanRetry(options_.retry, fault.retries, hint,
-                                     fault.first_asked, absl::Now());
-    if (plan.give_up) {
-      give_up = absl::StrFormat("%s for %s after %u attempts; last reason: %s",
-                                plan.why, DescribePage(fault), fault.attempt,
-                                fault.last_reason);
-    } else {
-      ++fault.retries;
-      fault.waiting_retry = true;
-      fault.retry_at = plan.ask_at;
-    }
-  }
-  if (!give_up.empty()) {
-    Fail(FatalKind::kFaultDeadline, give_up);
-    return;
-  }
-  stats_.CountRetry(reason);
-  Nudge();
-}
-
-void FaultEngine::Resolve(uint64_t fault_id) {
-  absl::MutexLock lock(&mutex_);
-  auto it = in_flight_.find(fault_id);
-  if (it == in_flight_.end()) return;
-  stats_.RecordLatency(absl::Now() - it->second.first_asked);
-  fault_by_page_.erase(it->second.host_page);
-  in_flight_.erase(it);
-}
-
-void FaultEngine::Fail(FatalKind kind, const std::string& message) {
-  {
-    absl::MutexLock lock(&mutex_);
-    if (failed_) return;
-    failed_ = true;
-  }
-  Log(message);
-  if (on_fatal_) on_fatal_(FatalFault{kind, message});
-}
-
-std::string FaultEngine::DescribePage(const PendingFault& fault) const {
-  const MappedRegion* region = regions_.at(fault.region_id).mapped;
-  std::string vcpu = fault.vcpu == kUnknownVcpu
-                         ? std::string("unknown vCPU")
-                         : absl::StrFormat("vCPU %u", fault.vcpu);
-  return absl::StrFormat(
-      "guest-physical page %#x (region '%s' id %u offset %#x, %s)",
-      region->spec.guest_physical_base + fault.offset, region->spec.name,
-      fault.region_id, fault.offset, vcpu);
+  stop_.Stop(kind,
+             absl::StrFormat("fault deadline of %s exceeded for %s after %u "
+                             "attempts; last reason: %s",
+                             absl::FormatDuration(options_.retry.deadline),
+                             DescribePage(*fault), fault->attempt, reason),
+             &*fault);
 }
 
 }  // namespace faultline::vmm

@@ -1,24 +1,27 @@
-// The fault engine of one VM: reads userfaultfd events for guest memory,
-// asks the broker (through BrokerTransport) what backs each page, checks each
-// answer with fault_policy and applies it: UFFDIO_COPY for pages, ZEROPAGE
-// for zeroes, a MAP_SHARED mapping of the device file for frames, a re-ask
-// later for retries, a poisoned page or a stop of the VM (the fatal
-// callback) for errors, and a stop for exhausted budgets and passed
-// deadlines. Also installs the loader's pages.
+// The fault engine of one VM, split by concern as crosvm's swap/ is: this
+// thin controller owns the threads and joins the parts. The asking side is
+// here: a userfaultfd event becomes a pending fault (fault_table.h) and a
+// request on the stream (vmm/transport's StreamWriter); faults not seen by a
+// new stream are sent again; a fault past its deadline stops the VM. The
+// answering side is AnswerHandler (answer_handler.h), which checks and
+// applies what the broker sends through AnswerInstaller. Also installs the
+// loader's pages.
 //
-// Threading: Create() starts two threads: the userfaultfd reader (which also
-// sends due retries and checks deadlines) and the transport's stream thread
-// (which applies answers). Public methods may be called from any thread.
-// The fatal callback runs at most once, on one of those threads, and must not
-// call back into the engine.
+// Threading: Create() starts two threads.
+//  - The userfaultfd reader (this file): reads events, sends new faults and
+//    due retries, flushes staging slot releases and checks deadlines.
+//  - The transport's stream thread: AnswerHandler applies answers and
+//    revocations on it (the only thread that installs anything once the
+//    guest runs) and, when a stream opens, this engine resends on it.
+// Public methods may be called from any thread. The stop callback runs at
+// most once, on one of those threads, and must not call back into the
+// engine; so must the device page callback (stream thread).
 #ifndef FAULTLINE_VMM_FAULT_FAULT_ENGINE_H_
 #define FAULTLINE_VMM_FAULT_FAULT_ENGINE_H_
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <string>
 #include <thread>
 #include <vector>
 
@@ -29,53 +32,54 @@
 #include "absl/synchronization/mutex.h"
 #include "proto/base/unique_fd.h"
 #include "proto/faultline/v1/broker.pb.h"
-#include "vmm/fault/broker_transport.h"
+#include "vmm/fault/answer_handler.h"
+#include "vmm/fault/answer_installer.h"
+#include "vmm/fault/attached_regions.h"
 #include "vmm/fault/fault_policy.h"
 #include "vmm/fault/fault_stats.h"
-#include "vmm/fault/staging_mapping.h"
+#include "vmm/fault/fault_table.h"
+#include "vmm/fault/stop_latch.h"
 #include "vmm/fault/userfaultfd.h"
 #include "vmm/memory/guest_memory.h"
+#include "vmm/stop/stop_reason.h"
+#include "vmm/transport/broker_transport.h"
+#include "vmm/transport/staging_slots.h"
+#include "vmm/transport/stream_writer.h"
 
 namespace faultline::vmm {
 
-enum class FatalKind {
-  kFaultDeadline,      // a fault was not served in time
-  kBrokerUnreachable,  // ... while the broker could not be reached
-  kErrorAnswer,        // the broker answered error
-  kInternal,           // a host-side operation failed
-};
-
-struct FatalFault {
-  FatalKind kind;
-  std::string message;
-};
-
-class FaultEngine : private BrokerTransport::Listener {
+class FaultEngine {
  public:
-  using FatalCallback = std::function<void(const FatalFault&)>;
+  using StopCallback = StopLatch::Callback;
 
   struct Options {
-    // Regions as attached: ids, bases and sizes must match `memory`.
+    // transport.session.regions is left empty: Create() derives the regions
+    // from guest memory and `sources`.
     BrokerTransport::Options transport;
+    RegionSources sources;
     RetryOptions retry;
-    uint32_t prefetch_hint = 0;
+    uint32_t prefetch_hint = 0;  // RAM faults; device faults ask for none
     // An error answer poisons the page (UFFDIO_POISON) so the vCPU that
     // touches it gets a machine check, instead of stopping the VM. Falls
     // back to stopping where the kernel cannot poison.
     bool poison_error_pages = false;
+    // Optional: told of device page availability (on the stream thread),
+    // for a device model that tells the guest.
+    std::function<void(const DevicePageEvent&)> on_device_page;
   };
 
-  // Registers every region of `memory` with a new userfaultfd and attaches.
-  // `memory` must outlive the engine.
+  // Registers every region of `memory` with a new userfaultfd and attaches
+  // (errors typed as BrokerSession's). `memory` must outlive the engine.
   static absl::StatusOr<std::unique_ptr<FaultEngine>> Create(
-      const GuestMemory* memory, Options options, FatalCallback on_fatal);
-  ~FaultEngine() override;
+      const GuestMemory* memory, Options options, StopCallback on_stop);
+  ~FaultEngine();
 
   FaultEngine(const FaultEngine&) = delete;
   FaultEngine& operator=(const FaultEngine&) = delete;
 
   // Loader pages: installed before the guest runs, counted as loaded.
-  // `page` of kFaultPageBytes bytes, or nullptr for a zero page.
+  // `page` of one page, or nullptr for a zero page; AlreadyExists when the
+  // page is there.
   absl::Status LoadPage(uint64_t guest_physical, const uint8_t* page);
 
   // Attributes faults of thread `thread_id` to vCPU `vcpu`.
@@ -86,104 +90,50 @@ class FaultEngine : private BrokerTransport::Listener {
   void Stop();
 
   FaultStats& stats() { return stats_; }
-  size_t faults_in_flight() const;
+  const FaultStats& stats() const { return stats_; }
+  size_t faults_in_flight() const { return table_.size(); }
   // Whether error answers become poisoned pages (options and kernel allow).
-  bool poisons_error_pages() const;
+  bool poisons_error_pages() const { return handler_.poisons_error_pages(); }
+  // The regions as attached (derived from guest memory and the sources).
+  const std::vector<v1::Region>& regions() const {
+    return options_.transport.session.regions;
+  }
 
  private:
-  struct Region {
-    const MappedRegion* mapped;
-    RegionRules rules;  // frame_count comes from device_files_
-  };
-
-  // The device memory file of a device region, from the latest attach.
-  struct DeviceFile {
-    std::shared_ptr<UniqueFd> file;
-    uint64_t frame_count = 0;
-  };
-
-  struct PendingFault {
-    uint64_t id = 0;
-    uint32_t region_id = 0;
-    uint64_t offset = 0;
-    uint64_t host_page = 0;
-    v1::AccessKind access = v1::ACCESS_KIND_READ;
-    uint32_t vcpu = 0xFFFFFFFF;
-    uint32_t attempt = 0;
-    uint64_t sent_generation = 0;
-    absl::Time first_asked;
-    uint32_t retries = 0;
-    bool waiting_retry = false;
-    absl::Time retry_at;
-    std::string last_reason = "waiting for the broker's answer";
-  };
-
   FaultEngine(const GuestMemory* memory, Options options,
               std::unique_ptr<Userfaultfd> uffd, UniqueFd wake_fd,
-              FatalCallback on_fatal);
-
-  // BrokerTransport::Listener.
-  void OnAttached(const v1::AttachResponse& response,
-                  std::shared_ptr<const StagingMapping> staging) override;
-  void OnStreamOpen(uint64_t generation) override;
-  void OnAnswer(const v1::FaultAnswer& answer) override;
-  void OnRevocation(const v1::FrameRevocation& revocation) override;
-  void OnDisconnected(const absl::Status& why) override;
+              StopCallback on_stop);
 
   void ReaderLoop();
   void HandleUserFault(const UserFault& fault);
   void SendFault(uint64_t fault_id);
-  void SendDueRetries();
+  // On the stream thread: stream `generation` is open.
+  void ResendOn(uint64_t generation);
   void CheckDeadlines();
-  absl::Time NextWakeup() const;
   void Nudge();
-
-  // Answer application (fault_engine_install.cc); each returns a failure
-  // only for host-side errors. `staging` holds the answer's slots, if any.
-  absl::Status InstallPageOrZero(const v1::FaultAnswer& answer,
-                                 const PendingFault& fault, bool zero,
-                                 const StagingMapping* staging);
-  absl::Status MapFrame(const PendingFault& fault, uint64_t frame);
-  // Applies an error answer: poisons the page, or stops the VM.
-  void ApplyError(const v1::FaultAnswer& answer, const PendingFault& fault);
-  void ScheduleRetry(uint64_t fault_id, absl::Duration hint,
-                     const std::string& reason, const std::string& detail);
-  void Resolve(uint64_t fault_id);
-  void Fail(FatalKind kind, const std::string& message);
-  std::string DescribePage(const PendingFault& fault) const;
 
   const GuestMemory* const memory_;
   const Options options_;
   const std::unique_ptr<Userfaultfd> uffd_;
   const UniqueFd wake_fd_;
-  const FatalCallback on_fatal_;
-  std::map<uint32_t, Region> regions_;  // fixed after Create
   FaultStats stats_;
+  StopLatch stop_;
+  StagingSlots slots_;
+  FaultTable table_;
+  AnswerInstaller installer_;
+  StreamWriter writer_;
+  AnswerHandler handler_;
   std::unique_ptr<BrokerTransport> transport_;
   std::thread reader_;
 
+  // The engine's own state: its lifecycle and the vCPU threads it knows.
   mutable absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   // Set after the transport is down: until then the reader keeps reading
   // events, which a revocation's mremap waits for.
   bool reader_exit_ ABSL_GUARDED_BY(mutex_) = false;
-  bool failed_ ABSL_GUARDED_BY(mutex_) = false;
-  bool connected_ ABSL_GUARDED_BY(mutex_) = false;
-  bool ever_connected_ ABSL_GUARDED_BY(mutex_) = false;
-  std::string transport_error_ ABSL_GUARDED_BY(mutex_);
-  uint64_t next_fault_id_ ABSL_GUARDED_BY(mutex_) = 1;
-  absl::flat_hash_map<uint64_t, PendingFault> in_flight_
-      ABSL_GUARDED_BY(mutex_);
-  absl::flat_hash_map<uint64_t, uint64_t> fault_by_page_
-      ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<uint32_t, uint32_t> vcpu_by_thread_
       ABSL_GUARDED_BY(mutex_);
-  // Device files are swapped by a re-attach, while answers are applied.
-  mutable absl::Mutex files_mutex_;
-  absl::flat_hash_map<uint32_t, DeviceFile> device_files_
-      ABSL_GUARDED_BY(files_mutex_);
-  // The current session's staging area; null without one.
-  std::shared_ptr<const StagingMapping> staging_ ABSL_GUARDED_BY(files_mutex_);
 };
 
 }  // namespace faultline::vmm

@@ -74,7 +74,7 @@ TEST_F(FaultEngineTest, RetryAnswersAreAskedAgain) {
   EXPECT_EQ(PatternMismatches(3, 2, 1), 0u);
   const FaultCountersSnapshot stats = engine_->stats().Snapshot();
   EXPECT_EQ(stats.retries, 3u);
-  EXPECT_EQ(stats.retries_by_reason.at("busy"), 3u);
+  EXPECT_EQ(stats.retries_by_reason.at(v1::RETRY_REASON_BUSY), 3u);
   EXPECT_FALSE(WaitForFatal(absl::ZeroDuration()).has_value());
 }
 
@@ -88,12 +88,13 @@ TEST_F(FaultEngineTest, RetryBudgetStopsWithTheReason) {
   rule.mutable_retry()->set_delay_hint_us(100);
   Inject(rule);
   TouchInBackground(kRamId, 5, 1, 1);
-  std::optional<FatalFault> fatal = WaitForFatal(absl::Seconds(20));
+  std::optional<StopReason> fatal = WaitForFatal(absl::Seconds(20));
   ASSERT_TRUE(fatal.has_value());
-  EXPECT_EQ(fatal->kind, FatalKind::kFaultDeadline);
+  EXPECT_EQ(fatal->kind, StopKind::kFaultDeadline);
   EXPECT_THAT(fatal->message, HasSubstr("retry budget of 3"));
-  EXPECT_THAT(fatal->message, HasSubstr("over quota"));
+  EXPECT_THAT(fatal->message, HasSubstr("over_quota"));
   EXPECT_THAT(fatal->message, HasSubstr("guest-physical page 0x205000"));
+  EXPECT_EQ(fatal->page, kRamBase + 5 * kPage);
 }
 
 TEST_F(FaultEngineTest, ErrorAnswerStopsNamingPageAndKind) {
@@ -104,12 +105,13 @@ TEST_F(FaultEngineTest, ErrorAnswerStopsNamingPageAndKind) {
   rule.mutable_error()->set_message("disk on fire");
   Inject(rule);
   TouchInBackground(kRamId, 1, 1, 1);
-  std::optional<FatalFault> fatal = WaitForFatal(absl::Seconds(20));
+  std::optional<StopReason> fatal = WaitForFatal(absl::Seconds(20));
   ASSERT_TRUE(fatal.has_value());
-  EXPECT_EQ(fatal->kind, FatalKind::kErrorAnswer);
-  EXPECT_THAT(fatal->message, HasSubstr("bus error: disk on fire"));
+  EXPECT_EQ(fatal->kind, StopKind::kBrokerErrorAnswer);
+  EXPECT_THAT(fatal->message, HasSubstr("bus_error: disk on fire"));
   EXPECT_THAT(fatal->message, HasSubstr("guest-physical page 0x201000"));
   EXPECT_THAT(fatal->message, HasSubstr("region 'ram'"));
+  EXPECT_EQ(fatal->page, kRamBase + kPage);
   EXPECT_EQ(engine_->stats().Snapshot().errors, 1u);
 }
 
@@ -184,7 +186,10 @@ TEST_F(FaultEngineTest, ErrorAnswerPoisonsThePageWhenAsked) {
   const FaultCountersSnapshot stats = engine_->stats().Snapshot();
   EXPECT_EQ(stats.errors, 1u);
   EXPECT_EQ(stats.poisoned, 1u);
-  EXPECT_THAT(FaultStats::Summary(stats), HasSubstr("error 1 (poisoned 1)"));
+  ASSERT_EQ(stats.poisoned_pages.size(), 1u);
+  EXPECT_EQ(stats.poisoned_pages[0].guest_physical, kRamBase + kPage);
+  EXPECT_EQ(stats.poisoned_pages[0].kind, v1::ERROR_KIND_BUS_ERROR);
+  EXPECT_EQ(stats.poisoned_pages[0].message, "disk on fire");
 }
 
 TEST_F(FaultEngineTest, DeadlineStopsASlowFault) {
@@ -196,9 +201,9 @@ TEST_F(FaultEngineTest, DeadlineStopsASlowFault) {
   rule.set_delay_us(20'000'000);
   Inject(rule);
   TouchInBackground(kRamId, 0, 1, 1);
-  std::optional<FatalFault> fatal = WaitForFatal(absl::Seconds(20));
+  std::optional<StopReason> fatal = WaitForFatal(absl::Seconds(20));
   ASSERT_TRUE(fatal.has_value());
-  EXPECT_EQ(fatal->kind, FatalKind::kFaultDeadline);
+  EXPECT_EQ(fatal->kind, StopKind::kFaultDeadline);
   EXPECT_THAT(fatal->message, HasSubstr("fault deadline of 1s exceeded"));
   EXPECT_THAT(fatal->message, HasSubstr("guest-physical page 0x200000"));
 }
@@ -252,6 +257,13 @@ TEST_F(FaultEngineTest, FramesAreMappedSharedWithTheDevice) {
   ASSERT_EQ(frames.data().size(), kPage);
   EXPECT_EQ(static_cast<uint8_t>(frames.data()[5]), 0x42);
   EXPECT_EQ(engine_->stats().Snapshot().frames, 4u);
+  // The device model hears of every page that became available.
+  const std::vector<DevicePageEvent> events = DevicePages();
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].kind, DevicePageEvent::Kind::kAvailable);
+  EXPECT_EQ(events[0].region_id, kDeviceId);
+  EXPECT_EQ(events[0].offset, 3 * kPage);
+  EXPECT_EQ(events[0].frame, 3u);
 }
 
 TEST_F(FaultEngineTest, BrokerRestartLosesNothing) {
@@ -316,13 +328,14 @@ TEST(FaultEngineNoBrokerTest, UnreachableBrokerFailsAttachInTime) {
   auto memory = GuestMemory::Create(layout);
   ASSERT_TRUE(memory.ok());
   FaultEngine::Options options;
-  options.transport.target = "unix:/tmp/fl-vmm-nonexistent/broker.sock";
-  options.transport.vm_name = "lonely";
-  options.transport.regions = {RamRegion(1, Pattern(1))};
+  options.transport.session.target = "unix:/tmp/fl-vmm-nonexistent/broker.sock";
+  options.transport.session.vm_name = "lonely";
+  options.sources[kRamId] = Pattern(1);
   options.transport.attach_deadline = absl::Milliseconds(500);
   auto engine = FaultEngine::Create(memory->get(), options, nullptr);
   ASSERT_FALSE(engine.ok());
   EXPECT_TRUE(absl::IsUnavailable(engine.status())) << engine.status();
+  EXPECT_EQ(StopKindOf(engine.status()), StopKind::kBrokerUnreachable);
   EXPECT_THAT(std::string(engine.status().message()), HasSubstr("unreachable"));
 }
 

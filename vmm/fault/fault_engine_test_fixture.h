@@ -1,6 +1,7 @@
 // Test fixture of the fault engine's end-to-end tests: the real broker
-// binary on a Unix socket, guest memory, an engine, and host threads that
-// touch pages in place of vCPUs. For tests only.
+// binary on a Unix socket (or, for the hostile broker's tests, a fake one),
+// guest memory, an engine, and host threads that touch pages in place of
+// vCPUs. For tests only.
 #ifndef FAULTLINE_VMM_FAULT_FAULT_ENGINE_TEST_FIXTURE_H_
 #define FAULTLINE_VMM_FAULT_FAULT_ENGINE_TEST_FIXTURE_H_
 
@@ -17,15 +18,17 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/faultline/v1/broker.grpc.pb.h"
+#include "proto/faultline/v1/wire.h"
 #include "proto/guest_abi.h"
 #include "proto/pattern.h"
-#include "vmm/fault/broker_process.h"
 #include "vmm/fault/fault_engine.h"
 #include "vmm/memory/guest_memory.h"
+#include "vmm/stop/stop_reason.h"
+#include "vmm/testing/broker_process.h"
 
 namespace faultline::vmm {
 
-inline constexpr uint64_t kPage = 4096;
+inline constexpr uint64_t kPage = v1::wire::kPageBytes;
 inline constexpr uint64_t kRamBase = 0x200000;
 inline constexpr uint32_t kRamId = 1;
 inline constexpr uint32_t kDeviceId = 2;
@@ -51,6 +54,7 @@ inline v1::Source Pattern(uint64_t seed) {
 class FaultEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    if (!starts_real_broker_) return;
     broker_ = std::make_unique<BrokerProcess>(MakeShortTempDir());
     ASSERT_TRUE(broker_->Start().ok());
     admin_ = v1::BrokerAdmin::NewStub(grpc::CreateChannel(
@@ -66,7 +70,18 @@ class FaultEngineTest : public ::testing::Test {
       std::vector<v1::Region> regions, RetryOptions retry = RetryOptions(),
       uint32_t prefetch = 0,
       BrokerTransport::Staging staging = BrokerTransport::Staging::kAuto) {
+    return StartEngineOn(broker_->target(), std::move(regions), retry, prefetch,
+                         staging);
+  }
+
+  // Guest memory laid out as `regions` say, and an engine attached to
+  // `target` with those regions' sources.
+  absl::Status StartEngineOn(
+      const std::string& target, std::vector<v1::Region> regions,
+      RetryOptions retry = RetryOptions(), uint32_t prefetch = 0,
+      BrokerTransport::Staging staging = BrokerTransport::Staging::kAuto) {
     MemoryLayout layout;
+    FaultEngine::Options options;
     for (const v1::Region& region : regions) {
       absl::Status added = layout.Add(
           {region.region_id(), region.name(),
@@ -74,24 +89,27 @@ class FaultEngineTest : public ::testing::Test {
                                                 : RegionKind::kDeviceWindow,
            region.guest_physical_base(), region.size_bytes()});
       if (!added.ok()) return added;
+      options.sources[region.region_id()] = region.source();
     }
     auto memory = GuestMemory::Create(layout);
     if (!memory.ok()) return memory.status();
     memory_ = *std::move(memory);
-    FaultEngine::Options options;
-    options.transport.target = broker_->target();
-    options.transport.vm_name =
+    options.transport.session.target = target;
+    options.transport.session.vm_name =
         ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    options.transport.regions = std::move(regions);
     options.transport.attach_deadline = absl::Seconds(10);
+    options.transport.staging = staging;
     options.retry = retry;
     options.prefetch_hint = prefetch;
-    options.transport.staging = staging;
     options.poison_error_pages = poison_error_pages_;
+    options.on_device_page = [this](const DevicePageEvent& event) {
+      absl::MutexLock lock(&fatal_mutex_);
+      device_pages_.push_back(event);
+    };
     auto engine = FaultEngine::Create(memory_.get(), options,
-                                      [this](const FatalFault& f) {
+                                      [this](const StopReason& stop) {
                                         absl::MutexLock lock(&fatal_mutex_);
-                                        fatal_ = f;
+                                        fatal_ = stop;
                                         fatal_seen_.Notify();
                                       });
     if (!engine.ok()) return engine.status();
@@ -153,7 +171,7 @@ class FaultEngineTest : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
-  std::optional<FatalFault> WaitForFatal(absl::Duration timeout) {
+  std::optional<StopReason> WaitForFatal(absl::Duration timeout) {
     if (!fatal_seen_.WaitForNotificationWithTimeout(timeout)) {
       return std::nullopt;
     }
@@ -172,6 +190,12 @@ class FaultEngineTest : public ::testing::Test {
     return mismatches;
   }
 
+  std::vector<DevicePageEvent> DevicePages() {
+    absl::MutexLock lock(&fatal_mutex_);
+    return device_pages_;
+  }
+
+  bool starts_real_broker_ = true;   // read by SetUp
   bool poison_error_pages_ = false;  // read by StartEngine
   std::unique_ptr<BrokerProcess> broker_;
   std::unique_ptr<v1::BrokerAdmin::Stub> admin_;
@@ -179,7 +203,8 @@ class FaultEngineTest : public ::testing::Test {
   std::unique_ptr<FaultEngine> engine_;
   std::vector<std::thread> threads_;
   absl::Mutex fatal_mutex_;
-  std::optional<FatalFault> fatal_ ABSL_GUARDED_BY(fatal_mutex_);
+  std::optional<StopReason> fatal_ ABSL_GUARDED_BY(fatal_mutex_);
+  std::vector<DevicePageEvent> device_pages_ ABSL_GUARDED_BY(fatal_mutex_);
   absl::Notification fatal_seen_;
 };
 

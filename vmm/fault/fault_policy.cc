@@ -3,9 +3,13 @@
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
+#include "proto/faultline/v1/enum_words.h"
+#include "proto/faultline/v1/wire.h"
 
 namespace faultline::vmm {
 namespace {
+
+namespace wire = ::faultline::v1::wire;
 
 absl::Status Reject(const AskedFault& asked, const std::string& defect) {
   return absl::InvalidArgumentError(
@@ -13,27 +17,11 @@ absl::Status Reject(const AskedFault& asked, const std::string& defect) {
                       asked.fault_id, asked.region_id, asked.offset, defect));
 }
 
-absl::Status CheckSlot(const AskedFault& asked, const RegionRules& region,
-                       uint32_t slot, const std::string& what) {
-  if (region.staging_slot_count == 0) {
-    return Reject(asked, absl::StrFormat("%s is in staging slot %u but no "
-                                         "staging area was granted",
-                                         what, slot));
-  }
-  if (slot >= region.staging_slot_count) {
-    return Reject(asked,
-                  absl::StrFormat("%s is in staging slot %u, outside the "
-                                  "area's %u slots",
-                                  what, slot, region.staging_slot_count));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CheckExtraPages(const v1::FaultAnswer& answer,
                              const AskedFault& asked,
                              const RegionRules& region) {
   for (const v1::ExtraPage& extra : answer.extra_pages()) {
-    if (extra.offset() % kFaultPageBytes != 0 ||
+    if (extra.offset() % wire::kPageBytes != 0 ||
         extra.offset() >= region.size_bytes) {
       return Reject(asked, absl::StrFormat("extra page offset %#x is not a "
                                            "page of the region",
@@ -44,24 +32,18 @@ absl::Status CheckExtraPages(const v1::FaultAnswer& answer,
     }
     switch (extra.content_case()) {
       case v1::ExtraPage::kData:
-        if (extra.data().size() != kFaultPageBytes) {
+        if (extra.data().size() != wire::kPageBytes) {
           return Reject(asked,
                         absl::StrFormat("extra page at %#x has %u "
                                         "bytes, not %u",
                                         extra.offset(), extra.data().size(),
-                                        kFaultPageBytes));
+                                        wire::kPageBytes));
         }
         break;
       case v1::ExtraPage::kZero:
         break;
       case v1::ExtraPage::kStagingSlot:
-        if (absl::Status slot =
-                CheckSlot(asked, region, extra.staging_slot(),
-                          absl::StrFormat("extra page at %#x", extra.offset()));
-            !slot.ok()) {
-          return slot;
-        }
-        break;
+        break;  // the slot's number is checked by its owner
       case v1::ExtraPage::CONTENT_NOT_SET:
         return Reject(asked, absl::StrFormat("extra page at %#x has no content",
                                              extra.offset()));
@@ -74,7 +56,8 @@ absl::Status CheckExtraPages(const v1::FaultAnswer& answer,
 
 absl::StatusOr<AnswerAction> ValidateAnswer(const v1::FaultAnswer& answer,
                                             const AskedFault& asked,
-                                            const RegionRules& region) {
+                                            const RegionRules& region,
+                                            const StagingSlots& slots) {
   if (answer.fault_id() != asked.fault_id) {
     return Reject(asked,
                   absl::StrFormat("it names fault %u", answer.fault_id()));
@@ -90,21 +73,20 @@ absl::StatusOr<AnswerAction> ValidateAnswer(const v1::FaultAnswer& answer,
       if (region.device) return Reject(asked, "page answer for device memory");
       const v1::PageAnswer& page = answer.page();
       if (page.content_case() == v1::PageAnswer::kStagingSlot) {
-        if (absl::Status slot =
-                CheckSlot(asked, region, page.staging_slot(), "the page");
-            !slot.ok()) {
-          return slot;
-        }
+        // The slot's number is checked by its owner, below.
       } else if (page.content_case() != v1::PageAnswer::kData) {
         return Reject(asked, "page answer without content");
-      } else if (page.data().size() != kFaultPageBytes) {
+      } else if (page.data().size() != wire::kPageBytes) {
         return Reject(asked,
                       absl::StrFormat("page has %u bytes, not %u",
-                                      page.data().size(), kFaultPageBytes));
+                                      page.data().size(), wire::kPageBytes));
       }
       if (absl::Status extras = CheckExtraPages(answer, asked, region);
           !extras.ok()) {
         return extras;
+      }
+      if (absl::Status staged = slots.CheckAnswer(answer); !staged.ok()) {
+        return Reject(asked, std::string(staged.message()));
       }
       return AnswerAction::kInstallPage;
     }
@@ -113,6 +95,9 @@ absl::StatusOr<AnswerAction> ValidateAnswer(const v1::FaultAnswer& answer,
       if (absl::Status extras = CheckExtraPages(answer, asked, region);
           !extras.ok()) {
         return extras;
+      }
+      if (absl::Status staged = slots.CheckAnswer(answer); !staged.ok()) {
+        return Reject(asked, std::string(staged.message()));
       }
       return AnswerAction::kInstallZero;
     case v1::FaultAnswer::kFrame:
@@ -135,6 +120,20 @@ absl::StatusOr<AnswerAction> ValidateAnswer(const v1::FaultAnswer& answer,
       break;
   }
   return Reject(asked, "no answer set");
+}
+
+absl::Status ValidateRevocation(const v1::FrameRevocation& revocation,
+                                const RegionRules* region) {
+  if (region == nullptr || !region->device ||
+      revocation.offset() % wire::kPageBytes != 0 ||
+      revocation.offset() >= region->size_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("revocation %u rejected: region %u offset %#x is not "
+                        "a device page",
+                        revocation.revocation_id(), revocation.region_id(),
+                        revocation.offset()));
+  }
+  return absl::OkStatus();
 }
 
 RetryPlan PlanRetry(const RetryOptions& options, uint32_t retries_so_far,
@@ -170,30 +169,33 @@ bool PastDeadline(const RetryOptions& options, absl::Time first_asked,
   return now - first_asked > options.deadline;
 }
 
-std::string RetryReasonName(v1::RetryReason reason) {
+v1::RetryReason KnownRetryReason(v1::RetryReason reason) {
   switch (reason) {
     case v1::RETRY_REASON_INTERRUPTED:
-      return "interrupted";
     case v1::RETRY_REASON_NOT_YET_AVAILABLE:
-      return "not yet available";
     case v1::RETRY_REASON_OVER_QUOTA:
-      return "over quota";
     case v1::RETRY_REASON_STORE_UNAVAILABLE:
-      return "store unavailable";
+      return reason;
     default:
-      return "busy";
+      return v1::RETRY_REASON_BUSY;
   }
 }
 
-std::string ErrorKindName(v1::ErrorKind kind) {
+v1::ErrorKind KnownErrorKind(v1::ErrorKind kind) {
   switch (kind) {
     case v1::ERROR_KIND_OUT_OF_MEMORY:
-      return "out of memory";
     case v1::ERROR_KIND_DENIED:
-      return "denied";
+      return kind;
     default:
-      return "bus error";
+      return v1::ERROR_KIND_BUS_ERROR;
   }
+}
+
+std::string DescribeRetry(const v1::RetryAnswer& retry) {
+  const std::string reason = v1::EnumWord(KnownRetryReason(retry.reason()));
+  return retry.detail().empty()
+             ? reason
+             : absl::StrFormat("%s (%s)", reason, retry.detail());
 }
 
 }  // namespace faultline::vmm

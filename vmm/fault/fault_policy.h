@@ -1,6 +1,8 @@
 // Pure decisions of the fault engine, testable without any fd or broker:
-// whether an answer may be applied to the fault it claims to answer, what to
-// do with each answer kind, and when (or whether) to ask again.
+// whether an answer may be applied to the fault it claims to answer (the
+// same checks for stream faults and for --preload_ram), whether a revocation
+// names a device page, what to do with each answer kind, and when (or
+// whether) to ask again.
 //
 // Threading: stateless functions; safe from any thread.
 #ifndef FAULTLINE_VMM_FAULT_FAULT_POLICY_H_
@@ -13,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "proto/faultline/v1/broker.pb.h"
+#include "vmm/transport/staging_slots.h"
 
 namespace faultline::vmm {
 
@@ -22,8 +25,6 @@ struct RegionRules {
   bool device = false;       // REGION_KIND_DEVICE_MEMORY: frames only
   uint64_t size_bytes = 0;   // region size
   uint64_t frame_count = 0;  // device regions: frames in the device file
-  // Slots of the session's staging area; 0: none, slot answers are refused.
-  uint32_t staging_slot_count = 0;
 };
 
 // The fault an answer claims to answer.
@@ -32,8 +33,6 @@ struct AskedFault {
   uint32_t region_id = 0;
   uint64_t offset = 0;
 };
-
-inline constexpr uint64_t kFaultPageBytes = 4096;
 
 enum class AnswerAction {
   kInstallPage,
@@ -44,13 +43,20 @@ enum class AnswerAction {
 };
 
 // Checks an answer against the fault and region before anything is applied:
-// echoed ids, a set oneof that fits the region kind, exact page sizes, staging
-// slots inside the staging area, frames inside the device, extra pages inside
-// the region and page-aligned. Returns
-// the action on success, InvalidArgument naming the defect otherwise.
+// echoed ids, a set oneof that fits the region kind, exact page sizes,
+// frames inside the device, extra pages inside the region and page-aligned,
+// and (asking `slots`, their owner) staging slots inside the session's area.
+// Returns the action on success, InvalidArgument naming the defect
+// otherwise.
 absl::StatusOr<AnswerAction> ValidateAnswer(const v1::FaultAnswer& answer,
                                             const AskedFault& asked,
-                                            const RegionRules& region);
+                                            const RegionRules& region,
+                                            const StagingSlots& slots);
+
+// OK when `revocation` names a page of device region `region`;
+// InvalidArgument naming the defect otherwise.
+absl::Status ValidateRevocation(const v1::FrameRevocation& revocation,
+                                const RegionRules* region);
 
 struct RetryOptions {
   uint32_t budget = 64;  // re-asks per fault (retry answers and rejections)
@@ -75,10 +81,14 @@ RetryPlan PlanRetry(const RetryOptions& options, uint32_t retries_so_far,
 bool PastDeadline(const RetryOptions& options, absl::Time first_asked,
                   absl::Time now);
 
-// "busy", "over quota", ...; unknown reasons read as busy (proto rule).
-std::string RetryReasonName(v1::RetryReason reason);
-// "bus error", ...; unknown kinds read as bus error (proto rule).
-std::string ErrorKindName(v1::ErrorKind kind);
+// The reason and kind as the VMM counts and names them (v1::EnumWord:
+// "over_quota", "bus_error"): unknown reasons read as busy, unknown kinds as
+// bus error (the proto's rules).
+v1::RetryReason KnownRetryReason(v1::RetryReason reason);
+v1::ErrorKind KnownErrorKind(v1::ErrorKind kind);
+// The reason and the broker's detail, for messages:
+// "busy (page being written)".
+std::string DescribeRetry(const v1::RetryAnswer& retry);
 
 }  // namespace faultline::vmm
 

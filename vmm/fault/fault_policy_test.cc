@@ -22,8 +22,14 @@ v1::FaultAnswer Echo() {
   return answer;
 }
 
+// Every answer here carries its bytes inline: there is no staging area.
+const StagingSlots& NoArea() {
+  static const StagingSlots* const none = new StagingSlots();
+  return *none;
+}
+
 std::string Defect(const v1::FaultAnswer& answer, const RegionRules& region) {
-  auto action = ValidateAnswer(answer, kAsked, region);
+  auto action = ValidateAnswer(answer, kAsked, region, NoArea());
   EXPECT_FALSE(action.ok());
   return std::string(action.status().message());
 }
@@ -34,50 +40,59 @@ TEST(ValidateAnswerTest, AcceptsWellFormedAnswers) {
   v1::ExtraPage* extra = page.add_extra_pages();
   extra->set_offset(0x4000);
   extra->mutable_zero();
-  EXPECT_EQ(*ValidateAnswer(page, kAsked, kRam), AnswerAction::kInstallPage);
+  EXPECT_EQ(*ValidateAnswer(page, kAsked, kRam, NoArea()),
+            AnswerAction::kInstallPage);
 
   v1::FaultAnswer zero = Echo();
   zero.mutable_zero();
-  EXPECT_EQ(*ValidateAnswer(zero, kAsked, kRam), AnswerAction::kInstallZero);
+  EXPECT_EQ(*ValidateAnswer(zero, kAsked, kRam, NoArea()),
+            AnswerAction::kInstallZero);
 
   v1::FaultAnswer frame = Echo();
   frame.mutable_frame()->set_frame(15);
-  EXPECT_EQ(*ValidateAnswer(frame, kAsked, kDevice), AnswerAction::kMapFrame);
+  EXPECT_EQ(*ValidateAnswer(frame, kAsked, kDevice, NoArea()),
+            AnswerAction::kMapFrame);
 
   v1::FaultAnswer retry = Echo();
   retry.mutable_retry()->set_delay_hint_us(10);
-  EXPECT_EQ(*ValidateAnswer(retry, kAsked, kDevice), AnswerAction::kRetry);
+  EXPECT_EQ(*ValidateAnswer(retry, kAsked, kDevice, NoArea()),
+            AnswerAction::kRetry);
 
   v1::FaultAnswer error = Echo();
   error.mutable_error()->set_kind(v1::ERROR_KIND_DENIED);
-  EXPECT_EQ(*ValidateAnswer(error, kAsked, kRam), AnswerAction::kFail);
+  EXPECT_EQ(*ValidateAnswer(error, kAsked, kRam, NoArea()),
+            AnswerAction::kFail);
 }
 
-TEST(ValidateAnswerTest, StagingSlotsMustBeInsideTheGrantedArea) {
-  RegionRules staged = kRam;
-  staged.staging_slot_count = 8;
+TEST(ValidateAnswerTest, AsksTheSlotsOwnerAboutStagingSlots) {
   v1::FaultAnswer page = Echo();
-  page.mutable_page()->set_staging_slot(7);
-  v1::ExtraPage* extra = page.add_extra_pages();
-  extra->set_offset(0x4000);
-  extra->set_staging_slot(0);
-  EXPECT_EQ(*ValidateAnswer(page, kAsked, staged), AnswerAction::kInstallPage);
+  page.mutable_page()->set_staging_slot(0);
+  EXPECT_THAT(Defect(page, kRam),
+              HasSubstr("answer for fault 7 (region 1 offset 0x3000) rejected: "
+                        "the page is in staging slot 0 but no staging area"));
 
-  v1::FaultAnswer far_page = Echo();
-  far_page.mutable_page()->set_staging_slot(8);
-  EXPECT_THAT(Defect(far_page, staged), HasSubstr("outside the area's 8"));
-
-  v1::FaultAnswer far_extra = Echo();
-  far_extra.mutable_zero();
-  v1::ExtraPage* bad = far_extra.add_extra_pages();
-  bad->set_offset(0x5000);
-  bad->set_staging_slot(1000);
-  EXPECT_THAT(Defect(far_extra, staged),
+  v1::FaultAnswer extra = Echo();
+  extra.mutable_zero();
+  v1::ExtraPage* staged = extra.add_extra_pages();
+  staged->set_offset(0x5000);
+  staged->set_staging_slot(1000);
+  EXPECT_THAT(Defect(extra, kRam),
               HasSubstr("extra page at 0x5000 is in staging slot 1000"));
+}
 
-  v1::FaultAnswer no_area = Echo();
-  no_area.mutable_page()->set_staging_slot(0);
-  EXPECT_THAT(Defect(no_area, kRam), HasSubstr("no staging area"));
+TEST(ValidateRevocationTest, OnlyDevicePagesCanBeRevoked) {
+  v1::FrameRevocation revocation;
+  revocation.set_revocation_id(3);
+  revocation.set_region_id(1);
+  revocation.set_offset(0x2000);
+  EXPECT_TRUE(ValidateRevocation(revocation, &kDevice).ok());
+  EXPECT_THAT(std::string(ValidateRevocation(revocation, &kRam).message()),
+              HasSubstr("revocation 3 rejected"));
+  EXPECT_FALSE(ValidateRevocation(revocation, nullptr).ok());
+  revocation.set_offset(0x2001);
+  EXPECT_FALSE(ValidateRevocation(revocation, &kDevice).ok());
+  revocation.set_offset(1 << 20);
+  EXPECT_FALSE(ValidateRevocation(revocation, &kDevice).ok());
 }
 
 TEST(ValidateAnswerTest, RejectsMalformedAnswers) {
@@ -193,11 +208,22 @@ TEST(PlanRetryTest, GivesUpPastBudgetOrDeadline) {
 }
 
 TEST(NamesTest, UnknownValuesReadAsDocumented) {
-  EXPECT_EQ(RetryReasonName(static_cast<v1::RetryReason>(99)), "busy");
-  EXPECT_EQ(ErrorKindName(static_cast<v1::ErrorKind>(99)), "bus error");
-  EXPECT_EQ(RetryReasonName(v1::RETRY_REASON_OVER_QUOTA), "over quota");
-  EXPECT_EQ(RetryReasonName(v1::RETRY_REASON_STORE_UNAVAILABLE),
-            "store unavailable");
+  EXPECT_EQ(KnownRetryReason(static_cast<v1::RetryReason>(99)),
+            v1::RETRY_REASON_BUSY);
+  EXPECT_EQ(KnownErrorKind(static_cast<v1::ErrorKind>(99)),
+            v1::ERROR_KIND_BUS_ERROR);
+  EXPECT_EQ(KnownErrorKind(v1::ERROR_KIND_DENIED), v1::ERROR_KIND_DENIED);
+  v1::RetryAnswer retry;
+  retry.set_reason(v1::RETRY_REASON_OVER_QUOTA);
+  EXPECT_EQ(DescribeRetry(retry), "over_quota");
+  retry.set_detail("42 in flight");
+  EXPECT_EQ(DescribeRetry(retry), "over_quota (42 in flight)");
+  EXPECT_EQ(KnownRetryReason(v1::RETRY_REASON_UNSPECIFIED),
+            v1::RETRY_REASON_BUSY);
+  EXPECT_EQ(KnownRetryReason(v1::RETRY_REASON_NOT_YET_AVAILABLE),
+            v1::RETRY_REASON_NOT_YET_AVAILABLE);
+  EXPECT_EQ(KnownRetryReason(v1::RETRY_REASON_STORE_UNAVAILABLE),
+            v1::RETRY_REASON_STORE_UNAVAILABLE);
 }
 
 // Any reason, a new one or one this VMM does not know, is asked again after

@@ -1,10 +1,7 @@
 #include "vmm/fault/fault_stats.h"
 
 #include <cmath>
-
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
+#include <utility>
 
 namespace faultline::vmm {
 
@@ -96,10 +93,17 @@ void FaultStats::Count(Counter counter, uint64_t n) {
   }
 }
 
-void FaultStats::CountRetry(const std::string& reason) {
+void FaultStats::CountRetry(v1::RetryReason reason) {
   absl::MutexLock lock(&mutex_);
   ++counters_.retries;
   ++counters_.retries_by_reason[reason];
+}
+
+void FaultStats::RecordPoisonedPage(PoisonedPage page) {
+  absl::MutexLock lock(&mutex_);
+  if (counters_.poisoned_pages.size() < kMaxPoisonedPages) {
+    counters_.poisoned_pages.push_back(std::move(page));
+  }
 }
 
 void FaultStats::RecordLatency(absl::Duration latency) {
@@ -119,51 +123,6 @@ FaultCountersSnapshot FaultStats::Snapshot() const {
   snapshot.pages_per_second =
       snapshot.elapsed_seconds > 0 ? resolved / snapshot.elapsed_seconds : 0;
   return snapshot;
-}
-
-std::string FaultStats::Summary(const FaultCountersSnapshot& s) {
-  std::string reasons = absl::StrJoin(
-      s.retries_by_reason, ", ",
-      [](std::string* out, const std::pair<const std::string, uint64_t>& r) {
-        absl::StrAppend(out, r.first, "=", r.second);
-      });
-  return absl::StrFormat(
-      "vmm: faults %u (coalesced %u); answers: page %u, zero %u, frame %u, "
-      "retry %u, error %u (poisoned %u); extra pages %u; loaded pages %u; from "
-      "staging "
-      "slots %u\n"
-      "vmm: retries by reason: %s\n"
-      "vmm: already resolved %u, rejected answers %u, stale answers %u, "
-      "resent %u, reconnects %u, revocations %u\n"
-      "vmm: latency p50 %uus p99 %uus p99.9 %uus; %.0f pages/s over %.2fs\n",
-      s.faults, s.coalesced, s.pages, s.zeros, s.frames, s.retries, s.errors,
-      s.poisoned, s.extra_pages, s.loaded_pages, s.staged_pages,
-      reasons.empty() ? "none" : reasons, s.already_resolved,
-      s.rejected_answers, s.stale_answers, s.resent, s.reconnects,
-      s.revocations, s.latency_p50_us, s.latency_p99_us, s.latency_p999_us,
-      s.pages_per_second, s.elapsed_seconds);
-}
-
-std::string FaultStats::Json(const FaultCountersSnapshot& s) {
-  std::string reasons = absl::StrJoin(
-      s.retries_by_reason, ",",
-      [](std::string* out, const std::pair<const std::string, uint64_t>& r) {
-        absl::StrAppend(out, "\"", r.first, "\":", r.second);
-      });
-  return absl::StrFormat(
-      "{\"faults\":%u,\"coalesced\":%u,\"answers\":{\"page\":%u,\"zero\":%u,"
-      "\"frame\":%u,\"retry\":%u,\"error\":%u},\"poisoned\":%u,"
-      "\"extra_pages\":%u,"
-      "\"loaded_pages\":%u,\"staged_pages\":%u,\"retries_by_reason\":{%s},"
-      "\"already_resolved\":%u,\"rejected_answers\":%u,\"stale_answers\":%u,"
-      "\"resent\":%u,\"reconnects\":%u,\"revocations\":%u,"
-      "\"latency_us\":{\"p50\":%u,\"p99\":%u,\"p999\":%u},"
-      "\"elapsed_seconds\":%.3f,\"pages_per_second\":%.1f}\n",
-      s.faults, s.coalesced, s.pages, s.zeros, s.frames, s.retries, s.errors,
-      s.poisoned, s.extra_pages, s.loaded_pages, s.staged_pages, reasons,
-      s.already_resolved, s.rejected_answers, s.stale_answers, s.resent,
-      s.reconnects, s.revocations, s.latency_p50_us, s.latency_p99_us,
-      s.latency_p999_us, s.elapsed_seconds, s.pages_per_second);
 }
 
 }  // namespace faultline::vmm

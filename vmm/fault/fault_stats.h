@@ -1,5 +1,6 @@
-// Counters and a latency histogram of one VM's faults, and the exit summary
-// (text for people, JSON for tools).
+// Counters and a latency histogram of one VM's faults, retries by reason
+// (the protocol's enum) and the pages poisoned for error answers. The exit
+// report (vmm/exit_report.h) formats them.
 //
 // Threading: every method may be called from any thread concurrently.
 #ifndef FAULTLINE_VMM_FAULT_FAULT_STATS_H_
@@ -9,10 +10,12 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "proto/faultline/v1/broker.pb.h"
 
 namespace faultline::vmm {
 
@@ -34,6 +37,13 @@ class LatencyHistogram {
   uint64_t count_ = 0;
 };
 
+// A page poisoned because the broker answered error for it.
+struct PoisonedPage {
+  uint64_t guest_physical = 0;
+  v1::ErrorKind kind = v1::ERROR_KIND_BUS_ERROR;
+  std::string message;  // the broker's
+};
+
 struct FaultCountersSnapshot {
   uint64_t faults = 0;     // distinct faults asked (first attempts)
   uint64_t coalesced = 0;  // events for a page already in flight
@@ -52,7 +62,9 @@ struct FaultCountersSnapshot {
   uint64_t revocations = 0;
   uint64_t loaded_pages = 0;  // installed by the loader, not faults
   uint64_t staged_pages = 0;  // copied from staging slots (page and extra)
-  std::map<std::string, uint64_t> retries_by_reason;
+  std::map<v1::RetryReason, uint64_t> retries_by_reason;
+  // The first kMaxPoisonedPages of them (`poisoned` counts them all).
+  std::vector<PoisonedPage> poisoned_pages;
   uint64_t latency_p50_us = 0;
   uint64_t latency_p99_us = 0;
   uint64_t latency_p999_us = 0;
@@ -83,12 +95,13 @@ class FaultStats {
     kPoisoned,     // error answers applied as UFFDIO_POISON
   };
   void Count(Counter counter, uint64_t n = 1);
-  void CountRetry(const std::string& reason);
+  // One retry answer asked again, by its (known) reason.
+  void CountRetry(v1::RetryReason reason);
   void RecordLatency(absl::Duration latency);
+  static constexpr size_t kMaxPoisonedPages = 64;
+  void RecordPoisonedPage(PoisonedPage page);
 
   FaultCountersSnapshot Snapshot() const;
-  static std::string Summary(const FaultCountersSnapshot& snapshot);
-  static std::string Json(const FaultCountersSnapshot& snapshot);
 
  private:
   const absl::Time started_;

@@ -15,28 +15,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "vmm/stop/stop_reason.h"
 
 namespace faultline::vmm {
-
-enum class StopKind {
-  kGuestExit,          // the guest wrote the debug-exit port
-  kGuestPowerOff,      // a kernel guest powered off (guest_status: its status)
-  kGuestReset,         // a kernel guest reset the machine (reboot)
-  kGuestHalted,        // every vCPU halted without writing it
-  kGuestCrashed,       // shutdown, triple fault, KVM could not run it
-  kControlStop,        // `stop` on the control socket, or a signal
-  kFaultDeadline,      // a fault could not be served in time
-  kBrokerUnreachable,  // ... because the broker could not be reached
-  kBrokerErrorAnswer,  // the broker answered error for a page
-  kVmmError,           // a host-side failure
-};
-
-struct StopReason {
-  StopKind kind = StopKind::kVmmError;
-  // kGuestExit, kGuestPowerOff, kGuestReset: the VMM's exit status.
-  uint8_t guest_status = 0;
-  std::string message;
-};
 
 class RunControl {
  public:

@@ -1,8 +1,8 @@
 // Test support: runs the real broker binary (//broker:broker) as a child
 // process on a Unix socket, waits for its ready line with a deadline, and
 // stops, kills or restarts it.
-#ifndef FAULTLINE_VMM_FAULT_BROKER_PROCESS_H_
-#define FAULTLINE_VMM_FAULT_BROKER_PROCESS_H_
+#ifndef FAULTLINE_VMM_TESTING_BROKER_PROCESS_H_
+#define FAULTLINE_VMM_TESTING_BROKER_PROCESS_H_
 
 #include <sys/types.h>
 
@@ -54,4 +54,4 @@ std::string MakeShortTempDir();
 
 }  // namespace faultline::vmm
 
-#endif  // FAULTLINE_VMM_FAULT_BROKER_PROCESS_H_
+#endif  // FAULTLINE_VMM_TESTING_BROKER_PROCESS_H_

@@ -1,4 +1,4 @@
-#include "vmm/fault/broker_process.h"
+#include "vmm/testing/broker_process.h"
 
 #include <fcntl.h>
 #include <signal.h>

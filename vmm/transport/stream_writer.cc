@@ -1,0 +1,70 @@
+#include "vmm/transport/stream_writer.h"
+
+#include <vector>
+
+namespace faultline::vmm {
+
+void StreamWriter::Open(BrokerSession::Stream* stream, uint64_t generation) {
+  absl::MutexLock lock(&mutex_);
+  stream_ = stream;
+  generation_ = generation;
+}
+
+void StreamWriter::Close() {
+  {
+    absl::MutexLock lock(&mutex_);
+    stream_ = nullptr;
+  }
+  // Waits out a writer that still holds the old stream.
+  absl::MutexLock write_lock(&write_mutex_);
+}
+
+bool StreamWriter::open() const {
+  absl::MutexLock lock(&mutex_);
+  return stream_ != nullptr;
+}
+
+uint64_t StreamWriter::Send(const v1::FaultStreamRequest& request) {
+  absl::MutexLock write_lock(&write_mutex_);
+  return SendLocked(request);
+}
+
+void StreamWriter::FlushReleases(bool wait) {
+  if (!slots_->has_pending_releases()) return;
+  if (wait) {
+    Send(v1::FaultStreamRequest());
+  } else if (write_mutex_.TryLock()) {
+    SendLocked(v1::FaultStreamRequest());
+    write_mutex_.Unlock();
+  }
+}
+
+uint64_t StreamWriter::SendLocked(const v1::FaultStreamRequest& request) {
+  BrokerSession::Stream* stream;
+  uint64_t generation;
+  v1::FaultStreamRequest with_releases;
+  const v1::FaultStreamRequest* message = &request;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (stream_ == nullptr) return 0;
+    stream = stream_;
+    generation = generation_;
+    // Taken under the lock that names the stream: releases only ever go
+    // out on the stream whose answers named the slots.
+    const std::vector<uint32_t> releases = slots_->TakeReleases(generation);
+    if (!releases.empty()) {
+      with_releases = request;
+      for (uint32_t slot : releases) {
+        with_releases.add_released_staging_slots(slot);
+      }
+      message = &with_releases;
+    } else if (request.message_case() ==
+                   v1::FaultStreamRequest::MESSAGE_NOT_SET &&
+               request.released_staging_slots_size() == 0) {
+      return generation;  // a flush that found nothing left to send
+    }
+  }
+  return stream->Write(*message) ? generation : 0;
+}
+
+}  // namespace faultline::vmm
