@@ -51,6 +51,8 @@ enum Op : uint8_t {
   kSetInjection,
   kClearInjection,
   kPutPages,
+  kListStores,
+  kDeleteStore,
   kOpCount,
 };
 
@@ -260,6 +262,18 @@ class Script {
         writer->Write(request);
         writer->WritesDone();
         (void)writer->Finish();
+        return;
+      }
+      case kListStores: {
+        v1::ListStoresResponse response;
+        (void)broker_.admin->ListStores(Fresh(false), {}, &response);
+        return;
+      }
+      case kDeleteStore: {
+        v1::DeleteStoreRequest request;
+        v1::DeleteStoreResponse response;
+        if (!Parse(bytes, &request)) return;
+        (void)broker_.admin->DeleteStore(Fresh(false), request, &response);
         return;
       }
       case kOpCount:

@@ -104,7 +104,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   AskedFault asked;
   asked.fault_id = input.ConsumeIntegralInRange<uint64_t>(0, 3);
   asked.region_id = rules.region_id;
+  // The engine asks only for pages of its own regions.
   asked.offset = input.ConsumeIntegralInRange<uint64_t>(0, 64) * kPage;
+  if (rules.size_bytes < kPage) return 0;
+  asked.offset %= rules.size_bytes & ~(kPage - 1);
   StagingSlots slots;
   const uint32_t slot_count =
       input.ConsumeIntegralInRange<uint32_t>(0, kAreaSlots);
