@@ -30,7 +30,8 @@ TEST(EnumWordsTest, WordsNameTheirValuesButNeverUnspecified) {
 
 TEST(EnumWordsTest, ListsEveryWordInDeclarationOrder) {
   EXPECT_EQ(EnumWords<RetryReason>(),
-            "interrupted, busy, not_yet_available, over_quota");
+            "interrupted, busy, not_yet_available, over_quota, "
+            "store_unavailable");
   EXPECT_EQ(EnumWords<ErrorKind>("|"), "bus_error|out_of_memory|denied");
 }
 

@@ -34,8 +34,11 @@ int main(int argc, char** argv) {
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
-  auto cluster =
-      faultline::broker::redis::testing::RedisCluster::Start(masters, replicas);
+  // Six servers under TCG on a busy machine start far slower than on a host.
+  faultline::broker::redis::testing::ServerConfig config;
+  config.patience = absl::Seconds(90);
+  auto cluster = faultline::broker::redis::testing::RedisCluster::Start(
+      masters, replicas, config);
   if (!cluster.ok()) {
     std::fprintf(stderr, "redis_cluster: %s\n",
                  std::string(cluster.status().message()).c_str());

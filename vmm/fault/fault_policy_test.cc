@@ -233,7 +233,8 @@ TEST(NamesTest, EveryRetryReasonIsRetried) {
     v1::FaultAnswer retry = Echo();
     retry.mutable_retry()->set_reason(static_cast<v1::RetryReason>(reason));
     retry.mutable_retry()->set_delay_hint_us(250'000);
-    EXPECT_EQ(*ValidateAnswer(retry, kAsked, kRam), AnswerAction::kRetry);
+    EXPECT_EQ(*ValidateAnswer(retry, kAsked, kRam, NoArea()),
+              AnswerAction::kRetry);
   }
   const absl::Time start = absl::UnixEpoch();
   RetryPlan plan =

@@ -167,7 +167,7 @@ absl::Status RedisServer::Spawn() {
     }
   }
   ASSIGN_OR_RETURN(pid_, testing::Spawn(argv, dir_ + "/stdout.log"));
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  const absl::Time deadline = absl::Now() + config_.patience;
   while (absl::Now() < deadline) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -242,7 +242,7 @@ absl::StatusOr<std::unique_ptr<RedisCluster>> RedisCluster::Start(
               {"--cluster-replicas", absl::StrCat(replicas), "--cluster-yes"});
   const std::string log = cluster->dir_->path() + "/create.log";
   ASSIGN_OR_RETURN(pid_t cli, Spawn(argv, log));
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  const absl::Time deadline = absl::Now() + 3 * config.patience;
   int status = 0;
   while (waitpid(cli, &status, WNOHANG) == 0) {
     if (absl::Now() > deadline) {
@@ -259,7 +259,7 @@ absl::StatusOr<std::unique_ptr<RedisCluster>> RedisCluster::Start(
     return absl::InternalError(
         absl::StrCat("redis-cli --cluster create failed: ", text.str()));
   }
-  RETURN_IF_ERROR(cluster->WaitHealthy(absl::Seconds(60)));
+  RETURN_IF_ERROR(cluster->WaitHealthy(3 * config.patience));
   return cluster;
 }
 

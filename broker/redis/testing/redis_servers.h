@@ -43,6 +43,9 @@ struct ServerConfig {
   int node_timeout_ms = 5000;
   // "no" keeps the other masters' slots serving while one is down.
   bool require_full_coverage = false;
+  // How long a new server may take to answer PING; each cluster setup step
+  // (create, healthy) may take three times that. Longer in a TCG test host.
+  absl::Duration patience = absl::Seconds(20);
 };
 
 class RedisServer {
