@@ -16,7 +16,7 @@
 #include "broker/session/authorization.h"
 #include "broker/session/region_validation.h"
 #include "broker/session/session_registry.h"
-#include "broker/sources/page_store.h"
+#include "broker/sources/memory_store_backend.h"
 
 namespace faultline::broker {
 namespace {
@@ -25,7 +25,7 @@ struct World {
   std::string dir;
   std::string image_path;
   FramePoolRegistry* pools;
-  PageStoreRegistry stores;
+  MemoryStoreBackend stores;
   SessionRegistry* registry;
 };
 
