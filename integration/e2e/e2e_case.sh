@@ -28,7 +28,8 @@ shift 3
 args=()
 for arg in "$@"; do
   case "$arg" in
-    --broker=* | --vmm=* | --payload=* | --kernel=* | --initrd=*)
+    --broker=* | --vmm=* | --payload=* | --kernel=* | --initrd=* | \
+    --brokerctl=* | --pattern_image=* | --second_payload=*)
       # An --initrd may carry arguments after its file: "FILE ARGS".
       value=${arg#*=}
       file=${value%% *}
