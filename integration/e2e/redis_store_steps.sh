@@ -30,6 +30,8 @@ wait_for() {  # wait_for SECONDS DESCRIPTION TEST...
 case "$step" in
   cluster)
     tool=${1:?REDIS_CLUSTER}
+    # The test host starts with loopback down; the servers listen on it.
+    ip link set lo up || { echo "redis_store_steps: cannot bring loopback up" >&2; exit 1; }
     mkdir -p "$WORK/redis"
     TEST_TMPDIR="$WORK/redis" "$tool" "$WORK/redis.seeds" \
       >"$WORK/redis_cluster.log" 2>&1 </dev/null &
