@@ -209,7 +209,7 @@ absl::StatusOr<VmmConfig> ParseConfig(const VmmFlags& flags) {
   }
   config.retry_budget = static_cast<uint32_t>(flags.retry_budget);
   config.prefetch_adaptive = flags.prefetch == "adaptive";
-  if (!config.prefetch_adaptive) {
+  if (!config.prefetch_adaptive && !flags.prefetch.empty()) {
     uint32_t pages = 0;
     if (!absl::SimpleAtoi(flags.prefetch, &pages) ||
         pages > v1::wire::kMaxPrefetchPages) {

@@ -39,7 +39,7 @@ struct VmmFlags {
   std::string control;
   absl::Duration fault_deadline = absl::Seconds(30);
   int64_t retry_budget = 64;
-  std::string prefetch = "adaptive";  // or a page count
+  std::string prefetch;  // empty: the format's count; "adaptive"; or a count
   std::string stats_json;
   std::string staging = "auto";
   bool preload_ram = false;
@@ -81,7 +81,7 @@ struct VmmConfig {
   // kernels (whose boots write long runs of zero pages). Adaptive: that is
   // where the window starts (vmm/fault/prefetch_window.h).
   std::optional<uint32_t> prefetch_pages;
-  bool prefetch_adaptive = true;
+  bool prefetch_adaptive = false;
   std::string stats_json_path;
   // Ask a broker on a Unix socket for a staging area (--staging=auto).
   bool staging_auto = true;

@@ -51,7 +51,11 @@ TEST(ParseConfigTest, PrefetchIsTheFormatsUnlessGiven) {
   auto config = ParseConfig(Good());
   ASSERT_TRUE(config.ok());
   EXPECT_FALSE(config->prefetch_pages.has_value());
-  EXPECT_TRUE(config->prefetch_adaptive);
+  EXPECT_FALSE(config->prefetch_adaptive);
+  VmmFlags adaptive = Good();
+  adaptive.prefetch = "adaptive";
+  EXPECT_TRUE(ParseConfig(adaptive)->prefetch_adaptive);
+  EXPECT_FALSE(ParseConfig(adaptive)->prefetch_pages.has_value());
   VmmFlags flags = Good();
   flags.prefetch = "0";
   EXPECT_EQ(ParseConfig(flags)->prefetch_pages, 0u);

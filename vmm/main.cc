@@ -59,9 +59,10 @@ ABSL_FLAG(std::string, control, "",
 ABSL_FLAG(absl::Duration, fault_deadline, absl::Seconds(30),
           "Longest a fault may wait (and the first attach may take).");
 ABSL_FLAG(int64_t, retry_budget, 64, "Re-asks per fault before the VM stops.");
-ABSL_FLAG(std::string, prefetch, "adaptive",
+ABSL_FLAG(std::string, prefetch, "",
           "Pages after a faulting RAM page to ask the broker for with it: "
-          "adaptive (starts at 7 for payloads, 63 for kernels, doubles while "
+          "unset, 7 for payloads and 63 for kernels; "
+          "adaptive (starts there, doubles while "
           "the guest walks through prefetched pages, halves while they go "
           "untouched; 0 to 64) or a fixed count 0 to 64.");
 ABSL_FLAG(std::string, stats_json, "", "Write the exit summary as JSON here.");
