@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <random>
 
@@ -91,6 +92,18 @@ absl::StatusOr<int> CollectExitStatus(ResultsDir& results,
         console_where));
   }
   return ParseExitStatus(*exit_status);
+}
+
+// Whether init.sh said it was starting the command (its console line).
+bool CommandStarted(const std::string& console_log) {
+  std::ifstream in(console_log);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (absl::StrContains(line, "testhost-init: running the command")) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // Follows the console until the domain ends by itself, the deadline passes
@@ -215,25 +228,37 @@ absl::StatusOr<RunOutcome> RunInTestHost(const TestHostOptions& options,
     interrupted.signal = signal_number;
     return interrupted;
   }
-  const absl::Time start = absl::Now();
-  const absl::Time deadline = start + options.timeout;
-  ASSIGN_OR_RETURN(std::unique_ptr<Domain> domain,
-                   connection->CreateTransientDomain(xml));
-  options.report(
-      absl::StrCat("started domain ", domain->name(), " in ",
-                   absl::FormatDuration(absl::Trunc(absl::Now() - start,
-                                                    absl::Milliseconds(100)))));
-
-  ASSIGN_OR_RETURN(RunOutcome outcome,
-                   SuperviseDomain(*domain, *console, deadline, options));
-  options.report(
-      absl::StrCat("domain ", domain->name(), " ended after ",
-                   absl::FormatDuration(absl::Trunc(absl::Now() - start,
-                                                    absl::Milliseconds(100)))));
-  if (outcome.ending != RunOutcome::Ending::kExited) return outcome;
-  ASSIGN_OR_RETURN(outcome.exit_status,
-                   CollectExitStatus(*results, console_where));
-  return outcome;
+  const absl::Time deadline = absl::Now() + options.timeout;
+  // A test host whose kernel dies before init starts the command (TCG's
+  // rare "Oops: int3" in __schedule) is booted once more: nothing ran yet.
+  for (int boot = 1;; ++boot) {
+    const absl::Time start = absl::Now();
+    ASSIGN_OR_RETURN(std::unique_ptr<Domain> domain,
+                     connection->CreateTransientDomain(xml));
+    options.report(
+        absl::StrCat("started domain ", domain->name(), " in ",
+                     absl::FormatDuration(absl::Trunc(
+                         absl::Now() - start, absl::Milliseconds(100)))));
+    ASSIGN_OR_RETURN(RunOutcome outcome,
+                     SuperviseDomain(*domain, *console, deadline, options));
+    options.report(
+        absl::StrCat("domain ", domain->name(), " ended after ",
+                     absl::FormatDuration(absl::Trunc(
+                         absl::Now() - start, absl::Milliseconds(100)))));
+    if (outcome.ending != RunOutcome::Ending::kExited) return outcome;
+    absl::StatusOr<int> exit_status =
+        CollectExitStatus(*results, console_where);
+    if (!exit_status.ok() && boot == 1 && absl::Now() < deadline &&
+        !CommandStarted(results->PathOf(kConsoleLogName))) {
+      options.report(absl::StrCat(
+          "the test host died before its command started (",
+          exit_status.status().message(), "); booting it once more"));
+      continue;
+    }
+    RETURN_IF_ERROR(exit_status.status());
+    outcome.exit_status = *exit_status;
+    return outcome;
+  }
 }
 
 absl::Status DestroyLeftoverDomains(
