@@ -13,21 +13,7 @@ namespace {
 
 namespace abi = ::faultline::guest_abi;
 
-v1::Region Window() {
-  v1::Region window;
-  window.set_region_id(kDeviceId);
-  window.set_name("pcimem");
-  window.set_kind(v1::REGION_KIND_DEVICE_MEMORY);
-  window.set_guest_physical_base(abi::kPciMemWindowBarAddress);
-  window.set_size_bytes(16 * kPage);
-  window.set_page_size(kPage);
-  v1::DeviceSource* device = window.mutable_source()->mutable_device();
-  device->set_pool("preparetest");
-  device->set_frame_count(16);
-  device->set_policy(v1::FRAME_POLICY_IDENTITY);
-  device->set_sharing(v1::SHARING_SHARED);
-  return window;
-}
+v1::Region Window() { return DeviceWindow("preparetest", 16); }
 
 class DevicePrepareTest : public FaultEngineTest {
  protected:

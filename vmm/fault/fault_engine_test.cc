@@ -209,18 +209,7 @@ TEST_F(FaultEngineTest, DeadlineStopsASlowFault) {
 }
 
 TEST_F(FaultEngineTest, FramesAreMappedSharedWithTheDevice) {
-  v1::Region window;
-  window.set_region_id(kDeviceId);
-  window.set_name("pcimem");
-  window.set_kind(v1::REGION_KIND_DEVICE_MEMORY);
-  window.set_guest_physical_base(abi::kPciMemWindowBarAddress);
-  window.set_size_bytes(16 * kPage);
-  window.set_page_size(kPage);
-  v1::DeviceSource* device = window.mutable_source()->mutable_device();
-  device->set_pool("enginetest");
-  device->set_frame_count(8);
-  device->set_policy(v1::FRAME_POLICY_IDENTITY);
-  device->set_sharing(v1::SHARING_SHARED);
+  const v1::Region window = DeviceWindow("enginetest", 8);
   ASSERT_TRUE(StartEngine({window}).ok());
 
   v1::WriteFramesRequest write;

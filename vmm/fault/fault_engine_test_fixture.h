@@ -45,6 +45,23 @@ inline v1::Region RamRegion(uint64_t pages, const v1::Source& source) {
   return region;
 }
 
+// The PCI memory device's window of 16 pages over a shared identity pool.
+inline v1::Region DeviceWindow(const std::string& pool, uint32_t frames) {
+  v1::Region window;
+  window.set_region_id(kDeviceId);
+  window.set_name("pcimem");
+  window.set_kind(v1::REGION_KIND_DEVICE_MEMORY);
+  window.set_guest_physical_base(guest_abi::kPciMemWindowBarAddress);
+  window.set_size_bytes(16 * kPage);
+  window.set_page_size(kPage);
+  v1::DeviceSource* device = window.mutable_source()->mutable_device();
+  device->set_pool(pool);
+  device->set_frame_count(frames);
+  device->set_policy(v1::FRAME_POLICY_IDENTITY);
+  device->set_sharing(v1::SHARING_SHARED);
+  return window;
+}
+
 inline v1::Source Pattern(uint64_t seed) {
   v1::Source source;
   source.mutable_pattern()->set_seed(seed);
