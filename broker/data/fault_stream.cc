@@ -1,8 +1,11 @@
 #include "broker/data/fault_stream.h"
 
+#include <cstdio>
 #include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "broker/data/ring_reader.h"
 #include "broker/data/stream_writer.h"
 #include "broker/staging/session_staging.h"
 
@@ -48,6 +51,8 @@ class FaultStream : public FaultStreamReactor {
   void OnCancel() override { writer_->Fail(absl::CancelledError("cancelled")); }
 
   void OnDone() override {
+    // No ring request reaches the stream from here on.
+    if (ring_reader_ != nullptr) ring_reader_->Stop();
     if (session_ != nullptr) {
       session_->ClearStream(writer_.get());
       // The VMM is done with this stream's slots only now.
@@ -116,6 +121,39 @@ class FaultStream : public FaultStreamReactor {
     if (!slots.ok()) return slots.status();
     session_ = *std::move(session);
     slots_ = *std::move(slots);
+    if (open.fault_ring_generation() != 0) return OpenRing(open);
+    return absl::OkStatus();
+  }
+
+  // The stream's requests may also come through the session's fault ring,
+  // and its answers go back through it when they fit.
+  absl::Status OpenRing(const v1::StreamOpen& open) {
+    SessionRing* ring = session_->staging().ring();
+    if (ring == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "session ", session_->id(), " was granted no fault ring"));
+    }
+    if (absl::Status broken = ring->broken(); !broken.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the fault ring of session ", session_->id(),
+                       " is refused after a defect: ", broken.message()));
+    }
+    ring_ = ring;
+    ring_generation_ = open.fault_ring_generation();
+    RingReader::Callbacks callbacks;
+    callbacks.release = [this](const std::vector<uint32_t>& slots) {
+      slots_->Release(slots);
+    };
+    callbacks.fault = [this](const v1::FaultRequest& fault) {
+      StartFault(fault);
+    };
+    callbacks.broken = [this](const absl::Status& why) {
+      std::fprintf(stderr, "broker: session %s: %s\n", session_->id().c_str(),
+                   why.ToString().c_str());
+      writer_->Fail(processor_.Refuse(session_, why));
+    };
+    ring_reader_ = std::make_unique<RingReader>(*ring, ring_generation_,
+                                                std::move(callbacks));
     return absl::OkStatus();
   }
 
@@ -123,12 +161,18 @@ class FaultStream : public FaultStreamReactor {
     writer_->FaultStarted();
     // The session outlives the callback, and with it the staging slots.
     processor_.Process(session_, fault,
-                       [writer = writer_, slots = slots_,
-                        session = session_](v1::FaultAnswer answer) {
+                       [writer = writer_, slots = slots_, session = session_,
+                        ring = ring_, generation = ring_generation_](
+                           v1::FaultAnswer answer) {
                          // Staged per delivered answer, after single flight:
                          // every answer owns its slots, so each is released
                          // exactly once.
                          slots->Stage(&answer);
+                         if (ring != nullptr &&
+                             ring->PushAnswer(answer, generation)) {
+                           writer->FaultAnswered();
+                           return;
+                         }
                          v1::FaultStreamResponse response;
                          *response.mutable_answer() = std::move(answer);
                          writer->Send(std::move(response));
@@ -144,6 +188,10 @@ class FaultStream : public FaultStreamReactor {
   // time for reads.
   std::shared_ptr<Session> session_;
   std::shared_ptr<StreamSlots> slots_;
+  // Set by a StreamOpen with a fault ring generation.
+  SessionRing* ring_ = nullptr;
+  uint64_t ring_generation_ = 0;
+  std::unique_ptr<RingReader> ring_reader_;
   v1::FaultStreamRequest request_;
 };
 

@@ -4,8 +4,13 @@
 // in any order) and confirmed revocations to the session. Writing is the
 // StreamWriter's.
 //
-// Threading: gRPC runs the reactions, one read at a time; answers arrive
-// from worker threads and go straight to the writer.
+// A StreamOpen with a fault ring generation also starts a RingReader: the
+// session's ring then carries requests like stream messages, and answers
+// that fit a ring record go back through it (the rest on the stream).
+//
+// Threading: gRPC runs the reactions, one read at a time; the ring reader's
+// thread releases slots and starts faults alongside them; answers arrive
+// from worker threads and go straight to the ring or the writer.
 #ifndef FAULTLINE_BROKER_DATA_FAULT_STREAM_H_
 #define FAULTLINE_BROKER_DATA_FAULT_STREAM_H_
 

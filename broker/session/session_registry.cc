@@ -165,7 +165,8 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
       staging_options_.slot_count > 0) {
     ASSIGN_OR_RETURN(
         staging, SessionStaging::CreateArea(staging_options_.dir, session_id,
-                                            staging_options_.slot_count));
+                                            staging_options_.slot_count,
+                                            request.want_fault_ring()));
     staging = GiveStagingToOwner(std::move(staging), peer, session_id);
     if (staging != nullptr) *built.mutable_staging() = staging->Grant();
   }

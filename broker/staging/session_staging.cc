@@ -16,8 +16,9 @@ constexpr int kLoggedRefusals = 5;
 
 absl::StatusOr<std::unique_ptr<StagingArea>> SessionStaging::CreateArea(
     const std::string& dir, const std::string& session_id,
-    uint32_t slot_count) {
-  return StagingArea::Create(StagingFilePath(dir, session_id), slot_count);
+    uint32_t slot_count, bool with_ring) {
+  return StagingArea::Create(StagingFilePath(dir, session_id), slot_count,
+                             with_ring);
 }
 
 SessionStaging::SessionStaging(std::string session_id,
@@ -25,6 +26,9 @@ SessionStaging::SessionStaging(std::string session_id,
                                StagingTotals* broker_totals)
     : session_id_(std::move(session_id)),
       area_(std::move(area)),
+      ring_(area_ != nullptr && area_->ring_memory() != nullptr
+                ? std::make_unique<SessionRing>(area_->ring_memory())
+                : nullptr),
       broker_totals_(broker_totals) {}
 
 std::shared_ptr<StreamSlots> SessionStaging::OpenStream() {
@@ -44,8 +48,7 @@ void SessionStaging::RemoveFile() {
   if (area_ != nullptr) area_->RemoveFile();
 }
 
-void StreamSlots::Release(
-    const google::protobuf::RepeatedField<uint32_t>& slots) {
+void StreamSlots::Release(absl::Span<const uint32_t> slots) {
   StagingArea* area = staging_.area_.get();
   for (uint32_t slot : slots) {
     absl::Status released =

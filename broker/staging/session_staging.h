@@ -10,18 +10,19 @@
 // its releases are refused.
 //
 // Threading: SessionStaging is thread-safe. A StreamSlots is shared between
-// its stream's reactor (Release, one read at a time) and the workers that
+// its stream's reactor and fault ring reader (Release) and the workers that
 // deliver answers (Stage, any thread).
 #ifndef FAULTLINE_BROKER_STAGING_SESSION_STAGING_H_
 #define FAULTLINE_BROKER_STAGING_SESSION_STAGING_H_
 
-#include <google/protobuf/repeated_field.h>
-
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "broker/staging/session_ring.h"
 #include "broker/staging/staging_area.h"
 #include "broker/staging/staging_counters.h"
 #include "proto/faultline/v1/broker.pb.h"
@@ -32,10 +33,11 @@ class StreamSlots;
 
 class SessionStaging {
  public:
-  // A session's area in `dir` (StagingFilePath) with `slot_count` slots.
+  // A session's area in `dir` (StagingFilePath) with `slot_count` slots,
+  // and a fault ring when `with_ring`.
   static absl::StatusOr<std::unique_ptr<StagingArea>> CreateArea(
       const std::string& dir, const std::string& session_id,
-      uint32_t slot_count);
+      uint32_t slot_count, bool with_ring = false);
 
   // `area` is null when the session was granted none. `broker_totals`, when
   // given, outlives the session and counts every session's staging.
@@ -50,6 +52,8 @@ class SessionStaging {
 
   // Null when no area was granted.
   const StagingArea* area() const { return area_.get(); }
+  // The fault ring in the area; null when none was granted.
+  SessionRing* ring() const { return ring_.get(); }
   // The session's counters since attach, with the area's slot_count and
   // slots_held when it has one.
   void ToProto(v1::StagingCounters* out) const;
@@ -62,6 +66,7 @@ class SessionStaging {
 
   const std::string session_id_;
   const std::unique_ptr<StagingArea> area_;
+  const std::unique_ptr<SessionRing> ring_;
   StagingTotals* const broker_totals_;
   StagingTotals session_totals_;
 };
@@ -74,7 +79,7 @@ class StreamSlots {
   // Takes back `slots` that the VMM released on this stream. A bad release
   // (outside the area, not held by this stream, no area) is refused,
   // counted, logged to stderr for the first few of the stream, and ignored.
-  void Release(const google::protobuf::RepeatedField<uint32_t>& slots);
+  void Release(absl::Span<const uint32_t> slots);
 
   // Moves the page bytes of `answer` (page and extra pages) into free slots
   // of this stream, per delivered answer, so every answer owns its slots; a
@@ -88,7 +93,8 @@ class StreamSlots {
  private:
   SessionStaging& staging_;
   const uint64_t epoch_;
-  int refused_ = 0;
+  // Releases come from the stream's reads and its fault ring's reader.
+  std::atomic<int> refused_{0};
 };
 
 }  // namespace faultline::broker

@@ -41,7 +41,7 @@ absl::Status LockWithin(int fd, const std::string& path,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StagingArea>> StagingArea::Create(
-    const std::string& path, uint32_t slot_count) {
+    const std::string& path, uint32_t slot_count, bool with_ring) {
   if (slot_count == 0 || slot_count > kMaxStagingSlots) {
     return absl::InvalidArgumentError(absl::StrCat("a staging area has 1 to ",
                                                    kMaxStagingSlots,
@@ -57,7 +57,8 @@ absl::StatusOr<std::unique_ptr<StagingArea>> StagingArea::Create(
     ::unlink(path.c_str());
     return locked;
   }
-  const size_t bytes = size_t{slot_count} * kStagingSlotBytes;
+  const size_t bytes = size_t{slot_count} * kStagingSlotBytes +
+                      (with_ring ? v1::ring::kRingBytes : 0);
   if (::ftruncate(file.get(), static_cast<off_t>(bytes)) != 0) {
     absl::Status status = ErrnoError(absl::StrCat("size ", path));
     ::unlink(path.c_str());
@@ -70,16 +71,28 @@ absl::StatusOr<std::unique_ptr<StagingArea>> StagingArea::Create(
     ::unlink(path.c_str());
     return status;
   }
-  return std::unique_ptr<StagingArea>(new StagingArea(
-      path, slot_count, std::move(file), static_cast<char*>(base)));
+  if (with_ring) {
+    // The rest of the ring is zero: both rings empty at index 0.
+    auto* header = reinterpret_cast<v1::ring::Header*>(
+        static_cast<char*>(base) + size_t{slot_count} * kStagingSlotBytes);
+    header->magic = v1::ring::kMagic;
+    header->layout_version = v1::ring::kLayoutVersion;
+    header->request_records = v1::ring::kRequestRecords;
+    header->answer_records = v1::ring::kAnswerRecords;
+  }
+  return std::unique_ptr<StagingArea>(
+      new StagingArea(path, slot_count, with_ring, std::move(file),
+                      static_cast<char*>(base)));
 }
 
-StagingArea::StagingArea(std::string path, uint32_t slot_count, UniqueFd file,
-                         char* base)
+StagingArea::StagingArea(std::string path, uint32_t slot_count, bool has_ring,
+                         UniqueFd file, char* base)
     : path_(std::move(path)),
       slot_count_(slot_count),
+      has_ring_(has_ring),
       file_(std::move(file)),
       base_(base),
+      ring_(base + size_t{slot_count} * kStagingSlotBytes),
       holder_(slot_count, 0) {
   free_.reserve(slot_count);
   // Lowest slots first, so a lightly used area touches few pages.
@@ -88,7 +101,8 @@ StagingArea::StagingArea(std::string path, uint32_t slot_count, UniqueFd file,
 
 StagingArea::~StagingArea() {
   RemoveFile();
-  ::munmap(base_, size_t{slot_count_} * kStagingSlotBytes);
+  ::munmap(base_, size_t{slot_count_} * kStagingSlotBytes +
+                      (has_ring_ ? v1::ring::kRingBytes : 0));
 }
 
 v1::StagingArea StagingArea::Grant() const {
@@ -96,6 +110,12 @@ v1::StagingArea StagingArea::Grant() const {
   grant.set_path(path_);
   grant.set_slot_count(slot_count_);
   grant.set_slot_size(kStagingSlotBytes);
+  if (has_ring_) {
+    v1::FaultRing* ring = grant.mutable_fault_ring();
+    ring->set_offset(uint64_t{slot_count_} * kStagingSlotBytes);
+    ring->set_size_bytes(v1::ring::kRingBytes);
+    ring->set_layout_version(v1::ring::kLayoutVersion);
+  }
   return grant;
 }
 

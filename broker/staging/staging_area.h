@@ -37,6 +37,7 @@
 #include "absl/synchronization/mutex.h"
 #include "proto/base/unique_fd.h"
 #include "proto/faultline/v1/broker.pb.h"
+#include "proto/faultline/v1/fault_ring.h"
 #include "proto/faultline/v1/wire.h"
 
 namespace faultline::broker {
@@ -49,11 +50,12 @@ inline constexpr uint32_t kMaxStagingSlots = 1u << 18;
 class StagingArea {
  public:
   // Creates `path` (it must not exist; mode 0600), locks it, sizes it to
-  // `slot_count` slots and maps it. INVALID_ARGUMENT for 0 or more than
+  // `slot_count` slots (and a fault ring after them, v1::ring::kRingBytes,
+  // when `with_ring`) and maps it. INVALID_ARGUMENT for 0 or more than
   // kMaxStagingSlots slots; the errno's status naming the path for a failing
   // call.
   static absl::StatusOr<std::unique_ptr<StagingArea>> Create(
-      const std::string& path, uint32_t slot_count);
+      const std::string& path, uint32_t slot_count, bool with_ring = false);
   // Unmaps the area and removes its file (if RemoveFile has not already).
   ~StagingArea();
 
@@ -96,13 +98,20 @@ class StagingArea {
   // For tests: the bytes of `slot`.
   absl::string_view SlotBytes(uint32_t slot) const;
 
+  // The fault ring's memory (its header initialized), or null without one;
+  // the VMM may write it at any time (broker/staging/session_ring.h).
+  char* ring_memory() const { return has_ring_ ? ring_ : nullptr; }
+
  private:
-  StagingArea(std::string path, uint32_t slot_count, UniqueFd file, char* base);
+  StagingArea(std::string path, uint32_t slot_count, bool has_ring,
+              UniqueFd file, char* base);
 
   const std::string path_;
   const uint32_t slot_count_;
+  const bool has_ring_;
   const UniqueFd file_;
   char* const base_;
+  char* const ring_;  // just past the slots
 
   mutable absl::Mutex mu_;
   bool file_removed_ ABSL_GUARDED_BY(mu_) = false;
