@@ -226,6 +226,11 @@ absl::StatusOr<VmmConfig> ParseConfig(const VmmFlags& flags) {
                      absl::StrCat("'", flags.staging, "' is not auto or off"));
   }
   config.staging_auto = flags.staging == "auto";
+  if (flags.fault_ring != "on" && flags.fault_ring != "off") {
+    return FlagError("fault_ring", absl::StrCat("'", flags.fault_ring,
+                                                "' is not on or off"));
+  }
+  config.fault_ring = flags.fault_ring == "on";
   config.preload_ram = flags.preload_ram;
   if (flags.background_fill != "on" && flags.background_fill != "off") {
     return FlagError("background_fill", absl::StrCat("'", flags.background_fill,

@@ -42,6 +42,7 @@ struct VmmFlags {
   std::string prefetch;  // empty: the format's count; "adaptive"; or a count
   std::string stats_json;
   std::string staging = "auto";
+  std::string fault_ring = "off";
   bool preload_ram = false;
   std::string on_error = "machine_check";
   std::string background_fill = "off";
@@ -85,6 +86,9 @@ struct VmmConfig {
   std::string stats_json_path;
   // Ask a broker on a Unix socket for a staging area (--staging=auto).
   bool staging_auto = true;
+  // With staging: faults and answers through the staging file's fault ring
+  // (--fault_ring=on; vmm/transport/fault_ring.h).
+  bool fault_ring = false;
   bool preload_ram = false;  // every RAM page from the broker before start
   // Untouched RAM pages installed in the background once attached, in
   // address order, at most this many a second (vmm/fault/background_fill.h).

@@ -185,6 +185,10 @@ TEST(ParseConfigTest, ClearErrors) {
   EXPECT_THAT(Error(flags), HasSubstr("--staging"));
   flags.staging = "off";
   EXPECT_FALSE(ParseConfig(flags)->staging_auto);
+  flags.fault_ring = "yes";
+  EXPECT_THAT(Error(flags), HasSubstr("--fault_ring"));
+  flags.fault_ring = "on";
+  EXPECT_TRUE(ParseConfig(flags)->fault_ring);
   flags.on_error = "ignore";
   EXPECT_THAT(Error(flags), HasSubstr("--on_error"));
   flags.on_error = "stop";

@@ -69,6 +69,10 @@ ABSL_FLAG(std::string, stats_json, "", "Write the exit summary as JSON here.");
 ABSL_FLAG(std::string, staging, "auto",
           "auto: page bytes through the broker's shared-memory staging area "
           "when it is on a Unix socket; off: always inline in gRPC.");
+ABSL_FLAG(std::string, fault_ring, "off",
+          "on: with staging, faults and answers through a request/answer "
+          "ring in the staging file instead of gRPC messages (gRPC stays for "
+          "the rest); off: the stream alone.");
 ABSL_FLAG(std::string, on_error, "machine_check",
           "What an error answer does: machine_check poisons the page and the "
           "vCPU touching it gets a machine check (stop where the host cannot); "
@@ -121,6 +125,7 @@ VmmFlags ReadFlags() {
   flags.prefetch = absl::GetFlag(FLAGS_prefetch);
   flags.stats_json = absl::GetFlag(FLAGS_stats_json);
   flags.staging = absl::GetFlag(FLAGS_staging);
+  flags.fault_ring = absl::GetFlag(FLAGS_fault_ring);
   flags.preload_ram = absl::GetFlag(FLAGS_preload_ram);
   flags.on_error = absl::GetFlag(FLAGS_on_error);
   flags.background_fill = absl::GetFlag(FLAGS_background_fill);

@@ -146,6 +146,7 @@ absl::Status AttachFaultEngine(const VmmConfig& config, RegionSources sources,
   options.transport.staging = config.staging_auto
                                   ? BrokerTransport::Staging::kAuto
                                   : BrokerTransport::Staging::kOff;
+  options.transport.fault_ring = config.fault_ring;
   options.sources = std::move(sources);
   options.retry.budget = config.retry_budget;
   options.retry.deadline = config.fault_deadline;

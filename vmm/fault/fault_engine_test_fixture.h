@@ -120,6 +120,7 @@ class FaultEngineTest : public ::testing::Test {
     options.prefetch_hint = prefetch;
     options.poison_error_pages = poison_error_pages_;
     options.prefetch_adaptive = prefetch_adaptive_;
+    options.transport.fault_ring = fault_ring_;
     options.fill = fill_options_;
     options.record = record_;
     options.on_device_page = [this](const DevicePageEvent& event) {
@@ -217,6 +218,7 @@ class FaultEngineTest : public ::testing::Test {
 
   bool starts_real_broker_ = true;   // read by SetUp
   bool poison_error_pages_ = false;  // read by StartEngine, as are these
+  bool fault_ring_ = false;
   bool prefetch_adaptive_ = false;
   BackgroundFillOptions fill_options_;
   std::shared_ptr<WorkingSetRecorder> record_;

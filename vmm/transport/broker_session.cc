@@ -87,6 +87,8 @@ absl::StatusOr<v1::AttachResponse> BrokerSession::AttachOnce(
   request.set_vm_token(options_.vm_token);
   request.set_vcpu_count(options_.vcpu_count);
   request.set_want_staging(options_.want_staging);
+  request.set_want_fault_ring(options_.want_staging &&
+                              options_.want_fault_ring);
   for (const v1::Region& region : options_.regions) {
     *request.add_regions() = region;
   }
@@ -160,11 +162,12 @@ absl::Status BrokerSession::Detach(absl::Duration timeout) {
 }
 
 std::unique_ptr<BrokerSession::Stream> BrokerSession::OpenStream(
-    grpc::ClientContext* context, bool* opened) {
+    grpc::ClientContext* context, bool* opened, uint64_t ring_generation) {
   context->AddMetadata(wire::kSessionTokenKey, session_token_);
   std::unique_ptr<Stream> stream = stub_->Faults(context);
   v1::FaultStreamRequest open;
   open.mutable_open()->set_session_id(session_id_);
+  open.mutable_open()->set_fault_ring_generation(ring_generation);
   *opened = stream->Write(open);
   return stream;
 }

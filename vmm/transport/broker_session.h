@@ -38,6 +38,7 @@ class BrokerSession {
     std::vector<v1::Region> regions;
     uint32_t vcpu_count = 1;
     bool want_staging = false;
+    bool want_fault_ring = false;  // with want_staging
     absl::Duration initial_backoff = absl::Milliseconds(50);
     absl::Duration max_backoff = absl::Seconds(1);
   };
@@ -66,11 +67,13 @@ class BrokerSession {
   // Ends the session (if attached); the outcome, within `timeout`.
   absl::Status Detach(absl::Duration timeout);
 
-  // Opens a Faults stream on `context` and names the session on it;
-  // `opened` is false when that first message could not be written (the
-  // stream broke at once: its Finish() says why).
+  // Opens a Faults stream on `context` and names the session on it (and
+  // the fault ring generation, when not 0); `opened` is false when that
+  // first message could not be written (the stream broke at once: its
+  // Finish() says why).
   std::unique_ptr<Stream> OpenStream(grpc::ClientContext* context,
-                                     bool* opened);
+                                     bool* opened,
+                                     uint64_t ring_generation = 0);
 
   // One unary ResolveFault (answers carry bytes, never staging slots).
   absl::StatusOr<v1::FaultAnswer> Resolve(const v1::FaultRequest& fault,

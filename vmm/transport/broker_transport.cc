@@ -15,6 +15,7 @@ BrokerSession::Options SessionOptions(const BrokerTransport::Options& options) {
   BrokerSession::Options session = options.session;
   session.want_staging = options.staging == BrokerTransport::Staging::kAuto &&
                          absl::StartsWith(session.target, "unix:");
+  session.want_fault_ring = session.want_staging && options.fault_ring;
   return session;
 }
 
@@ -44,7 +45,10 @@ absl::Status BrokerTransport::AttachUntil(absl::Time deadline) {
   return session_.AttachUntil(
       deadline,
       [this](const v1::AttachResponse& response) {
-        return listener_->OnAttached(response);
+        absl::MutexLock lock(&listener_mutex_);
+        RETURN_IF_ERROR(listener_->OnAttached(response));
+        UseRing(response);
+        return absl::OkStatus();
       },
       [this](absl::Duration delay) { return SleepUnlessShutdown(delay); });
 }
@@ -97,9 +101,62 @@ void BrokerTransport::StreamLoop() {
   }
 }
 
+void BrokerTransport::UseRing(const v1::AttachResponse& response) {
+  ring_.reset();
+  if (!options_.fault_ring || !response.has_staging() ||
+      !response.staging().has_fault_ring()) {
+    return;
+  }
+  absl::StatusOr<std::unique_ptr<FaultRing>> ring =
+      FaultRing::Map(response.staging());
+  if (!ring.ok()) {
+    std::fprintf(stderr, "vmm: no fault ring: %s\n",
+                 ring.status().ToString().c_str());
+    return;
+  }
+  ring_ = *std::move(ring);
+}
+
+void BrokerTransport::RingLoop(FaultRing* ring, uint64_t generation,
+                               const std::atomic<bool>* stop,
+                               grpc::ClientContext* context) {
+  constexpr absl::Duration kSleep = absl::Milliseconds(10);
+  while (!stop->load()) {
+    if (absl::Status broken = ring->broken(); !broken.ok()) {
+      std::fprintf(stderr, "vmm: fault ring no longer used: %s\n",
+                   broken.ToString().c_str());
+      context->TryCancel();  // its faults are asked again without it
+      return;
+    }
+    uint64_t answer_generation = 0;
+    absl::StatusOr<std::optional<v1::FaultAnswer>> answer =
+        ring->TakeAnswer(&answer_generation);
+    if (!answer.ok()) {
+      ring->Break(answer.status());
+      continue;
+    }
+    if (!answer->has_value()) {
+      ring->Wait(options_.fault_ring_spin, kSleep);
+      continue;
+    }
+    // Another stream's answer: its slots are not this stream's.
+    if (answer_generation != generation) continue;
+    absl::MutexLock lock(&listener_mutex_);
+    listener_->OnAnswer(**answer);
+  }
+}
+
 absl::Status BrokerTransport::RunStream(bool* opened, bool* answered) {
   grpc::ClientContext context;
-  std::unique_ptr<Stream> stream = session_.OpenStream(&context, opened);
+  FaultRing* ring =
+      ring_ != nullptr && ring_->broken().ok() ? ring_.get() : nullptr;
+  uint64_t next_generation;
+  {
+    absl::MutexLock lock(&mutex_);
+    next_generation = generation_ + 1;  // only this thread counts streams
+  }
+  std::unique_ptr<Stream> stream = session_.OpenStream(
+      &context, opened, ring != nullptr ? next_generation : 0);
   uint64_t generation = 0;
   if (*opened) {
     absl::MutexLock lock(&mutex_);
@@ -112,11 +169,22 @@ absl::Status BrokerTransport::RunStream(bool* opened, bool* answered) {
     }
   }
   if (generation != 0) {
-    writer_->Open(stream.get(), generation);
-    listener_->OnStreamOpen(generation);
+    writer_->Open(stream.get(), generation, ring);
+    {
+      absl::MutexLock lock(&listener_mutex_);
+      listener_->OnStreamOpen(generation);
+    }
+    std::atomic<bool> ring_stop{false};
+    std::thread ring_thread;
+    if (ring != nullptr) {
+      ring_thread = std::thread([this, ring, generation, &ring_stop, &context] {
+        RingLoop(ring, generation, &ring_stop, &context);
+      });
+    }
     v1::FaultStreamResponse response;
     while (stream->Read(&response)) {
       *answered = true;
+      absl::MutexLock lock(&listener_mutex_);
       switch (response.message_case()) {
         case v1::FaultStreamResponse::kAnswer:
           listener_->OnAnswer(response.answer());
@@ -128,6 +196,13 @@ absl::Status BrokerTransport::RunStream(bool* opened, bool* answered) {
           break;
       }
     }
+    // No answer of this stream is handled once the next one may open: the
+    // broker hands this stream's slots to the next.
+    if (ring_thread.joinable()) {
+      ring_stop.store(true);
+      ring->Wake();
+      ring_thread.join();
+    }
   }
   writer_->Close();
   {
@@ -137,6 +212,11 @@ absl::Status BrokerTransport::RunStream(bool* opened, bool* answered) {
   absl::Status status = ToAbslStatus(stream->Finish());
   if (status.ok()) {
     status = absl::UnavailableError("the broker ended the fault stream");
+  }
+  // A broker that refuses the ring (it has none, or found a defect in it):
+  // the next streams go without it.
+  if (ring != nullptr && absl::IsFailedPrecondition(status)) {
+    ring->Break(status);
   }
   return status;
 }

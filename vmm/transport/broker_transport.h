@@ -8,17 +8,23 @@
 //
 // Staging: on a Unix socket (Staging::kAuto) the transport asks for a
 // staging area; the Listener maps it (StagingSlots) when it accepts each
-// attach.
+// attach. With Options.fault_ring it also asks for the fault ring in it and
+// maps it (fault_ring.h): each stream then opens with the ring, and a ring
+// thread reads the ring's answers of that stream while the stream lasts. A
+// ring that fails (a defect, or a broker that refuses it) ends the stream,
+// and the next ones go without it.
 //
 // Threading: Connect() blocks until the first attach. After it, one stream
-// thread owned by the transport reads and calls the Listener (never two
-// Listener calls at once; OnAttached of a re-attach included). health() may
-// be called from any thread.
+// thread owned by the transport reads and calls the Listener, and a ring
+// thread per ring stream calls OnAnswer; never two Listener calls at once
+// (OnAttached of a re-attach included). health() may be called from any
+// thread.
 #ifndef FAULTLINE_VMM_TRANSPORT_BROKER_TRANSPORT_H_
 #define FAULTLINE_VMM_TRANSPORT_BROKER_TRANSPORT_H_
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,6 +37,7 @@
 #include "absl/time/time.h"
 #include "proto/faultline/v1/broker.grpc.pb.h"
 #include "vmm/transport/broker_session.h"
+#include "vmm/transport/fault_ring.h"
 #include "vmm/transport/stream_writer.h"
 
 namespace faultline::vmm {
@@ -59,6 +66,11 @@ class BrokerTransport {
     BrokerSession::Options session;
     absl::Duration attach_deadline = absl::Seconds(30);
     Staging staging = Staging::kAuto;
+    // Faults and answers through the staging file's fault ring where the
+    // broker grants one (with staging only).
+    bool fault_ring = false;
+    // How long the ring thread spins for an answer before it sleeps.
+    absl::Duration fault_ring_spin = absl::Microseconds(50);
   };
 
   // The broker connection as the engine reports it when a fault times out.
@@ -92,6 +104,12 @@ class BrokerTransport {
   // Runs one stream until it ends; returns how it ended (never OK), whether
   // it opened and whether any answer arrived on it.
   absl::Status RunStream(bool* opened, bool* answered);
+  // On the ring thread: hands the answers of stream `generation` in `ring`
+  // to the Listener until `stop`; a defect cancels `context`.
+  void RingLoop(FaultRing* ring, uint64_t generation,
+                const std::atomic<bool>* stop, grpc::ClientContext* context);
+  // The new session's ring, mapped when asked for and granted.
+  void UseRing(const v1::AttachResponse& response);
   bool SleepUnlessShutdown(absl::Duration delay);
   // Between streams: up to `delay` while the broker is unreachable (less
   // once it is back, BrokerSession::AwaitConnected), `delay` when it is
@@ -104,7 +122,11 @@ class BrokerTransport {
   // Used by Connect()'s thread, then by the stream thread only, then by
   // Shutdown() after the stream thread ended.
   BrokerSession session_;
+  // The session's fault ring; replaced on the stream thread between streams.
+  std::unique_ptr<FaultRing> ring_;
   std::thread stream_thread_;
+  // Held across every Listener call: the stream and ring threads take turns.
+  absl::Mutex listener_mutex_;
 
   mutable absl::Mutex mutex_;
   bool shutdown_ ABSL_GUARDED_BY(mutex_) = false;

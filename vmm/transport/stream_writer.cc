@@ -1,19 +1,23 @@
 #include "vmm/transport/stream_writer.h"
 
+#include <cstdio>
 #include <vector>
 
 namespace faultline::vmm {
 
-void StreamWriter::Open(BrokerSession::Stream* stream, uint64_t generation) {
+void StreamWriter::Open(BrokerSession::Stream* stream, uint64_t generation,
+                        FaultRing* ring) {
   absl::MutexLock lock(&mutex_);
   stream_ = stream;
   generation_ = generation;
+  ring_ = ring;
 }
 
 void StreamWriter::Close() {
   {
     absl::MutexLock lock(&mutex_);
     stream_ = nullptr;
+    ring_ = nullptr;
   }
   // Waits out a writer that still holds the old stream.
   absl::MutexLock write_lock(&write_mutex_);
@@ -52,6 +56,10 @@ uint64_t StreamWriter::SendLocked(const v1::FaultStreamRequest& request) {
     // Taken under the lock that names the stream: releases only ever go
     // out on the stream whose answers named the slots.
     const std::vector<uint32_t> releases = slots_->TakeReleases(generation);
+    if (ring_ != nullptr &&
+        SendOnRing(ring_, generation, request, releases)) {
+      return generation;
+    }
     if (!releases.empty()) {
       with_releases = request;
       for (uint32_t slot : releases) {
@@ -65,6 +73,30 @@ uint64_t StreamWriter::SendLocked(const v1::FaultStreamRequest& request) {
     }
   }
   return stream->Write(*message) ? generation : 0;
+}
+
+bool StreamWriter::SendOnRing(FaultRing* ring, uint64_t generation,
+                              const v1::FaultStreamRequest& request,
+                              const std::vector<uint32_t>& releases) {
+  const bool fault = request.has_fault();
+  if (!fault && request.message_case() !=
+                    v1::FaultStreamRequest::MESSAGE_NOT_SET) {
+    return false;  // revocations go on the stream
+  }
+  if (!fault && releases.empty()) return false;
+  std::vector<uint32_t> released = releases;
+  released.insert(released.end(), request.released_staging_slots().begin(),
+                  request.released_staging_slots().end());
+  absl::StatusOr<bool> sent =
+      ring->Send(generation, fault ? &request.fault() : nullptr, released);
+  if (!sent.ok()) {
+    // The broker's side of the ring is garbage: the transport ends the
+    // stream, and its faults are asked again without the ring.
+    ring->Break(sent.status());
+    ring_ = nullptr;
+    return false;
+  }
+  return *sent;
 }
 
 }  // namespace faultline::vmm
