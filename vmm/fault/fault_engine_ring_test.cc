@@ -5,6 +5,7 @@
 // by the ring's own indices in the file; and a broker killed with faults in
 // the ring loses none of them.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@ using ::testing::HasSubstr;
 struct RingTraffic {
   uint32_t requests = 0;
   uint32_t answers = 0;
+  uint32_t unread_requests = 0;  // put by the VMM, not taken by the broker
 };
 
 // The ring's indices as the broker's staging file in `dir` holds them now
@@ -44,6 +46,8 @@ RingTraffic Traffic(const std::string& dir) {
     if (header.magic != ring::kMagic) continue;
     traffic.requests += header.request_tail.value;
     traffic.answers += header.answer_tail.value;
+    traffic.unread_requests +=
+        header.request_tail.value - header.request_head.value;
   }
   return traffic;
 }
@@ -154,6 +158,35 @@ TEST_F(FaultEngineRingTest, BrokerRestartMidRingLosesNothing) {
   EXPECT_EQ(engine_->faults_in_flight(), 0u);
   // The new broker's ring carried the faults asked again.
   EXPECT_GE(Traffic(broker_->device_memory_dir()).answers, 4u);
+  EXPECT_FALSE(WaitForFatal(absl::ZeroDuration()).has_value());
+}
+
+// The broker hangs (SIGSTOP) while the guest faults: the requests wait in
+// the ring, unread, when it is killed. The VMM asks them all again of the
+// next broker.
+TEST_F(FaultEngineRingTest, BrokerKilledWithRequestsUnreadInTheRingLosesNothing) {
+  constexpr uint64_t kPages = 256;
+  ASSERT_TRUE(StartEngine({RamRegion(kPages, Pattern(33))}).ok());
+  TouchInBackground(kRamId, 0, 8, 1);
+  JoinTouchers();
+  const std::string dir = broker_->device_memory_dir();
+  ASSERT_EQ(::kill(broker_->pid(), SIGSTOP), 0);
+  TouchInBackground(kRamId, 8, kPages - 8, 4);
+  uint32_t unread = 0;
+  for (int i = 0; i < 500 && unread < 4; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+    unread = Traffic(dir).unread_requests;
+  }
+  ASSERT_GE(unread, 4u);
+  broker_->Kill();
+  ASSERT_TRUE(broker_->Start().ok());
+  JoinTouchers();
+  EXPECT_EQ(PatternMismatches(33, 0, kPages), 0u);
+  const FaultCountersSnapshot stats = engine_->stats().Snapshot();
+  EXPECT_GE(stats.resent, 4u);
+  EXPECT_EQ(stats.pages, kPages);
+  EXPECT_EQ(stats.rejected_answers, 0u);
+  EXPECT_EQ(engine_->faults_in_flight(), 0u);
   EXPECT_FALSE(WaitForFatal(absl::ZeroDuration()).has_value());
 }
 

@@ -37,6 +37,10 @@ class BrokerProcess {
   // SIGTERM, then SIGKILL if it has not exited within a few seconds.
   void Stop();
 
+  // The running broker's process id (-1 when none), for tests that signal
+  // it (SIGSTOP, as a broker that hangs).
+  pid_t pid() const { return pid_; }
+
   std::string socket_path() const { return directory_ + "/broker.sock"; }
   std::string target() const { return "unix:" + socket_path(); }
   std::string device_memory_dir() const { return directory_ + "/devmem"; }
