@@ -50,7 +50,7 @@ v1::Region DeviceRegion(uint32_t id, uint64_t base, uint64_t pages,
 
 absl::StatusOr<std::unique_ptr<FaultStreamClient>> FaultStreamClient::Open(
     std::shared_ptr<grpc::Channel> channel, const std::string& session_id,
-    const std::string& token) {
+    const std::string& token, uint64_t ring_generation) {
   std::unique_ptr<FaultStreamClient> client(new FaultStreamClient);
   client->stub_ = v1::FaultBroker::NewStub(channel);
   client->context_.AddMetadata(v1::wire::kSessionTokenKey, token);
@@ -58,6 +58,7 @@ absl::StatusOr<std::unique_ptr<FaultStreamClient>> FaultStreamClient::Open(
   client->stream_ = client->stub_->Faults(&client->context_);
   v1::FaultStreamRequest open;
   open.mutable_open()->set_session_id(session_id);
+  open.mutable_open()->set_fault_ring_generation(ring_generation);
   if (!client->stream_->Write(open)) {
     return absl::UnavailableError("could not write StreamOpen");
   }

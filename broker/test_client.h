@@ -36,10 +36,11 @@ v1::Region DeviceRegion(uint32_t id, uint64_t base, uint64_t pages,
 
 class FaultStreamClient {
  public:
-  // Opens a Faults stream for the session.
+  // Opens a Faults stream for the session (with its fault ring when
+  // `ring_generation` is not 0).
   static absl::StatusOr<std::unique_ptr<FaultStreamClient>> Open(
       std::shared_ptr<grpc::Channel> channel, const std::string& session_id,
-      const std::string& token);
+      const std::string& token, uint64_t ring_generation = 0);
   ~FaultStreamClient();
 
   bool Send(const v1::FaultStreamRequest& request);
