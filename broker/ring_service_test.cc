@@ -34,9 +34,9 @@ class TestRing {
       : area_(area), generation_(generation) {
     fd_ = ::open(area.path().c_str(), O_RDWR | O_CLOEXEC);
     EXPECT_GE(fd_, 0) << area.path();
-    base_ = static_cast<char*>(
-        ::mmap(nullptr, area.fault_ring().size_bytes(), PROT_READ | PROT_WRITE,
-               MAP_SHARED, fd_, static_cast<off_t>(area.fault_ring().offset())));
+    base_ = static_cast<char*>(::mmap(
+        nullptr, area.fault_ring().size_bytes(), PROT_READ | PROT_WRITE,
+        MAP_SHARED, fd_, static_cast<off_t>(area.fault_ring().offset())));
     EXPECT_NE(base_, MAP_FAILED);
     header_ = reinterpret_cast<ring::Header*>(base_);
     requests_.emplace(
@@ -150,9 +150,8 @@ class RingServiceTest : public BrokerServerTest {
 
   std::unique_ptr<FaultStreamClient> OpenRingStream(
       const v1::AttachResponse& attached, uint64_t generation = kGeneration) {
-    auto stream =
-        FaultStreamClient::Open(channel_, attached.session_id(),
-                                attached.session_token(), generation);
+    auto stream = FaultStreamClient::Open(channel_, attached.session_id(),
+                                          attached.session_token(), generation);
     EXPECT_TRUE(stream.ok()) << stream.status();
     return stream.ok() ? *std::move(stream) : nullptr;
   }
@@ -281,8 +280,7 @@ TEST_F(RingServiceTest, AGarbageRecordEndsTheStreamAndTheRing) {
   vmm.Ask(1, kPatternId, 0);
   ASSERT_TRUE(vmm.Next().has_value());
 
-  ring::RequestRecord garbage =
-      ring::EncodeRequest(kGeneration, nullptr, {});
+  ring::RequestRecord garbage = ring::EncodeRequest(kGeneration, nullptr, {});
   garbage.kind = 99;
   vmm.Put(garbage);
   ASSERT_TRUE(stream->WaitEnded(kWait));

@@ -227,8 +227,8 @@ absl::StatusOr<VmmConfig> ParseConfig(const VmmFlags& flags) {
   }
   config.staging_auto = flags.staging == "auto";
   if (flags.fault_ring != "on" && flags.fault_ring != "off") {
-    return FlagError("fault_ring", absl::StrCat("'", flags.fault_ring,
-                                                "' is not on or off"));
+    return FlagError("fault_ring",
+                     absl::StrCat("'", flags.fault_ring, "' is not on or off"));
   }
   config.fault_ring = flags.fault_ring == "on";
   config.preload_ram = flags.preload_ram;

@@ -160,24 +160,23 @@ class FaultStream : public FaultStreamReactor {
   void StartFault(const v1::FaultRequest& fault) {
     writer_->FaultStarted();
     // The session outlives the callback, and with it the staging slots.
-    processor_.Process(session_, fault,
-                       [writer = writer_, slots = slots_, session = session_,
-                        ring = ring_, generation = ring_generation_](
-                           v1::FaultAnswer answer) {
-                         // Staged per delivered answer, after single flight:
-                         // every answer owns its slots, so each is released
-                         // exactly once.
-                         slots->Stage(&answer);
-                         if (ring != nullptr &&
-                             ring->PushAnswer(answer, generation)) {
-                           writer->FaultAnswered();
-                           return;
-                         }
-                         v1::FaultStreamResponse response;
-                         *response.mutable_answer() = std::move(answer);
-                         writer->Send(std::move(response));
-                         writer->FaultAnswered();
-                       });
+    processor_.Process(
+        session_, fault,
+        [writer = writer_, slots = slots_, session = session_, ring = ring_,
+         generation = ring_generation_](v1::FaultAnswer answer) {
+          // Staged per delivered answer, after single flight:
+          // every answer owns its slots, so each is released
+          // exactly once.
+          slots->Stage(&answer);
+          if (ring != nullptr && ring->PushAnswer(answer, generation)) {
+            writer->FaultAnswered();
+            return;
+          }
+          v1::FaultStreamResponse response;
+          *response.mutable_answer() = std::move(answer);
+          writer->Send(std::move(response));
+          writer->FaultAnswered();
+        });
   }
 
   grpc::CallbackServerContext* const context_;

@@ -15,8 +15,8 @@ constexpr int kLoggedRefusals = 5;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StagingArea>> SessionStaging::CreateArea(
-    const std::string& dir, const std::string& session_id,
-    uint32_t slot_count, bool with_ring) {
+    const std::string& dir, const std::string& session_id, uint32_t slot_count,
+    bool with_ring) {
   return StagingArea::Create(StagingFilePath(dir, session_id), slot_count,
                              with_ring);
 }

@@ -58,7 +58,7 @@ absl::StatusOr<std::unique_ptr<StagingArea>> StagingArea::Create(
     return locked;
   }
   const size_t bytes = size_t{slot_count} * kStagingSlotBytes +
-                      (with_ring ? v1::ring::kRingBytes : 0);
+                       (with_ring ? v1::ring::kRingBytes : 0);
   if (::ftruncate(file.get(), static_cast<off_t>(bytes)) != 0) {
     absl::Status status = ErrnoError(absl::StrCat("size ", path));
     ::unlink(path.c_str());
@@ -80,9 +80,8 @@ absl::StatusOr<std::unique_ptr<StagingArea>> StagingArea::Create(
     header->request_records = v1::ring::kRequestRecords;
     header->answer_records = v1::ring::kAnswerRecords;
   }
-  return std::unique_ptr<StagingArea>(
-      new StagingArea(path, slot_count, with_ring, std::move(file),
-                      static_cast<char*>(base)));
+  return std::unique_ptr<StagingArea>(new StagingArea(
+      path, slot_count, with_ring, std::move(file), static_cast<char*>(base)));
 }
 
 StagingArea::StagingArea(std::string path, uint32_t slot_count, bool has_ring,

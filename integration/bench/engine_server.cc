@@ -27,6 +27,7 @@ class EngineServer : public PageServer {
     options.transport.staging = UsesStaging(spec.mode)
                                     ? vmm::BrokerTransport::Staging::kAuto
                                     : vmm::BrokerTransport::Staging::kOff;
+    options.transport.fault_ring = UsesRing(spec.mode);
     EngineServer* raw = server.get();
     ASSIGN_OR_RETURN(server->engine_,
                      vmm::FaultEngine::Create(

@@ -33,9 +33,12 @@ ABSL_FLAG(std::vector<std::string>, orders,
 ABSL_FLAG(std::vector<std::string>, modes,
           std::vector<std::string>({"local", "unary", "stream",
                                     "stream+prefetch", "stream+staging",
-                                    "stream+staging+prefetch"}),
+                                    "stream+staging+prefetch", "ring",
+                                    "ring+prefetch"}),
           "local (the limit), unary, stream, stream+prefetch, "
-          "stream+staging, stream+staging+prefetch (Unix socket only)");
+          "stream+staging, stream+staging+prefetch, ring, ring+prefetch "
+          "(the last four Unix socket only; ring: staging and the fault "
+          "ring)");
 ABSL_FLAG(std::vector<std::string>, transports,
           std::vector<std::string>({"unix", "tcp"}),
           "broker transports: unix, tcp");
@@ -94,7 +97,7 @@ absl::StatusOr<std::vector<FaultPathSpec>> Matrix(const BrokerChild& broker) {
             spec.vm_name = "bench-unix";
             spec.vm_token.clear();
           } else if (UsesStaging(*mode)) {
-            continue;  // the broker grants staging areas on its socket only
+            continue;  // staging areas and rings: on the broker's socket only
           } else if (transport == "tcp") {
             spec.transport = Transport::kTcp;
             spec.target = broker.tcp_target();

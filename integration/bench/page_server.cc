@@ -13,20 +13,27 @@ absl::StatusOr<ServeMode> ParseServeMode(const std::string& name) {
   if (name == "stream+staging+prefetch") {
     return ServeMode::kStreamStagingPrefetch;
   }
+  if (name == "ring") return ServeMode::kRing;
+  if (name == "ring+prefetch") return ServeMode::kRingPrefetch;
   return absl::InvalidArgumentError(
       absl::StrCat("unknown mode '", name,
                    "' (local, unary, stream, stream+prefetch, stream+staging, "
-                   "stream+staging+prefetch)"));
+                   "stream+staging+prefetch, ring, ring+prefetch)"));
 }
 
 bool UsesPrefetch(ServeMode mode) {
   return mode == ServeMode::kStreamPrefetch ||
-         mode == ServeMode::kStreamStagingPrefetch;
+         mode == ServeMode::kStreamStagingPrefetch ||
+         mode == ServeMode::kRingPrefetch;
 }
 
 bool UsesStaging(ServeMode mode) {
   return mode == ServeMode::kStreamStaging ||
-         mode == ServeMode::kStreamStagingPrefetch;
+         mode == ServeMode::kStreamStagingPrefetch || UsesRing(mode);
+}
+
+bool UsesRing(ServeMode mode) {
+  return mode == ServeMode::kRing || mode == ServeMode::kRingPrefetch;
 }
 
 const char* ServeModeName(ServeMode mode) {
@@ -43,6 +50,10 @@ const char* ServeModeName(ServeMode mode) {
       return "stream+staging";
     case ServeMode::kStreamStagingPrefetch:
       return "stream+staging+prefetch";
+    case ServeMode::kRing:
+      return "ring";
+    case ServeMode::kRingPrefetch:
+      return "ring+prefetch";
   }
   return "unknown";
 }
@@ -71,6 +82,8 @@ absl::StatusOr<std::unique_ptr<PageServer>> StartPageServer(
     case ServeMode::kStreamPrefetch:
     case ServeMode::kStreamStaging:
     case ServeMode::kStreamStagingPrefetch:
+    case ServeMode::kRing:
+    case ServeMode::kRingPrefetch:
       return StartEngineServer(memory, attached, spec);
   }
   return absl::InvalidArgumentError("unknown serve mode");

@@ -35,11 +35,14 @@ enum class ServeMode {
   kStreamPrefetch,
   kStreamStaging,
   kStreamStagingPrefetch,
+  kRing,  // staging and the fault ring (--fault_ring=on)
+  kRingPrefetch,
 };
 
-// Whether the mode asks for prefetch / a staging area.
+// Whether the mode asks for prefetch / a staging area / the fault ring.
 bool UsesPrefetch(ServeMode mode);
 bool UsesStaging(ServeMode mode);
+bool UsesRing(ServeMode mode);
 enum class Transport { kInProcess, kUnix, kTcp };
 
 absl::StatusOr<ServeMode> ParseServeMode(const std::string& name);

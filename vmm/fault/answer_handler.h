@@ -9,9 +9,10 @@
 // handled. A device model may hear what became of each device-window page
 // (DevicePageEvent).
 //
-// Threading: the Listener calls arrive on the transport's stream thread,
-// one at a time; poisons_error_pages() may be called from any thread. The
-// callbacks in Options run on the stream thread and must not call back in.
+// Threading: the Listener calls arrive on the transport's stream thread or
+// its fault ring thread, one at a time; poisons_error_pages() may be called
+// from any thread. The callbacks in Options run on those threads and must
+// not call back in.
 #ifndef FAULTLINE_VMM_FAULT_ANSWER_HANDLER_H_
 #define FAULTLINE_VMM_FAULT_ANSWER_HANDLER_H_
 

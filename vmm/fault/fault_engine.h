@@ -11,8 +11,9 @@
 //  - The userfaultfd reader (this file): reads events, sends new faults and
 //    due retries, flushes staging slot releases and checks deadlines.
 //  - The transport's stream thread: AnswerHandler applies answers and
-//    revocations on it (the only thread that installs anything once the
-//    guest runs) and, when a stream opens, this engine resends on it.
+//    revocations on it (with the fault ring, also on the ring thread, one
+//    at a time: the only threads that install anything once the guest
+//    runs) and, when a stream opens, this engine resends on it.
 // Public methods may be called from any thread. The stop callback runs at
 // most once, on one of those threads, and must not call back into the
 // engine; so must the device page callback (stream thread).

@@ -71,8 +71,7 @@ class BrokerSession {
   // the fault ring generation, when not 0); `opened` is false when that
   // first message could not be written (the stream broke at once: its
   // Finish() says why).
-  std::unique_ptr<Stream> OpenStream(grpc::ClientContext* context,
-                                     bool* opened,
+  std::unique_ptr<Stream> OpenStream(grpc::ClientContext* context, bool* opened,
                                      uint64_t ring_generation = 0);
 
   // One unary ResolveFault (answers carry bytes, never staging slots).

@@ -33,12 +33,12 @@ absl::StatusOr<std::unique_ptr<FaultRing>> FaultRing::Map(
   if (grant.layout_version() != ring::kLayoutVersion ||
       grant.size_bytes() != ring::kRingBytes ||
       grant.offset() % v1::wire::kPageBytes != 0) {
-    return Refuse(path, absl::StrFormat(
-                            "layout %u of %u bytes at %u; this VMM maps "
-                            "layout %u of %u bytes at a page boundary",
-                            grant.layout_version(), grant.size_bytes(),
-                            grant.offset(), ring::kLayoutVersion,
-                            ring::kRingBytes));
+    return Refuse(path,
+                  absl::StrFormat("layout %u of %u bytes at %u; this VMM maps "
+                                  "layout %u of %u bytes at a page boundary",
+                                  grant.layout_version(), grant.size_bytes(),
+                                  grant.offset(), ring::kLayoutVersion,
+                                  ring::kRingBytes));
   }
   UniqueFd file(
       RetryOnEintr([&] { return ::open(path.c_str(), O_RDWR | O_CLOEXEC); }));
@@ -48,11 +48,12 @@ absl::StatusOr<std::unique_ptr<FaultRing>> FaultRing::Map(
     return ErrnoError(absl::StrFormat("stat %s", path));
   }
   if (static_cast<uint64_t>(info.st_size) < grant.offset() + ring::kRingBytes) {
-    return Refuse(path, absl::StrFormat("the file has only %d bytes",
-                                        info.st_size));
+    return Refuse(path,
+                  absl::StrFormat("the file has only %d bytes", info.st_size));
   }
-  void* base = ::mmap(nullptr, ring::kRingBytes, PROT_READ | PROT_WRITE,
-                      MAP_SHARED, file.get(), static_cast<off_t>(grant.offset()));
+  void* base =
+      ::mmap(nullptr, ring::kRingBytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+             file.get(), static_cast<off_t>(grant.offset()));
   if (base == MAP_FAILED) return ErrnoError(absl::StrFormat("map %s", path));
   const auto* header = static_cast<const ring::Header*>(base);
   if (header->magic != ring::kMagic ||
@@ -72,8 +73,8 @@ FaultRing::FaultRing(char* base, size_t bytes)
       header_(reinterpret_cast<ring::Header*>(base)),
       requests_(
           reinterpret_cast<ring::RequestRecord*>(base + ring::kRequestsOffset),
-          ring::kRequestRecords, &header_->request_tail,
-          &header_->request_head, LoadShared(&header_->request_tail.value)),
+          ring::kRequestRecords, &header_->request_tail, &header_->request_head,
+          LoadShared(&header_->request_tail.value)),
       answers_(reinterpret_cast<const ring::AnswerRecord*>(
                    base + ring::kAnswersOffset),
                ring::kAnswerRecords, &header_->answer_tail,

@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "proto/base/shared_ring.h"
 #include "proto/faultline/v1/broker.pb.h"

@@ -56,8 +56,7 @@ uint64_t StreamWriter::SendLocked(const v1::FaultStreamRequest& request) {
     // Taken under the lock that names the stream: releases only ever go
     // out on the stream whose answers named the slots.
     const std::vector<uint32_t> releases = slots_->TakeReleases(generation);
-    if (ring_ != nullptr &&
-        SendOnRing(ring_, generation, request, releases)) {
+    if (ring_ != nullptr && SendOnRing(ring_, generation, request, releases)) {
       return generation;
     }
     if (!releases.empty()) {
@@ -79,8 +78,8 @@ bool StreamWriter::SendOnRing(FaultRing* ring, uint64_t generation,
                               const v1::FaultStreamRequest& request,
                               const std::vector<uint32_t>& releases) {
   const bool fault = request.has_fault();
-  if (!fault && request.message_case() !=
-                    v1::FaultStreamRequest::MESSAGE_NOT_SET) {
+  if (!fault &&
+      request.message_case() != v1::FaultStreamRequest::MESSAGE_NOT_SET) {
     return false;  // revocations go on the stream
   }
   if (!fault && releases.empty()) return false;
