@@ -44,6 +44,10 @@ ABSL_FLAG(uint32_t, staging_slots, 1024,
           "4 KiB slots of the staging area granted to a co-located VMM that "
           "asks for one (file faultline-staging-<session>@<pid> in "
           "--device_memory_dir); 0 = never grant, page bytes go inline.");
+ABSL_FLAG(absl::Duration, fault_ring_spin, absl::ZeroDuration(),
+          "How long a session's fault ring reader spins for the VMM's next "
+          "request before it sleeps on the doorbell (0: never spins; spin "
+          "only where cores are idle).");
 ABSL_FLAG(int32_t, worker_threads, 4,
           "Threads that compute answers, shared fairly across sessions.");
 ABSL_FLAG(absl::Duration, reap_after, absl::Seconds(60),
@@ -161,6 +165,7 @@ int main(int argc, char** argv) {
   options.tls_key_path = absl::GetFlag(FLAGS_tls_key);
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   options.staging_slots = absl::GetFlag(FLAGS_staging_slots);
+  options.fault_ring_spin = absl::GetFlag(FLAGS_fault_ring_spin);
   options.reap_after = absl::GetFlag(FLAGS_reap_after);
   options.image_dir = absl::GetFlag(FLAGS_image_dir);
   if (const std::string path = absl::GetFlag(FLAGS_admin_token_file);

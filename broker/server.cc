@@ -62,7 +62,8 @@ BrokerServer::BrokerServer(BrokerOptions options,
             limits.set_max_faults_per_second(options_.max_faults_per_second);
             return limits;
           }(),
-          StagingOptions{options_.device_memory_dir, options_.staging_slots},
+          StagingOptions{options_.device_memory_dir, options_.staging_slots,
+                         options_.fault_ring_spin},
           ImageOptions{options_.image_dir}),
       authorizer_(registry_, peers_, options_.vm_tokens, options_.admin_token),
       scheduler_(options_.worker_threads),

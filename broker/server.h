@@ -50,6 +50,10 @@ struct BrokerOptions {
   // Slots of a staging area (in device_memory_dir) for a co-located VMM
   // that asks; 0 grants none.
   uint32_t staging_slots = 1024;
+  // How long a fault ring's reader spins for the next request before it
+  // sleeps on the doorbell. Spinning pays only with idle cores: on two busy
+  // ones 50 us cost 6x in latency (BENCHMARKS.md).
+  absl::Duration fault_ring_spin = absl::ZeroDuration();
   // The token admin calls over TCP must carry (wire::kAdminTokenKey);
   // empty: no admin calls over TCP.
   std::string admin_token;

@@ -62,7 +62,7 @@ void RingReader::Serve() {
       return;
     }
     if (!request->has_value()) {
-      ring_.Wait(kRingSpin, kRingSleep);
+      ring_.Wait(kRingSleep);
       continue;
     }
     RingRequest& next = **request;

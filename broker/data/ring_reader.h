@@ -26,10 +26,6 @@
 
 namespace faultline::broker {
 
-// How long a reader spins for the next request before it sleeps: a fault
-// that arrives meanwhile costs no wake-up.
-inline constexpr absl::Duration kRingSpin = absl::Microseconds(50);
-
 class RingReader {
  public:
   struct Callbacks {

@@ -206,6 +206,9 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
       session = std::make_shared<Session>(std::move(identity), limits_,
                                           *std::move(regions),
                                           std::move(staging), &staging_totals_);
+      if (SessionRing* ring = session->staging().ring()) {
+        ring->set_spin(staging_options_.ring_spin);
+      }
       sessions_[session_id] = session;
       *response = std::move(built);
       response->set_session_id(session_id);

@@ -31,6 +31,8 @@ struct StagingOptions {
   std::string dir = "/dev/shm";
   // Slots per area; 0 grants none.
   uint32_t slot_count = 0;
+  // How long a fault ring's reader spins before it sleeps.
+  absl::Duration ring_spin = absl::ZeroDuration();
 };
 
 // Where TCP callers' images are (authorization's ImageAccessFor); empty:

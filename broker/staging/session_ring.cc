@@ -74,8 +74,8 @@ absl::StatusOr<std::optional<RingRequest>> SessionRing::TakeRequest() {
 
 void SessionRing::Hold(RingRequest request) { held_ = std::move(request); }
 
-void SessionRing::Wait(absl::Duration spin, absl::Duration timeout) {
-  requests_.Wait(spin, timeout);
+void SessionRing::Wait(absl::Duration timeout) {
+  requests_.Wait(spin_, timeout);
 }
 
 void SessionRing::Wake() { requests_.Wake(); }

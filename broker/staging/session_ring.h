@@ -57,8 +57,10 @@ class SessionRing {
   absl::StatusOr<std::optional<RingRequest>> TakeRequest();
   // Keeps `request` for the next TakeRequest.
   void Hold(RingRequest request);
+  // Before the ring is shared: how long Wait spins before it sleeps.
+  void set_spin(absl::Duration spin) { spin_ = spin; }
   // Waits for the VMM's next request (see RingConsumer::Wait).
-  void Wait(absl::Duration spin, absl::Duration timeout);
+  void Wait(absl::Duration timeout);
   void Wake();
 
   // Puts `answer` of stream `generation` into the answer ring; false (and
@@ -76,6 +78,7 @@ class SessionRing {
   v1::ring::Header* const header_;
   RingConsumer<v1::ring::RequestRecord> requests_;
   std::optional<RingRequest> held_;  // the consumer's
+  absl::Duration spin_;
 
   absl::Mutex produce_mu_;
   RingProducer<v1::ring::AnswerRecord> answers_ ABSL_GUARDED_BY(produce_mu_);

@@ -28,6 +28,7 @@ class EngineServer : public PageServer {
                                     ? vmm::BrokerTransport::Staging::kAuto
                                     : vmm::BrokerTransport::Staging::kOff;
     options.transport.fault_ring = UsesRing(spec.mode);
+    options.transport.fault_ring_spin = spec.ring_spin;
     EngineServer* raw = server.get();
     ASSIGN_OR_RETURN(server->engine_,
                      vmm::FaultEngine::Create(

@@ -44,6 +44,9 @@ ABSL_FLAG(std::vector<std::string>, transports,
           "broker transports: unix, tcp");
 ABSL_FLAG(int, prefetch, 15, "prefetch hint of the prefetch modes");
 ABSL_FLAG(int, stride_pages, 64, "stride of the strided order, in pages");
+ABSL_FLAG(absl::Duration, ring_spin, absl::ZeroDuration(),
+          "ring modes: how long the VMM's ring thread and the broker's ring "
+          "reader spin before they sleep on the doorbell");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(120),
           "longest one configuration may take");
 ABSL_FLAG(int, repetitions, 1,
@@ -83,6 +86,7 @@ absl::StatusOr<std::vector<FaultPathSpec>> Matrix(const BrokerChild& broker) {
         spec.threads = threads;
         spec.region_bytes = region_bytes;
         spec.prefetch = static_cast<uint32_t>(absl::GetFlag(FLAGS_prefetch));
+        spec.ring_spin = absl::GetFlag(FLAGS_ring_spin);
         spec.stride_pages =
             static_cast<uint64_t>(absl::GetFlag(FLAGS_stride_pages));
         spec.deadline = absl::GetFlag(FLAGS_deadline);
@@ -125,7 +129,9 @@ int Run(const char* argv0) {
     return 1;
   }
   absl::StatusOr<std::unique_ptr<BrokerChild>> broker = BrokerChild::Start(
-      {binary, *directory, kTcpVmName, kTcpVmToken, 0, absl::Seconds(20)});
+      {binary, *directory, kTcpVmName, kTcpVmToken, 0, absl::Seconds(20)},
+      {absl::StrCat("--fault_ring_spin=",
+                    absl::FormatDuration(absl::GetFlag(FLAGS_ring_spin)))});
   if (!broker.ok()) {
     std::fprintf(stderr, "fault_path_bench: starting the broker: %s\n",
                  broker.status().ToString().c_str());

@@ -127,6 +127,7 @@ absl::StatusOr<FaultPathResult> RunFaultPath(const FaultPathSpec& spec) {
   server_spec.vm_name = spec.vm_name;
   server_spec.vm_token = spec.vm_token;
   server_spec.prefetch = spec.prefetch;
+  server_spec.ring_spin = spec.ring_spin;
   ASSIGN_OR_RETURN(ServedRegion served,
                    ServeRegion(server_spec, spec.region_bytes, spec.source));
   std::unique_ptr<PageServer>& server = served.server;

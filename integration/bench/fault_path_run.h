@@ -22,6 +22,7 @@ namespace faultline::bench {
 
 struct FaultPathSpec {
   ServeMode mode = ServeMode::kLocal;
+  absl::Duration ring_spin;  // ring modes, both sides
   Transport transport = Transport::kInProcess;
   std::string target;    // broker modes
   std::string vm_name;   // broker modes

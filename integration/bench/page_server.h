@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "proto/faultline/v1/broker.pb.h"
 #include "vmm/memory/guest_memory.h"
 
@@ -53,8 +54,9 @@ struct ServerSpec {
   ServeMode mode = ServeMode::kLocal;
   std::string target;  // broker modes: "unix:PATH" or "HOST:PORT"
   std::string vm_name;
-  std::string vm_token;   // TCP only
-  uint32_t prefetch = 0;  // prefetch modes: pages asked for with each fault
+  std::string vm_token;      // TCP only
+  uint32_t prefetch = 0;     // prefetch modes: pages asked for with each fault
+  absl::Duration ring_spin;  // ring modes: the VMM's spin before it sleeps
 };
 
 struct ServerCounts {

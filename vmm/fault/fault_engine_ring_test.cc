@@ -133,21 +133,7 @@ TEST_F(FaultEngineRingTest, BrokerRestartMidRingLosesNothing) {
   constexpr uint64_t kPages = 1024;
   ASSERT_TRUE(
       StartEngine({RamRegion(kPages, Pattern(32))}, RetryOptions(), 7).ok());
-  TouchInBackground(kRamId, 0, 64, 1);  // some pages through the first ring
-  JoinTouchers();
-  ASSERT_GT(Traffic(broker_->device_memory_dir()).answers, 0u);
-  v1::InjectionRule slow;
-  slow.set_region_id(kRamId);
-  slow.set_delay_us(2'000'000);  // keep faults in flight across the kill
-  Inject(slow);
-  TouchInBackground(kRamId, 64, kPages - 64, 4);
-  for (int i = 0; i < 500 && engine_->faults_in_flight() < 4; ++i) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ASSERT_GE(engine_->faults_in_flight(), 4u);
-  broker_->Kill();
-  ASSERT_TRUE(broker_->Start().ok());  // a fresh broker: a new session, ring
-  JoinTouchers();
+  ASSERT_NO_FATAL_FAILURE(KillBrokerMidRun(kPages, 64, 4, 4));
   EXPECT_EQ(PatternMismatches(32, 0, kPages), 0u);
   const FaultCountersSnapshot stats = engine_->stats().Snapshot();
   EXPECT_GE(stats.reconnects, 1u);
@@ -164,7 +150,8 @@ TEST_F(FaultEngineRingTest, BrokerRestartMidRingLosesNothing) {
 // The broker hangs (SIGSTOP) while the guest faults: the requests wait in
 // the ring, unread, when it is killed. The VMM asks them all again of the
 // next broker.
-TEST_F(FaultEngineRingTest, BrokerKilledWithRequestsUnreadInTheRingLosesNothing) {
+TEST_F(FaultEngineRingTest,
+       BrokerKilledWithRequestsUnreadInTheRingLosesNothing) {
   constexpr uint64_t kPages = 256;
   ASSERT_TRUE(StartEngine({RamRegion(kPages, Pattern(33))}).ok());
   TouchInBackground(kRamId, 0, 8, 1);

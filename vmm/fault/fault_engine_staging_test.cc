@@ -86,20 +86,8 @@ TEST_F(FaultEngineTest, SmallAreaFallsBackInlineAndReusesReleasedSlots) {
 TEST_F(FaultEngineTest, BrokerRestartWithStagingLosesNothing) {
   constexpr uint64_t kPages = 128;
   ASSERT_TRUE(StartEngine({RamRegion(kPages, Pattern(25))}).ok());
-  TouchInBackground(kRamId, 0, 16, 1);  // some pages through the first area
-  JoinTouchers();
-  v1::InjectionRule slow;
-  slow.set_region_id(kRamId);
-  slow.set_delay_us(2'000'000);  // keep faults in flight across the kill
-  Inject(slow);
-  TouchInBackground(kRamId, 16, kPages - 16, 4);
-  for (int i = 0; i < 500 && engine_->faults_in_flight() < 4; ++i) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ASSERT_GE(engine_->faults_in_flight(), 4u);
-  broker_->Kill();
-  ASSERT_TRUE(broker_->Start().ok());  // a fresh broker: a new session, area
-  JoinTouchers();
+  // Some pages through the first area, then faults in flight across a kill.
+  ASSERT_NO_FATAL_FAILURE(KillBrokerMidRun(kPages, 16, 4, 4));
   EXPECT_EQ(PatternMismatches(25, 0, kPages), 0u);
   const FaultCountersSnapshot stats = engine_->stats().Snapshot();
   EXPECT_GE(stats.reconnects, 1u);
@@ -121,20 +109,7 @@ TEST_F(FaultEngineTest, BrokerRestartWithPrefetchThroughSlotsLosesNothing) {
   constexpr uint64_t kBefore = 512;
   ASSERT_TRUE(
       StartEngine({RamRegion(kPages, Pattern(26))}, RetryOptions(), 7).ok());
-  TouchInBackground(kRamId, 0, kBefore, 1);
-  JoinTouchers();
-  v1::InjectionRule slow;
-  slow.set_region_id(kRamId);
-  slow.set_delay_us(2'000'000);  // keep faults in flight across the kill
-  Inject(slow);
-  TouchInBackground(kRamId, kBefore, kPages - kBefore, 1);
-  for (int i = 0; i < 500 && engine_->faults_in_flight() < 1; ++i) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ASSERT_GE(engine_->faults_in_flight(), 1u);
-  broker_->Kill();
-  ASSERT_TRUE(broker_->Start().ok());  // a fresh broker: a new session, area
-  JoinTouchers();
+  ASSERT_NO_FATAL_FAILURE(KillBrokerMidRun(kPages, kBefore, 1, 1));
   EXPECT_EQ(PatternMismatches(26, 0, kPages), 0u);
   const FaultCountersSnapshot stats = engine_->stats().Snapshot();
   EXPECT_GE(stats.reconnects, 1u);

@@ -211,6 +211,29 @@ class FaultEngineTest : public ::testing::Test {
     return mismatches;
   }
 
+  // With the engine started on RAM of `pages` pages: touches the first
+  // `before`, then keeps faults in flight (a 2 s delay rule) while `threads`
+  // touch the rest, kills the broker once `in_flight` faults wait and starts
+  // a fresh one (a new session, area and ring). Returns once every page is
+  // touched; the caller checks what came through.
+  void KillBrokerMidRun(uint64_t pages, uint64_t before, int threads,
+                        size_t in_flight) {
+    TouchInBackground(kRamId, 0, before, 1);
+    JoinTouchers();
+    v1::InjectionRule slow;
+    slow.set_region_id(kRamId);
+    slow.set_delay_us(2'000'000);
+    Inject(slow);
+    TouchInBackground(kRamId, before, pages - before, threads);
+    for (int i = 0; i < 500 && engine_->faults_in_flight() < in_flight; ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    ASSERT_GE(engine_->faults_in_flight(), in_flight);
+    broker_->Kill();
+    ASSERT_TRUE(broker_->Start().ok());
+    JoinTouchers();
+  }
+
   std::vector<DevicePageEvent> DevicePages() {
     absl::MutexLock lock(&fatal_mutex_);
     return device_pages_;

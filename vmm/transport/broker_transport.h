@@ -69,8 +69,9 @@ class BrokerTransport {
     // Faults and answers through the staging file's fault ring where the
     // broker grants one (with staging only).
     bool fault_ring = false;
-    // How long the ring thread spins for an answer before it sleeps.
-    absl::Duration fault_ring_spin = absl::Microseconds(50);
+    // How long the ring thread spins for an answer before it sleeps; only
+    // worth it with idle cores (BENCHMARKS.md).
+    absl::Duration fault_ring_spin = absl::ZeroDuration();
   };
 
   // The broker connection as the engine reports it when a fault times out.
