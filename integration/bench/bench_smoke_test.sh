@@ -23,10 +23,12 @@ else
     || fail "no stream+prefetch/tcp row in the fault-path table"
   grep -q '^| random | 2 | stream+staging+prefetch/unix |' "$out/fault_path.md" \
     || fail "no stream+staging+prefetch/unix row in the fault-path table"
+  grep -q '^| random | 2 | ring+prefetch/unix |' "$out/fault_path.md" \
+    || fail "no ring+prefetch/unix row in the fault-path table"
   # Header plus 3 orders x 2 thread counts x (1 local + 3 modes x 2
-  # transports + 2 staging modes on the Unix socket).
+  # transports + 2 staging and 2 ring modes on the Unix socket).
   rows=$(wc -l <"$out/fault_path.csv")
-  ((rows == 1 + 3 * 2 * 9)) || fail "fault_path.csv has $rows lines"
+  ((rows == 1 + 3 * 2 * 11)) || fail "fault_path.csv has $rows lines"
 
   timeout 180 "$bench_dir/store_path_bench" --region_kib=256 --repetitions=1 \
     --stores=memory,cluster --deadline=30s --csv="$out/store_path.csv" \
