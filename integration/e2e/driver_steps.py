@@ -10,10 +10,14 @@ During the run:
   drive         follows the guest through driver_checks.sh: reads back the
                 signatures the guest wrote (through the broker), revokes
                 frames while guest threads touch them and marks page 0 once
-                the VMM mapped them again, then makes page 100 answer retry
+                the VMM mapped them again; delays the broker's answers for
+                pages 64-95 and SIGKILLs and restarts the broker while guest
+                processes wait for them; then makes page 100 answer retry
                 and page 101 answer error and tells the guest
 After the VMM ended:
-  check-driver  the VMM completed the revocations, and the guest passed
+  check-driver  the VMM completed the revocations, reconnected to the
+                restarted broker and resent what the killed one held, and
+                the guest passed
 """
 
 import argparse
@@ -23,7 +27,8 @@ import struct
 import sys
 import time
 
-from steps import PAGE, StepError, log, run_step, wait_serial
+from steps import (PAGE, StepError, log, request_broker_restart, run_step,
+                   wait_serial)
 
 SIGNATURE_BASE = 0x4755455354000000  # proto/guest_abi.h PciMemFrameSignature
 SIGNATURE_WORD = 511
@@ -84,6 +89,38 @@ def revoke_while_touched(case, args, window, session):
     log("frame 0 marked with pattern %d: the guest's touch ends" % args.mark_seed)
 
 
+def wait_in_flight(case, timeout):
+    """Waits until the VMM has a request in flight for a device page the
+    broker holds (the delayed pages), with no other answer for a second."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        case.check_vmm_alive("waiting for the delayed device pages")
+        now = case.status()
+        key = (now["faults"], now["frames"])
+        if now["in_flight"] >= 1 and key == last:
+            if time.monotonic() - since >= 1:
+                return now
+        else:
+            last, since = key, time.monotonic()
+        time.sleep(0.1)
+    raise StepError("no device page stayed in flight within %d s" % timeout)
+
+
+def restart_under_touch(case, args, session, window):
+    # The killed broker holds the answers for pages 64-95 (frames 0-31 of
+    # the identity policy) past the kill: the guest's processes wait in the
+    # driver across it, and only the new broker's answers to the VMM's
+    # resent requests can end their waits.
+    first, last = args.restart_first, args.restart_first + args.restart_pages - 1
+    log(case.inject(session, window, first * PAGE, last * PAGE,
+                    "--delay_us=%d" % (args.restart_delay * 1000000), count=0))
+    type_line(case, "pages %d-%d delayed by %d s" % (first, last, args.restart_delay))
+    held = wait_in_flight(case, args.timeout)
+    log("the guest waits for delayed pages: %s; killing the broker" % held["line"])
+    request_broker_restart(case)
+
+
 def drive(case, args):
     # The boot comes first: under load, TCG takes many minutes.
     wait_serial(case, "driver_checks: signed 64 frames", args.boot_timeout)
@@ -92,7 +129,12 @@ def drive(case, args):
     session = case.wait_session()
     window = case.region(session, "pcimem")
     revoke_while_touched(case, args, window, session)
+    wait_serial(case, "driver_checks: restart: delay pages?", args.timeout)
+    restart_under_touch(case, args, session, window)
+    # The VMM attached again: the new broker's session, rules and all.
     wait_serial(case, "driver_checks: injected? waiting for the host", args.timeout)
+    session = case.wait_session()
+    window = case.region(session, "pcimem")
     log(case.inject(session, window, 100 * PAGE, 100 * PAGE,
                     "--retry=not_yet_available", "--delay_us=100000", count=0))
     log(case.inject(session, window, 101 * PAGE, 101 * PAGE, "--error=bus_error",
@@ -107,6 +149,12 @@ def check_driver(case, args):
     if vmm["revocations"] < args.revoke_pages:
         raise StepError("the VMM completed %d revocations, want %d"
                         % (vmm["revocations"], args.revoke_pages))
+    restarts = int(case.read("broker.restarts"))
+    log("broker restarts %d; VMM reconnects %d, resent %d" % (
+        restarts, vmm["reconnects"], vmm["resent"]))
+    if restarts != 1 or vmm["reconnects"] < 1 or vmm["resent"] < 1:
+        raise StepError("want one broker restart, a VMM reconnect, and the "
+                        "delayed pages' requests resent to the new broker")
     serial = case.read("serial.log")
     for line in serial.splitlines():
         if "flmem: first touch" in line or "flmem: second touch" in line:
@@ -125,6 +173,10 @@ def main():
     parser.add_argument("--mark_seed", type=int, default=77)
     parser.add_argument("--timeout", type=int, default=300)
     parser.add_argument("--boot_timeout", type=int, default=600)
+    parser.add_argument("--restart_first", type=int, default=64)
+    parser.add_argument("--restart_pages", type=int, default=32)
+    # Past the kill, well within the VMM's 30 s fault deadline.
+    parser.add_argument("--restart_delay", type=int, default=20)
     steps = parser.add_subparsers(dest="step", required=True)
     steps.add_parser("drive").set_defaults(run=drive)
     steps.add_parser("check-driver").set_defaults(run=check_driver)
