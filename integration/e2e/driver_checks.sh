@@ -91,7 +91,8 @@ say "SIGBUS for the process only; the guest goes on"
 flmem info
 
 # 7. rmmod is refused while mapped, works without; binding again works.
-flmem touch --count=1 --seconds=600 >/dev/null &
+# The binary itself, not the flmem function: $! must be its pid to kill.
+/bin/flmem touch --count=1 --seconds=600 >/dev/null &
 touch_pid=$!
 for _ in $(seq 600); do
   [ "$(attr mappings)" -ge 1 ] && break
