@@ -44,8 +44,24 @@ say "retries after revocations: $revoked; revocations acknowledged $(attr revoca
 [ "$revoked" -ge 1 ] || fail 17 "no VM_FAULT_RETRY counted for a revoked page"
 [ "$(attr revocations)" -ge 1 ] || fail 18 "no revocation acknowledged"
 # The host's mark replaced frame 0: give it back its pattern and signature.
-flmem fill --count=1 --pattern_seed=5 --pool_frames=64 >/dev/null &&
-  flmem sign --count=1 --pool_frames=64 >/dev/null || fail 33 "restoring frame 0"
+restore() {
+  flmem fill --first="$1" --count=1 --pattern_seed=5 --pool_frames=64 >/dev/null &&
+    flmem sign --first="$1" --count=1 --pool_frames=64 >/dev/null
+}
+restore 0 || fail 33 "restoring frame 0"
+
+# The revocation round trip as the guest sees it: one thread touches page
+# 8 alone, no signals, while the host revokes it 4 times (each time once
+# the VMM mapped it again) and then marks it. The touches slower than 5 ms
+# are those waits: the zap, the acknowledgement, the VMM's unmap, then
+# PREPARE and a new frame answer.
+before=$(attr retries_by_reason/revoked)
+say "round trip: revoke page 8 now"
+flmem touch --first=8 --count=1 --seconds=240 --slow_us=5000 \
+  --pattern_seed=5 --pool_frames=64 --mark_seed=78 ||
+  fail 39 "touch of page 8 while the host revoked it"
+say "round trips: $(($(attr retries_by_reason/revoked) - before)) retries counted revoked"
+restore 8 || fail 40 "restoring frame 8"
 
 # 5. The broker is SIGKILLed and started again while two processes touch
 #    pages 64-95 for the first time (frames 0-31 again: the identity
