@@ -93,6 +93,9 @@ struct flm_stats {
 	atomic64_t sigbus_unbound;
 	atomic64_t prepares;
 	atomic64_t revocations;
+	/* Waits on a revoked page that ended with its frame back, and their us */
+	atomic64_t revoked_round_trips;
+	atomic64_t revoked_round_trip_us;
 	atomic64_t interrupts;
 	atomic64_t events;
 	atomic64_t bad_events;

@@ -95,6 +95,8 @@ FLM_COUNTER(sigbus_range, stats.sigbus_range);
 FLM_COUNTER(sigbus_unbound, stats.sigbus_unbound);
 FLM_COUNTER(prepares, stats.prepares);
 FLM_COUNTER(revocations, stats.revocations);
+FLM_COUNTER(revoked_round_trips, stats.revoked_round_trips);
+FLM_COUNTER(revoked_round_trip_us, stats.revoked_round_trip_us);
 FLM_COUNTER(interrupts, stats.interrupts);
 FLM_COUNTER(events, stats.events);
 FLM_COUNTER(bad_events, stats.bad_events);
@@ -118,6 +120,8 @@ static struct attribute *flm_attrs[] = {
 	&flm_attr_sigbus_unbound.attr.attr,
 	&flm_attr_prepares.attr.attr,
 	&flm_attr_revocations.attr.attr,
+	&flm_attr_revoked_round_trips.attr.attr,
+	&flm_attr_revoked_round_trip_us.attr.attr,
 	&flm_attr_interrupts.attr.attr,
 	&flm_attr_events.attr.attr,
 	&flm_attr_bad_events.attr.attr,
