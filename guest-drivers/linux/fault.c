@@ -57,6 +57,8 @@ static enum flm_wait_reason flm_why(u32 entry)
 		return FLM_WAIT_OVER_QUOTA;
 	case FLM_REASON_BROKER_UNREACHABLE:
 		return FLM_WAIT_BROKER_UNREACHABLE;
+	case FLM_REASON_STORE_UNAVAILABLE:
+		return FLM_WAIT_STORE_UNAVAILABLE;
 	default:
 		return FLM_WAIT_ASKED;
 	}

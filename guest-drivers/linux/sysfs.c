@@ -150,6 +150,8 @@ FLM_BY_REASON(wait, not_yet_available, retries_by_reason,
 FLM_BY_REASON(wait, over_quota, retries_by_reason, FLM_WAIT_OVER_QUOTA);
 FLM_BY_REASON(wait, broker_unreachable, retries_by_reason,
 	      FLM_WAIT_BROKER_UNREACHABLE);
+FLM_BY_REASON(wait, store_unavailable, retries_by_reason,
+	      FLM_WAIT_STORE_UNAVAILABLE);
 
 static struct attribute *flm_wait_attrs[] = {
 	&flm_wait_first_touch.attr.attr,
@@ -161,6 +163,7 @@ static struct attribute *flm_wait_attrs[] = {
 	&flm_wait_not_yet_available.attr.attr,
 	&flm_wait_over_quota.attr.attr,
 	&flm_wait_broker_unreachable.attr.attr,
+	&flm_wait_store_unavailable.attr.attr,
 	NULL,
 };
 
@@ -176,6 +179,8 @@ FLM_BY_REASON(retry, not_yet_available, broker_retries,
 FLM_BY_REASON(retry, over_quota, broker_retries, FLM_RETRY_OVER_QUOTA);
 FLM_BY_REASON(retry, broker_unreachable, broker_retries,
 	      FLM_RETRY_BROKER_UNREACHABLE);
+FLM_BY_REASON(retry, store_unavailable, broker_retries,
+	      FLM_RETRY_STORE_UNAVAILABLE);
 
 static struct attribute *flm_retry_attrs[] = {
 	&flm_retry_interrupted.attr.attr,
@@ -183,6 +188,7 @@ static struct attribute *flm_retry_attrs[] = {
 	&flm_retry_not_yet_available.attr.attr,
 	&flm_retry_over_quota.attr.attr,
 	&flm_retry_broker_unreachable.attr.attr,
+	&flm_retry_store_unavailable.attr.attr,
 	NULL,
 };
 
