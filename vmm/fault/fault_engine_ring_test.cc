@@ -138,7 +138,9 @@ TEST_F(FaultEngineRingTest, BrokerRestartMidRingLosesNothing) {
   const FaultCountersSnapshot stats = engine_->stats().Snapshot();
   EXPECT_GE(stats.reconnects, 1u);
   EXPECT_GE(stats.resent, 4u);
-  EXPECT_EQ(stats.pages + stats.extra_pages, kPages);
+  // Four touchers and prefetch: a faulting page may already be there from
+  // another answer's prefetch (already resolved, counted with the pages).
+  EXPECT_EQ(stats.pages + stats.extra_pages - stats.already_resolved, kPages);
   EXPECT_EQ(stats.staged_pages, kPages);
   EXPECT_EQ(stats.rejected_answers, 0u);
   EXPECT_EQ(engine_->faults_in_flight(), 0u);
