@@ -5,7 +5,11 @@
 // StreamWriter's.
 //
 // Threading: gRPC runs the reactions, one read at a time; answers arrive
-// from worker threads and go straight to the writer.
+// from worker threads and go straight to the writer. A session over its
+// quota (the FaultProcessor's MayTake) is not read until its throttle
+// resumes the stream, from an answering thread or the scheduler's timer;
+// a paused stream still ends on cancel, detach and broker shutdown, since
+// no read holds it open.
 #ifndef FAULTLINE_BROKER_DATA_FAULT_STREAM_H_
 #define FAULTLINE_BROKER_DATA_FAULT_STREAM_H_
 
