@@ -28,6 +28,10 @@ ABSL_FLAG(std::string, shared_pool, "",
           "also attach a shared device pool of this name as region 3");
 ABSL_FLAG(bool, stream, false,
           "open a Faults stream, fault page 0 and wait to be killed");
+ABSL_FLAG(bool, hold_connection, false,
+          "with --stream: fork a child that keeps this process's descriptors "
+          "(its broker connection among them) open for 30 s, as a VMM's "
+          "helper process may; reports 'holder: PID'");
 
 namespace faultline::broker::testing {
 namespace {
@@ -116,6 +120,15 @@ int Run() {
   Report("stream", (*stream)->WaitAnswer(1, kRpcDeadline).has_value()
                        ? "answered"
                        : "no answer");
+  if (absl::GetFlag(FLAGS_hold_connection)) {
+    const pid_t holder = ::fork();
+    if (holder == 0) {
+      // Only async-signal-safe calls here: the parent has gRPC's threads.
+      for (int second = 0; second < 30; ++second) ::sleep(1);
+      ::_exit(0);
+    }
+    Report("holder", std::to_string(holder));
+  }
   // Until the test kills this process; bounded all the same.
   absl::SleepFor(absl::Seconds(300));
   return 0;

@@ -3,7 +3,10 @@
 // private pool file, a shared pool's file stays, a live stream is never
 // reaped, and a VMM that comes back after its session went attaches again
 // under the same name.
+#include <signal.h>
+
 #include <filesystem>
+#include <string>
 
 #include "broker/probe_process.h"
 #include "broker/server_test_fixture.h"
@@ -12,6 +15,8 @@ namespace faultline::broker {
 namespace {
 
 using testing::ProbeProcess;
+using testing::ProbeResult;
+using testing::RunProbe;
 
 class ReapingServiceTest : public BrokerServerTest {
  protected:
@@ -97,6 +102,40 @@ TEST_F(ReapingServiceTest, AVmmBackAfterItsSessionWentAttachesAgain) {
   auto fresh = MustAttach("late", {PatternRegion(1, 0, 4, 1)});
   v1::FaultAnswer answer;
   EXPECT_TRUE(Resolve(fresh, 1, 0, &answer).ok());
+}
+
+// A VMM SIGKILLed while a child of it still holds its connection: the
+// broker sees the stream open, but the process that attached is gone, so a
+// new VMM of the same owner takes the name over at once (it used to be
+// refused ALREADY_EXISTS until the broker saw the stream end).
+TEST_F(ReapingServiceTest, ANewVmmTakesOverTheNameOfAKilledOneAtOnce) {
+  ProbeProcess killed({"--socket=" + dir_ + "/broker.sock", "--vm_name=again",
+                       "--stream", "--hold_connection"});
+  ASSERT_TRUE(killed.started());
+  ASSERT_EQ(killed.WaitFor("stream", kWait), "answered") << killed.output();
+  const std::string holder = killed.WaitFor("holder", kWait).value_or("0");
+  ASSERT_GT(std::stoi(holder), 0) << killed.output();
+  killed.Kill();
+
+  ProbeProcess next(
+      {"--socket=" + dir_ + "/broker.sock", "--vm_name=again", "--stream"});
+  ASSERT_TRUE(next.started());
+  EXPECT_EQ(next.WaitFor("stream", kWait), "answered") << next.output();
+  ::kill(std::stoi(holder), SIGKILL);
+}
+
+// The name of a VMM that is alive stays its own.
+TEST_F(ReapingServiceTest, ALiveVmmsNameIsNotTakenOver) {
+  ProbeProcess live(
+      {"--socket=" + dir_ + "/broker.sock", "--vm_name=mine", "--stream"});
+  ASSERT_TRUE(live.started());
+  ASSERT_EQ(live.WaitFor("stream", kWait), "answered") << live.output();
+  const ProbeResult second =
+      RunProbe({"--socket=" + dir_ + "/broker.sock", "--vm_name=mine"});
+  EXPECT_NE(second.output.find("with a connected stream"), std::string::npos)
+      << second.output;
+  EXPECT_EQ(live.WaitFor("stream", kWait), "answered");
+  EXPECT_TRUE(HasSession("mine"));
 }
 
 }  // namespace

@@ -1,5 +1,11 @@
 #include "broker/net/peer_credentials.h"
 
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -35,6 +41,18 @@ PeerIdentity PeerTable::Lookup(absl::string_view grpc_peer) const {
     peer.transport = PeerIdentity::Transport::kTcp;
   }
   return peer;
+}
+
+bool PeerProcessExited(const PeerIdentity& peer) {
+  if (!peer.has_credentials || peer.pid <= 0) return false;
+  // A pidfd names one process for good, and polls readable once it has
+  // exited, reaped or not; kill(pid, 0) would call a zombie alive.
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, peer.pid, 0));
+  if (pidfd < 0) return errno == ESRCH;
+  pollfd exited{.fd = pidfd, .events = POLLIN, .revents = 0};
+  const int ready = ::poll(&exited, 1, 0);
+  ::close(pidfd);
+  return ready == 1 && (exited.revents & POLLIN) != 0;
 }
 
 }  // namespace faultline::broker

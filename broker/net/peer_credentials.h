@@ -38,6 +38,11 @@ struct PeerIdentity {
   std::string description;
 };
 
+// Whether the process that made this Unix connection has exited (a zombie
+// counts). False when that cannot be known: a TCP peer, no pid, or a pid
+// that now names another process (the safe answer: it may still be live).
+bool PeerProcessExited(const PeerIdentity& peer);
+
 // Thread-safe.
 class PeerTable {
  public:

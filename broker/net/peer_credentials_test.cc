@@ -1,5 +1,8 @@
 #include "broker/net/peer_credentials.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "gtest/gtest.h"
 
 namespace faultline::broker {
@@ -25,6 +28,34 @@ TEST(PeerTableTest, MapsFdPeersToCredentials) {
   PeerIdentity unknown = table.Lookup("fd:99");
   EXPECT_EQ(unknown.transport, PeerIdentity::Transport::kOther);
   EXPECT_FALSE(unknown.has_credentials);
+}
+
+PeerIdentity UnixPeer(pid_t pid) {
+  PeerTable table;
+  table.Record(3, ::getuid(), ::getgid(), pid);
+  return table.Lookup("fd:3");
+}
+
+TEST(PeerProcessExitedTest, ALiveProcessHasNotExited) {
+  EXPECT_FALSE(PeerProcessExited(UnixPeer(::getpid())));
+}
+
+TEST(PeerProcessExitedTest, AZombieAndAReapedProcessHaveExited) {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  // Exited but not reaped yet: still a pid, already gone.
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, child, &info, WEXITED | WNOWAIT), 0);
+  EXPECT_TRUE(PeerProcessExited(UnixPeer(child)));
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  EXPECT_TRUE(PeerProcessExited(UnixPeer(child)));
+}
+
+TEST(PeerProcessExitedTest, UnknownForPeersWithoutAPid) {
+  PeerTable table;
+  EXPECT_FALSE(PeerProcessExited(table.Lookup("ipv4:127.0.0.1:5000")));
+  EXPECT_FALSE(PeerProcessExited(UnixPeer(0)));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "broker/net/peer_credentials.h"
 #include "broker/session/authorization.h"
 #include "broker/session/region_validation.h"
 #include "broker/sources/make_source.h"
@@ -136,7 +137,12 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
     absl::MutexLock lock(&mu_);
     for (const auto& [id, session] : sessions_) {
       if (session->vm_name() != request.vm_name()) continue;
-      if (session->stream() != nullptr) {
+      // A stream the broker still sees may belong to a VMM that was just
+      // killed (its socket not yet seen closed, or held open by a child):
+      // its owner may take the name over once the process is gone.
+      if (session->stream() != nullptr &&
+          !(SameOwnerOrRoot(session->peer(), peer) &&
+            PeerProcessExited(session->peer()))) {
         return absl::AlreadyExistsError(absl::StrCat(
             "VM ", Quoted(request.vm_name()), " is attached as session ", id,
             " with a connected stream; pick another vm_name or detach it"));
@@ -151,7 +157,14 @@ absl::StatusOr<std::shared_ptr<Session>> SessionRegistry::Attach(
     }
   }
   if (stale != nullptr) {
-    // Its VMM is gone (no stream): the new attach takes the name over.
+    // Its VMM is gone: the new attach takes the name over, and a stream
+    // still open on the old session ends now.
+    if (std::shared_ptr<FaultStreamSink> old_stream = stale->stream()) {
+      old_stream->Fail(absl::AbortedError(absl::StrCat(
+          "VM ", Quoted(request.vm_name()), " was taken over by a new attach;",
+          " the process that opened this stream (", stale->peer().description,
+          ") has exited")));
+    }
     Detach(stale->id()).IgnoreError();
   }
 

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Hook steps of the Redis store case, in shell (a Python start costs seconds
 # in the test host). WORK is the case's work folder.
-#   redis_store_steps.sh cluster REDIS_CLUSTER
-#       (before_broker) starts a 3+3 Redis Cluster for the case, lists it in
+#   redis_store_steps.sh cluster REDIS_CLUSTER [MASTERS [REPLICAS]]
+#       (before_broker) starts a Redis Cluster (default 3+3) for the case, lists it in
 #       WORK/services.pids, and gives the case's broker --store=redis://...
 #   redis_store_steps.sh fill BROKER BROKERCTL PATTERN_IMAGE SEED BYTES STORE
 #       (before_vmm) starts a second broker, B, on the same cluster, puts
@@ -29,11 +29,11 @@ wait_for() {  # wait_for SECONDS DESCRIPTION TEST...
 
 case "$step" in
   cluster)
-    tool=${1:?REDIS_CLUSTER}
+    tool=${1:?REDIS_CLUSTER} masters=${2:-3} replicas=${3:-1}
     # The test host starts with loopback down; the servers listen on it.
     ip link set lo up || { echo "redis_store_steps: cannot bring loopback up" >&2; exit 1; }
     mkdir -p "$WORK/redis"
-    TEST_TMPDIR="$WORK/redis" "$tool" "$WORK/redis.seeds" \
+    TEST_TMPDIR="$WORK/redis" "$tool" "$WORK/redis.seeds" "$masters" "$replicas" \
       >"$WORK/redis_cluster.log" 2>&1 </dev/null &
     echo $! >>"$WORK/services.pids"
     wait_for 300 "the Redis cluster" test -s "$WORK/redis.seeds" \

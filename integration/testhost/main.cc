@@ -7,6 +7,7 @@
 //                [--results=DIR] -- CMD ARGS...
 //   testhost where [--where=...]   prints "direct" or "testhost" and why
 //   testhost cleanup     destroys leftover faultline-testhost-* domains
+//   testhost daemons     starts libvirtd and virtlogd unless they run
 #include <unistd.h>
 
 #include <cstdint>
@@ -21,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "integration/testhost/daemons.h"
 #include "integration/testhost/direct_run.h"
 #include "integration/testhost/placement.h"
 #include "integration/testhost/run_outcome.h"
@@ -60,7 +62,9 @@ constexpr char kUsage[] =
     "testhost where [--where=...]         prints direct or testhost, then "
     "why\n"
     "testhost cleanup                     destroys leftover test host "
-    "domains";
+    "domains\n"
+    "testhost daemons                     starts libvirtd and virtlogd unless "
+    "they run (before a Bazel run: one a test starts dies with that test)";
 
 void Report(absl::string_view sentence) {
   std::fprintf(stderr, "testhost: %s\n", std::string(sentence).c_str());
@@ -172,6 +176,15 @@ int main(int argc, char** argv) {
   if (positional.size() == 2 && absl::string_view(positional[1]) == "cleanup") {
     absl::Status status = faultline::testhost::DestroyLeftoverDomains(
         absl::GetFlag(FLAGS_libvirt_uri), faultline::testhost::Report);
+    if (!status.ok()) {
+      faultline::testhost::Report(status.message());
+      return kExitTestHostFailed;
+    }
+    return 0;
+  }
+  if (positional.size() == 2 && absl::string_view(positional[1]) == "daemons") {
+    absl::Status status =
+        faultline::testhost::EnsureLibvirtDaemons(faultline::testhost::Report);
     if (!status.ok()) {
       faultline::testhost::Report(status.message());
       return kExitTestHostFailed;
