@@ -5,6 +5,7 @@
 // ends on detach and at shutdown.
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,22 @@ class ThrottleServiceTest : public BrokerServerTest {
       absl::SleepFor(absl::Milliseconds(5));
     }
     FAIL() << "session " << session_id << " was never paused";
+  }
+
+  // A session with a quota of 2 whose first two faults stay in flight for a
+  // minute, and whose stream holds three more, unread.
+  void PauseAStream(v1::AttachResponse* session,
+                    std::unique_ptr<FaultStreamClient>* stream) {
+    server_.reset();
+    StartBroker(dir_, /*max_in_flight=*/2);
+    *session = MustAttach("paused", {PatternRegion(1, 0, 64, 4)});
+    DelayFirstFaults(*session, 2, 60'000'000);
+    *stream = OpenStream(*session);
+    ASSERT_NE(*stream, nullptr);
+    for (uint64_t id = 1; id <= 5; ++id) {
+      ASSERT_TRUE((*stream)->SendFault(id, 1, id * 4096));
+    }
+    WaitForPause(session->session_id(), /*reask=*/false);
   }
 };
 
@@ -160,15 +177,9 @@ TEST_F(ThrottleServiceTest, ReasksAreReadAtTheSessionsReaskRate) {
 }
 
 TEST_F(ThrottleServiceTest, PausedStreamEndsWhenItsSessionIsDetached) {
-  server_.reset();
-  StartBroker(dir_, /*max_in_flight=*/2);
-  auto session = MustAttach("paused", {PatternRegion(1, 0, 64, 4)});
-  DelayFirstFaults(session, 2, 60'000'000);
-  auto stream = OpenStream(session);
-  for (uint64_t id = 1; id <= 5; ++id) {
-    ASSERT_TRUE(stream->SendFault(id, 1, id * 4096));
-  }
-  WaitForPause(session.session_id(), /*reask=*/false);
+  v1::AttachResponse session;
+  std::unique_ptr<FaultStreamClient> stream;
+  ASSERT_NO_FATAL_FAILURE(PauseAStream(&session, &stream));
   ASSERT_TRUE(Detach(session.session_id(), session.session_token()).ok());
   // Well before the delayed faults would be answered.
   EXPECT_TRUE(stream->WaitEnded(absl::Seconds(20)));
@@ -176,15 +187,9 @@ TEST_F(ThrottleServiceTest, PausedStreamEndsWhenItsSessionIsDetached) {
 }
 
 TEST_F(ThrottleServiceTest, PausedStreamEndsAtShutdown) {
-  server_.reset();
-  StartBroker(dir_, /*max_in_flight=*/2);
-  auto session = MustAttach("paused", {PatternRegion(1, 0, 64, 5)});
-  DelayFirstFaults(session, 2, 60'000'000);
-  auto stream = OpenStream(session);
-  for (uint64_t id = 1; id <= 5; ++id) {
-    ASSERT_TRUE(stream->SendFault(id, 1, id * 4096));
-  }
-  WaitForPause(session.session_id(), /*reask=*/false);
+  v1::AttachResponse session;
+  std::unique_ptr<FaultStreamClient> stream;
+  ASSERT_NO_FATAL_FAILURE(PauseAStream(&session, &stream));
   server_->Shutdown();
   EXPECT_TRUE(stream->WaitEnded(absl::Seconds(20)));
   EXPECT_FALSE(stream->Finish().ok());
