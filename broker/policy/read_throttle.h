@@ -16,7 +16,8 @@
 //     in flight ends in an answer, so the wait ends: answers never wait on
 //     a read). A resume must not block; it asks MayTake() again.
 //   * kFaultRate, kReaskRate: `resume` is dropped; the transport asks again
-//     at `not_before` on its own timer.
+//     at `not_before` on a timer (FaultProcessor::MayTake sets the
+//     scheduler's for it).
 // - Whoever finishes a fault calls SessionQuota::Release() and then
 //   Answered(), and runs the resumes it returns outside its own locks.
 // - A transport that ends while waiting needs nothing: its resume (which
