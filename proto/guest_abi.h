@@ -200,6 +200,9 @@ inline constexpr uint8_t kPciMemReasonBusy = 3;
 inline constexpr uint8_t kPciMemReasonNotYetAvailable = 4;
 inline constexpr uint8_t kPciMemReasonOverQuota = 5;
 inline constexpr uint8_t kPciMemReasonBrokerUnreachable = 6;
+// The broker's page store could not be read now (a node down or failing
+// over): RETRY_REASON_STORE_UNAVAILABLE, after the VMM's own reason above.
+inline constexpr uint8_t kPciMemReasonStoreUnavailable = 7;
 inline constexpr uint8_t kPciMemReasonBusError = 16;
 inline constexpr uint8_t kPciMemReasonOutOfMemory = 17;
 inline constexpr uint8_t kPciMemReasonDenied = 18;

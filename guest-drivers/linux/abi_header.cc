@@ -60,6 +60,7 @@ int main() {
   Define("FLM_REASON_NOT_YET_AVAILABLE", abi::kPciMemReasonNotYetAvailable);
   Define("FLM_REASON_OVER_QUOTA", abi::kPciMemReasonOverQuota);
   Define("FLM_REASON_BROKER_UNREACHABLE", abi::kPciMemReasonBrokerUnreachable);
+  Define("FLM_REASON_STORE_UNAVAILABLE", abi::kPciMemReasonStoreUnavailable);
   Define("FLM_REASON_BUS_ERROR", abi::kPciMemReasonBusError);
   Define("FLM_REASON_OUT_OF_MEMORY", abi::kPciMemReasonOutOfMemory);
   Define("FLM_REASON_DENIED", abi::kPciMemReasonDenied);

@@ -49,6 +49,8 @@ const char *flm_reason_name(u32 reason)
 		return "over quota";
 	case FLM_REASON_BROKER_UNREACHABLE:
 		return "broker unreachable";
+	case FLM_REASON_STORE_UNAVAILABLE:
+		return "store unavailable";
 	case FLM_REASON_BUS_ERROR:
 		return "bus error";
 	case FLM_REASON_OUT_OF_MEMORY:
@@ -92,13 +94,13 @@ static void flm_zap(struct flm_dev *fdev, u64 page, u32 entry)
 
 static void flm_count_event(struct flm_dev *fdev, u32 state, u32 reason)
 {
-	BUILD_BUG_ON(FLM_REASON_BROKER_UNREACHABLE - FLM_REASON_INTERRUPTED + 1 !=
+	BUILD_BUG_ON(FLM_REASON_STORE_UNAVAILABLE - FLM_REASON_INTERRUPTED + 1 !=
 		     FLM_RETRIES);
 	BUILD_BUG_ON(FLM_REASON_HOST_FAILURE - FLM_REASON_BUS_ERROR + 1 !=
 		     FLM_ERRORS);
 	atomic64_inc(&fdev->stats.events);
 	if (state == FLM_PAGE_PENDING && reason >= FLM_REASON_INTERRUPTED &&
-	    reason <= FLM_REASON_BROKER_UNREACHABLE)
+	    reason <= FLM_REASON_STORE_UNAVAILABLE)
 		atomic64_inc(&fdev->stats.broker_retries[reason -
 							 FLM_REASON_INTERRUPTED]);
 	if (state == FLM_PAGE_ERROR && reason >= FLM_REASON_BUS_ERROR &&

@@ -16,6 +16,7 @@
 
 #include <linux/file.h>
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 
@@ -56,6 +57,8 @@ static enum flm_wait_reason flm_why(u32 entry)
 		return FLM_WAIT_OVER_QUOTA;
 	case FLM_REASON_BROKER_UNREACHABLE:
 		return FLM_WAIT_BROKER_UNREACHABLE;
+	case FLM_REASON_STORE_UNAVAILABLE:
+		return FLM_WAIT_STORE_UNAVAILABLE;
 	default:
 		return FLM_WAIT_ASKED;
 	}
@@ -169,7 +172,9 @@ static enum flm_wait_outcome flm_wait_page(struct flm_dev *fdev, u64 page,
 static vm_fault_t flm_wait_unlocked(struct flm_dev *fdev,
 				    struct vm_fault *vmf, u64 page, u32 entry)
 {
+	enum flm_wait_reason why = flm_why(entry);
 	unsigned long left = flm_wait_jiffies();
+	ktime_t start = ktime_get();
 	enum flm_wait_outcome outcome;
 	struct file *fpin;
 	u32 seen;
@@ -180,7 +185,7 @@ static vm_fault_t flm_wait_unlocked(struct flm_dev *fdev,
 	up_read(&fdev->zap_lock);
 	atomic64_inc(&fdev->stats.waits);
 	atomic64_inc(&fdev->stats.retries);
-	atomic64_inc(&fdev->stats.retries_by_reason[flm_why(entry)]);
+	atomic64_inc(&fdev->stats.retries_by_reason[why]);
 	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
 		return VM_FAULT_RETRY;
 
@@ -194,6 +199,12 @@ static vm_fault_t flm_wait_unlocked(struct flm_dev *fdev,
 	if (outcome == FLM_TIMEOUT) {
 		atomic64_inc(&fdev->stats.timeouts);
 		flm_mark_expired(fdev, page, seen);
+	}
+	/* A revocation's cost to the process: from its fault to the new frame */
+	if (outcome == FLM_READY && why == FLM_WAIT_REVOKED) {
+		atomic64_inc(&fdev->stats.revoked_round_trips);
+		atomic64_add(ktime_us_delta(ktime_get(), start),
+			     &fdev->stats.revoked_round_trip_us);
 	}
 	fput(fpin);
 	return VM_FAULT_RETRY;

@@ -42,100 +42,106 @@
 #define FLM_STATE_UNKNOWN 0xff
 #define FLM_EXPIRED BIT(16)
 #define FLM_ENTRY(state, reason) ((u32)(state) | ((u32)(reason) << 8))
-#define FLM_ENTRY_STATE(entry) ((entry)&0xff)
+#define FLM_ENTRY_STATE(entry) ((entry) & 0xff)
 #define FLM_ENTRY_REASON(entry) (((entry) >> 8) & 0xff)
 
 #define FLM_WAIT_QUEUES 64
 
 /* Why a fault waited, for retries by reason. */
 enum flm_wait_reason {
-  FLM_WAIT_FIRST_TOUCH,
-  FLM_WAIT_REVOKED,
-  FLM_WAIT_ERROR,
-  FLM_WAIT_ASKED,
-  FLM_WAIT_INTERRUPTED,
-  FLM_WAIT_BUSY,
-  FLM_WAIT_NOT_YET_AVAILABLE,
-  FLM_WAIT_OVER_QUOTA,
-  FLM_WAIT_BROKER_UNREACHABLE,
-  FLM_WAIT_REASONS,
+	FLM_WAIT_FIRST_TOUCH,
+	FLM_WAIT_REVOKED,
+	FLM_WAIT_ERROR,
+	FLM_WAIT_ASKED,
+	FLM_WAIT_INTERRUPTED,
+	FLM_WAIT_BUSY,
+	FLM_WAIT_NOT_YET_AVAILABLE,
+	FLM_WAIT_OVER_QUOTA,
+	FLM_WAIT_BROKER_UNREACHABLE,
+	FLM_WAIT_STORE_UNAVAILABLE,
+	FLM_WAIT_REASONS,
 };
 
 /* Broker retry reasons and error kinds the device reported. */
 enum flm_broker_retry {
-  FLM_RETRY_INTERRUPTED,
-  FLM_RETRY_BUSY,
-  FLM_RETRY_NOT_YET_AVAILABLE,
-  FLM_RETRY_OVER_QUOTA,
-  FLM_RETRY_BROKER_UNREACHABLE,
-  FLM_RETRIES,
+	FLM_RETRY_INTERRUPTED,
+	FLM_RETRY_BUSY,
+	FLM_RETRY_NOT_YET_AVAILABLE,
+	FLM_RETRY_OVER_QUOTA,
+	FLM_RETRY_BROKER_UNREACHABLE,
+	FLM_RETRY_STORE_UNAVAILABLE,
+	FLM_RETRIES,
 };
 
 enum flm_error_kind {
-  FLM_ERROR_BUS_ERROR,
-  FLM_ERROR_OUT_OF_MEMORY,
-  FLM_ERROR_DENIED,
-  FLM_ERROR_TIMED_OUT,
-  FLM_ERROR_HOST_FAILURE,
-  FLM_ERRORS,
+	FLM_ERROR_BUS_ERROR,
+	FLM_ERROR_OUT_OF_MEMORY,
+	FLM_ERROR_DENIED,
+	FLM_ERROR_TIMED_OUT,
+	FLM_ERROR_HOST_FAILURE,
+	FLM_ERRORS,
 };
 
 struct flm_stats {
-  atomic64_t faults;
-  atomic64_t inserts;
-  atomic64_t waits;
-  atomic64_t retries;
-  atomic64_t wait_signals;
-  atomic64_t timeouts;
-  atomic64_t sigbus_error;
-  atomic64_t sigbus_timeout;
-  atomic64_t sigbus_range;
-  atomic64_t sigbus_unbound;
-  atomic64_t prepares;
-  atomic64_t revocations;
-  atomic64_t interrupts;
-  atomic64_t events;
-  atomic64_t bad_events;
-  atomic64_t resyncs;
-  atomic64_t retries_by_reason[FLM_WAIT_REASONS];
-  atomic64_t broker_retries[FLM_RETRIES];
-  atomic64_t errors[FLM_ERRORS];
+	atomic64_t faults;
+	atomic64_t inserts;
+	atomic64_t waits;
+	atomic64_t retries;
+	atomic64_t wait_signals;
+	atomic64_t timeouts;
+	atomic64_t sigbus_error;
+	atomic64_t sigbus_timeout;
+	atomic64_t sigbus_range;
+	atomic64_t sigbus_unbound;
+	atomic64_t prepares;
+	atomic64_t revocations;
+	/* Waits on a revoked page that ended with its frame back, and their us */
+	atomic64_t revoked_round_trips;
+	atomic64_t revoked_round_trip_us;
+	atomic64_t interrupts;
+	atomic64_t events;
+	atomic64_t bad_events;
+	atomic64_t resyncs;
+	atomic64_t retries_by_reason[FLM_WAIT_REASONS];
+	atomic64_t broker_retries[FLM_RETRIES];
+	atomic64_t errors[FLM_ERRORS];
 };
 
 struct flm_dev {
-  struct kref ref;
-  struct pci_dev *pdev;
-  void __iomem *regs;
-  phys_addr_t window_phys;
-  resource_size_t window_bytes;
-  u64 pages;   /* window pages the device backs */
-  bool events; /* page events and MSI: wait for frames */
-  bool dead;   /* unbound: every access gets SIGBUS */
-  int irq;
-  int wc_cookie;
-  int id;
-  char name[32];
-  struct miscdevice misc;
-  struct inode *inode; /* one address_space for every open file */
-  atomic_t mappings;
+	struct kref ref;
+	struct pci_dev *pdev;
+	void __iomem *regs;
+	phys_addr_t window_phys;
+	resource_size_t window_bytes;
+	u64 pages;		/* window pages the device backs */
+	bool events;		/* page events and MSI: wait for frames */
+	bool dead;		/* unbound: every access gets SIGBUS */
+	int irq;
+	int wc_cookie;
+	int id;
+	char name[32];
+	struct miscdevice misc;
+	struct inode *inode;	/* one address_space for every open file */
+	atomic_t mappings;
 
-  struct rw_semaphore zap_lock; /* see the top of this file */
-  spinlock_t mirror_lock;       /* each change of a mirror entry */
-  spinlock_t reg_lock;          /* STATE_SELECT and STATE */
-  struct mutex event_lock;      /* one drainer of the ring */
-  u32 tail;                     /* events consumed, under event_lock */
-  u32 *mirror;                  /* per page, events mode only */
-  wait_queue_head_t waitq[FLM_WAIT_QUEUES];
+	struct rw_semaphore zap_lock;	/* see the top of this file */
+	spinlock_t mirror_lock;		/* each change of a mirror entry */
+	spinlock_t reg_lock;		/* STATE_SELECT and STATE */
+	struct mutex event_lock;	/* one drainer of the ring */
+	u32 tail;		/* events consumed, under event_lock */
+	u32 *mirror;		/* per page, events mode only */
+	wait_queue_head_t waitq[FLM_WAIT_QUEUES];
 
-  struct flm_stats stats;
+	struct flm_stats stats;
 };
 
 extern unsigned int flm_wait_ms;
 extern const struct vm_operations_struct flm_vm_ops;
 extern const struct attribute_group *flm_groups[];
 
-static inline wait_queue_head_t *flm_waitq(struct flm_dev *fdev, u64 page) {
-  return &fdev->waitq[page % FLM_WAIT_QUEUES];
+static inline wait_queue_head_t *flm_waitq(struct flm_dev *fdev, u64 page)
+{
+	return &fdev->waitq[page % FLM_WAIT_QUEUES];
 }
 
 /* events.c */

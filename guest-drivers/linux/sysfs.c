@@ -95,6 +95,8 @@ FLM_COUNTER(sigbus_range, stats.sigbus_range);
 FLM_COUNTER(sigbus_unbound, stats.sigbus_unbound);
 FLM_COUNTER(prepares, stats.prepares);
 FLM_COUNTER(revocations, stats.revocations);
+FLM_COUNTER(revoked_round_trips, stats.revoked_round_trips);
+FLM_COUNTER(revoked_round_trip_us, stats.revoked_round_trip_us);
 FLM_COUNTER(interrupts, stats.interrupts);
 FLM_COUNTER(events, stats.events);
 FLM_COUNTER(bad_events, stats.bad_events);
@@ -118,6 +120,8 @@ static struct attribute *flm_attrs[] = {
 	&flm_attr_sigbus_unbound.attr.attr,
 	&flm_attr_prepares.attr.attr,
 	&flm_attr_revocations.attr.attr,
+	&flm_attr_revoked_round_trips.attr.attr,
+	&flm_attr_revoked_round_trip_us.attr.attr,
 	&flm_attr_interrupts.attr.attr,
 	&flm_attr_events.attr.attr,
 	&flm_attr_bad_events.attr.attr,
@@ -146,6 +150,8 @@ FLM_BY_REASON(wait, not_yet_available, retries_by_reason,
 FLM_BY_REASON(wait, over_quota, retries_by_reason, FLM_WAIT_OVER_QUOTA);
 FLM_BY_REASON(wait, broker_unreachable, retries_by_reason,
 	      FLM_WAIT_BROKER_UNREACHABLE);
+FLM_BY_REASON(wait, store_unavailable, retries_by_reason,
+	      FLM_WAIT_STORE_UNAVAILABLE);
 
 static struct attribute *flm_wait_attrs[] = {
 	&flm_wait_first_touch.attr.attr,
@@ -157,6 +163,7 @@ static struct attribute *flm_wait_attrs[] = {
 	&flm_wait_not_yet_available.attr.attr,
 	&flm_wait_over_quota.attr.attr,
 	&flm_wait_broker_unreachable.attr.attr,
+	&flm_wait_store_unavailable.attr.attr,
 	NULL,
 };
 
@@ -172,6 +179,8 @@ FLM_BY_REASON(retry, not_yet_available, broker_retries,
 FLM_BY_REASON(retry, over_quota, broker_retries, FLM_RETRY_OVER_QUOTA);
 FLM_BY_REASON(retry, broker_unreachable, broker_retries,
 	      FLM_RETRY_BROKER_UNREACHABLE);
+FLM_BY_REASON(retry, store_unavailable, broker_retries,
+	      FLM_RETRY_STORE_UNAVAILABLE);
 
 static struct attribute *flm_retry_attrs[] = {
 	&flm_retry_interrupted.attr.attr,
@@ -179,6 +188,7 @@ static struct attribute *flm_retry_attrs[] = {
 	&flm_retry_not_yet_available.attr.attr,
 	&flm_retry_over_quota.attr.attr,
 	&flm_retry_broker_unreachable.attr.attr,
+	&flm_retry_store_unavailable.attr.attr,
 	NULL,
 };
 

@@ -3,13 +3,15 @@
 # through integration/testhost): starts a broker in a fresh work folder, fills
 # a shared device frame pool, runs three VMs whose memory the broker serves
 # (ramtouch over pattern RAM; pcimem on the PCI memory device; Linux booting
-# to its init on zero pages), reads the frames back through the broker, and
-# prints the summary table. Everything it
+# to its init on zero pages, its flmem mapping the same frames through the
+# guest driver), reads the frames back through the broker, and prints the
+# summary table. Everything it
 # starts is stopped and its work folder removed on every way out.
 #
 # demo_vm.sh --bin=DIR [--out=DIR] [--ram=64M]
 #   --bin: a folder with broker, brokerctl, vmm, ramtouch, pcimem,
-#          vmlinuz and initramfs.cpio (the Linux guest),
+#          vmlinuz and flmem_image.cpio (the Linux guest, with the
+#          guest driver and flmem),
 #          check_pcimem_frames.sh and summary.py (tools/demo copies them);
 #   --out: where the logs and statistics are kept for the caller (default:
 #          $TESTHOST_RESULTS, the test host's results folder, if set).
@@ -104,11 +106,16 @@ say "  read back through the broker: ${frames_check#check_pcimem_frames: }"
 
 say "VM 3: Debian's Linux kernel boots to its init with 2 vCPUs; every RAM page the"
 say "  loader did not install is a zero page from the broker on first touch (2-4 minutes"
-say "  under nested virtualization); init prints a line and powers off with status 0"
-run_vm linux --kernel="$bin/vmlinuz" --initrd="$bin/initramfs.cpio" \
-  --memory=128M --vcpus=2 --serial_input=none \
-  --cmdline='console=ttyS0 reboot=t panic=-1 nokaslr quiet pci=noearly fl_run="echo hello from Linux, $(nproc) CPUs, $(uname -r)"'
+say "  under nested virtualization). faultline_mem.ko binds the same PCI memory device;"
+say "  flmem maps the $POOL_FRAMES frames the host filled and VM 2 signed, and checks every"
+say "  word: each first touch is the driver's fault, the VMM's request and the broker's"
+say "  frame, mapped without a copy at either level"
+run_vm linux --kernel="$bin/vmlinuz" --initrd="$bin/flmem_image.cpio" \
+  --memory=128M --vcpus=2 --serial_input=none --pcimem=64K --pcimem_pool="$POOL" \
+  --pcimem_frames="$POOL_FRAMES" --pcimem_sharing=shared \
+  --cmdline="console=ttyS0 reboot=t panic=-1 nokaslr quiet pci=noearly fl_run=\"echo hello from Linux, \$(nproc) CPUs, \$(uname -r) && flmem check --count=$POOL_FRAMES --pattern_seed=$HOST_SEED --pool_frames=$POOL_FRAMES --signed && flmem info\""
 say "  $(grep -h 'hello from Linux' "$work/linux-serial.log" | grep -v running | tail -n 1)"
+say "  $(grep -h 'flmem: pass check' "$work/linux-serial.log" | tail -n 1)"
 
 brokerctl --json stats >"$work/broker_stats.json" 2>>"$work/brokerctl.log" \
   || fail "brokerctl stats failed"

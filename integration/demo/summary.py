@@ -83,18 +83,53 @@ def broker_line(broker):
     ]
 
 
+def driver_lines(label, serial_path):
+    """What a Linux guest's flmem printed about the guest driver: its
+    first- and second-touch latency and the driver's counts by reason
+    (`flmem info`); nothing for a guest without it."""
+    attributes, touches, verdicts = {}, [], []
+    with open(serial_path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith(("flmem: first touch:", "flmem: second touch:")):
+                touches.append(line[len("flmem: "):])
+            elif line.startswith("flmem: pass check") or line.startswith("flmem: fail"):
+                verdicts.append(line[len("flmem: "):])
+            elif line.startswith("flmem: ") and " = " in line:
+                name, _, value = line[len("flmem: "):].partition(" = ")
+                attributes[name] = value
+    if not attributes:
+        return []
+    def by(group):
+        counts = {name.split("/", 1)[1]: int(value) for name, value in attributes.items()
+                  if name.startswith(group + "/") and value.isdigit()}
+        return reasons_text(counts)
+    get = lambda name: attributes.get(name, "?")
+    return ["%s, guest driver faultline_mem (mode %s, %s pages):" % (
+                label, get("mode"), get("pages"))] + [
+        "  " + line for line in verdicts + touches] + [
+        "  driver faults %s, pfns inserted %s, PREPAREs rung %s, waits %s, "
+        "revocations %s" % (get("faults"), get("inserts"), get("prepares"),
+                            get("waits"), get("revocations")),
+        "  retries by why the page was unavailable: %s" % by("retries_by_reason"),
+        "  broker retries by reason: %s; errors by kind: %s" % (
+            by("broker_retries"), by("errors")),
+    ]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--broker_stats", required=True)
     parser.add_argument("runs", nargs="+", metavar="LABEL=PREFIX")
     args = parser.parse_args()
 
-    labels, columns = [], []
+    labels, columns, drivers = [], [], []
     for run in args.runs:
         label, _, prefix = run.partition("=")
         stats, result = load_run(prefix)
         labels.append(label)
         columns.append(vm_rows(stats, result))
+        drivers += driver_lines(label, prefix + "-serial.log")
     with open(args.broker_stats) as f:
         broker = json.loads(f.readline())
 
@@ -111,6 +146,8 @@ def main():
     for index, name in enumerate(names):
         print(row(name, [column[index][1] for column in columns]))
     print()
+    for line in drivers:
+        print(line)
     for line in broker_line(broker):
         print(line)
     print("(VMM latency: first ask to page installed. Under nested virtualization "

@@ -43,8 +43,48 @@ revoked=$(($(attr retries_by_reason/revoked) - before))
 say "retries after revocations: $revoked; revocations acknowledged $(attr revocations); waits $(attr waits), retries $(attr retries), wait_signals $(attr wait_signals)"
 [ "$revoked" -ge 1 ] || fail 17 "no VM_FAULT_RETRY counted for a revoked page"
 [ "$(attr revocations)" -ge 1 ] || fail 18 "no revocation acknowledged"
+# The host's mark replaced frame 0: give it back its pattern and signature.
+restore() {
+  flmem fill --first="$1" --count=1 --pattern_seed=5 --pool_frames=64 >/dev/null &&
+    flmem sign --first="$1" --count=1 --pool_frames=64 >/dev/null
+}
+restore 0 || fail 33 "restoring frame 0"
 
-# 5. Page 100: the broker answers retry (not yet available) for longer
+# The revocation round trip as the guest sees it: one thread touches page
+# 8 alone, no signals, while the host revokes it 4 times (each time once
+# the VMM mapped it again) and then marks it. The touches slower than 5 ms
+# are those waits (and the emulator's stalls): the zap, the
+# acknowledgement, the VMM's unmap, then PREPARE and a new frame answer.
+# The driver times each such wait (revoked_round_trip_us).
+trips=$(attr revoked_round_trips) trip_us=$(attr revoked_round_trip_us)
+say "round trip: revoke page 8 now"
+flmem touch --first=8 --count=1 --seconds=240 --slow_us=5000 \
+  --pattern_seed=5 --pool_frames=64 --mark_seed=78 ||
+  fail 39 "touch of page 8 while the host revoked it"
+trips=$(($(attr revoked_round_trips) - trips))
+trip_us=$(($(attr revoked_round_trip_us) - trip_us))
+[ "$trips" -ge 1 ] || fail 41 "no wait on the revoked page 8 ended with its frame"
+say "round trips: $trips waits on revoked page 8 ended with its frame, $((trip_us / trips)) us each on average"
+restore 8 || fail 40 "restoring frame 8"
+
+# 5. The broker is SIGKILLed and started again while two processes touch
+#    pages 64-95 for the first time (frames 0-31 again: the identity
+#    policy). The host delays the broker's answers for those pages, kills
+#    it while the processes wait in the driver, and only the new broker's
+#    answers to the VMM's resent requests let them go on: every word must
+#    be right.
+say "restart: delay pages? waiting for the host"
+read -r -t 300 line || fail 34 "the host did not answer"
+say "host: $line"
+flmem check --first=64 --count=16 --pattern_seed=5 --pool_frames=64 --signed &
+first_half=$!
+flmem check --first=80 --count=16 --pattern_seed=5 --pool_frames=64 --signed &
+second_half=$!
+wait "$first_half" || fail 35 "pages 64-79 across the broker's restart"
+wait "$second_half" || fail 36 "pages 80-95 across the broker's restart"
+say "the broker restarted under the touches: 32 pages right"
+
+# 6. Page 100: the broker answers retry (not yet available) for longer
 #    than wait_ms; page 101: the broker answers error. Each is SIGBUS for
 #    the process that touches it, and the guest goes on.
 say "injected? waiting for the host"
@@ -52,14 +92,17 @@ read -r -t 300 line || fail 19 "the host did not answer"
 say "host: $line"
 echo 1500 > /sys/module/faultline_mem/parameters/wait_ms
 flmem expect_sigbus --first=100 --count=1 --page=0 || fail 20 "no SIGBUS after wait_ms"
+# The driver logs the page's state and the broker's reason as words.
 dmesg | grep "faultline-mem0: page 100 " | tail -n 1
+dmesg | grep -q "faultline-mem0: page 100 still has no frame after wait_ms (pending, not yet available): SIGBUS for flmem" ||
+  fail 37 "the retry's reason is not in the kernel log"
 [ "$(attr sigbus_timeout)" -ge 1 ] || fail 21 "sigbus_timeout not counted"
 [ "$(attr retries_by_reason/not_yet_available)" -ge 1 ] ||
   [ "$(attr broker_retries/not_yet_available)" -ge 1 ] ||
   fail 22 "the broker's retry reason was not counted"
 flmem expect_sigbus --first=101 --count=1 --page=0 || fail 23 "no SIGBUS for an error answer"
 dmesg | grep "faultline-mem0: page 101 " | tail -n 1
-dmesg | grep -q "faultline-mem0: page 101 .*bus_error" ||
+dmesg | grep -q "faultline-mem0: page 101 has no frame: the broker answered error (error, bus error): SIGBUS for flmem" ||
   fail 24 "the error's kind is not in the kernel log"
 [ "$(attr errors/bus_error)" -ge 1 ] || fail 25 "errors/bus_error not counted"
 flmem check --count=64 --pattern_seed=5 --pool_frames=64 --signed >/dev/null ||
@@ -67,11 +110,19 @@ flmem check --count=64 --pattern_seed=5 --pool_frames=64 --signed >/dev/null ||
 say "SIGBUS for the process only; the guest goes on"
 flmem info
 
-# 6. rmmod is refused while mapped, works without; binding again works.
-flmem touch --count=1 --seconds=5 &
-sleep 1
+# 7. rmmod is refused while mapped, works without; binding again works.
+# The binary itself, not the flmem function: $! must be its pid to kill.
+/bin/flmem touch --count=1 --seconds=600 >/dev/null &
+touch_pid=$!
+for _ in $(seq 600); do
+  [ "$(attr mappings)" -ge 1 ] && break
+  sleep 0.1
+done
+[ "$(attr mappings)" -ge 1 ] || fail 38 "flmem touch did not map the device in 60 s"
 if rmmod faultline_mem 2>/dev/null; then fail 27 "rmmod while mapped"; fi
-wait
+say "rmmod refused while mapped"
+kill "$touch_pid"
+wait "$touch_pid"
 rmmod faultline_mem || fail 28 "rmmod"
 [ ! -e /dev/faultline-mem0 ] || fail 29 "/dev/faultline-mem0 stayed"
 insmod /lib/modules/faultline_mem.ko || fail 30 "insmod again"

@@ -324,19 +324,25 @@ def restart_broker(case, args):
                             % (target, counter, args.timeout, now["line"]))
         time.sleep(0.2)
     log("requesting the broker restart at %s" % now["line"])
+    request_broker_restart(case)
+    with open(os.path.join(case.work, "restart_at_" + counter), "w") as f:
+        f.write(str(now[counter]))
+
+
+def request_broker_restart(case, timeout=60):
+    """Asks run_case.sh to SIGKILL the broker and start it again; returns
+    once the new one printed its ready line."""
     request = os.path.join(case.work, "broker.restart")
     open(request, "w").close()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while os.path.exists(request):
         failed = os.path.join(case.work, "broker.restart.failed")
         if os.path.exists(failed):
             raise StepError("the broker restart failed: " + case.read("broker.restart.failed"))
         if time.monotonic() > deadline:
-            raise StepError("the broker was not restarted within 60 s")
+            raise StepError("the broker was not restarted within %d s" % timeout)
         time.sleep(0.2)
     log("the broker runs again; VMM: %s" % case.status()["line"])
-    with open(os.path.join(case.work, "restart_at_" + counter), "w") as f:
-        f.write(str(now[counter]))
 
 
 def error_range(args):

@@ -21,6 +21,8 @@ uint8_t PciMemRetryReason(v1::RetryReason reason) {
       return abi::kPciMemReasonNotYetAvailable;
     case v1::RETRY_REASON_OVER_QUOTA:
       return abi::kPciMemReasonOverQuota;
+    case v1::RETRY_REASON_STORE_UNAVAILABLE:
+      return abi::kPciMemReasonStoreUnavailable;
     default:  // unknown reasons are BUSY (broker.proto)
       return abi::kPciMemReasonBusy;
   }

@@ -86,6 +86,8 @@ TEST(PciMemReasonsTest, KeepProtocolV1Order) {
             abi::kPciMemReasonNotYetAvailable);
   EXPECT_EQ(PciMemRetryReason(v1::RETRY_REASON_OVER_QUOTA),
             abi::kPciMemReasonOverQuota);
+  EXPECT_EQ(PciMemRetryReason(v1::RETRY_REASON_STORE_UNAVAILABLE),
+            abi::kPciMemReasonStoreUnavailable);
   EXPECT_EQ(PciMemRetryReason(static_cast<v1::RetryReason>(77)),
             abi::kPciMemReasonBusy)
       << "unknown reasons are BUSY";

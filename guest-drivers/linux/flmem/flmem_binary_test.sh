@@ -51,6 +51,8 @@ expect 0 '^flmem: pass check: .* 0 words' --device="$device" check \
 expect 0 '^flmem: signals: [1-9][0-9]* sent, [1-9][0-9]* handled' \
   --device="$device" touch --count=16 --threads=3 --seconds=1 \
   --signal_every_ms=10 --pattern_seed=5 --pool_frames=8
+expect 0 'touches of 2 pages, [0-9]* slower than 250000us' --device="$device" \
+  touch --count=2 --seconds=1 --slow_us=250000
 expect 1 'no mark on page 0' --device="$device" touch --count=2 --seconds=1 \
   --mark_seed=99
 expect 0 '^flmem: pass expect_sigbus: page 16 raised SIGBUS' \

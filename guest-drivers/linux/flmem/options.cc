@@ -25,7 +25,7 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"touch",
        {Command::kTouch,
         {"threads", "seconds", "signal_every_ms", "pattern_seed", "pool_frames",
-         "mark_seed"}}},
+         "mark_seed", "slow_us"}}},
       {"expect_sigbus", {Command::kExpectSigbus, {"page"}}},
   };
   return *commands;
@@ -94,6 +94,9 @@ bool SetFlag(Options* options, const std::string& key, const std::string& value,
   } else if (key == "signal_every_ms") {
     if (!need_number(1, 60000)) return false;
     options->signal_every_ms = number;
+  } else if (key == "slow_us") {
+    if (!need_number(1, 10000000)) return false;
+    options->slow_us = number;
   } else if (key == "page") {
     if (!need_number(0, uint64_t{1} << 20)) return false;
     options->page = number;
@@ -182,10 +185,11 @@ Maps pages FIRST..FIRST+COUNT-1 of the device shared and:
   share                       a child process maps the pages too; each sees
                               the other's writes at once
   touch [--threads=T] [--seconds=S] [--signal_every_ms=M]
-        [--pattern_seed=S --pool_frames=N] [--mark_seed=K]
+        [--pattern_seed=S --pool_frames=N] [--mark_seed=K] [--slow_us=U]
                               T threads read every page in turn until S
                               seconds pass (or page 0 shows word 0 of
-                              pattern K); SIGUSR1 every M ms to each thread
+                              pattern K); SIGUSR1 every M ms to each thread;
+                              reports the reads slower than U us (50)
   expect_sigbus --page=P      touches mapped page P: SIGBUS passes
 Exit: 0 pass, 1 wrong data, 2 bad usage or device, 3 unexpected SIGBUS,
 4 no SIGBUS where one was expected.

@@ -37,7 +37,8 @@ struct Options {
   uint64_t seconds = 10;
   uint64_t signal_every_ms = 0;       // touch: SIGUSR1 to every thread
   std::optional<uint64_t> mark_seed;  // touch: stop at the host's mark
-  uint64_t page = 0;                  // expect_sigbus: page, from `first`
+  uint64_t slow_us = 50;  // touch: an access this slow waited; reported
+  uint64_t page = 0;      // expect_sigbus: page, from `first`
 
   // The frame a mapped page (0-based in the mapping) shows.
   uint64_t FrameOf(uint64_t mapped_page) const {

@@ -45,14 +45,17 @@ TEST(OptionsTest, DefaultsMapOnePageOfTheFirstDevice) {
 
 TEST(OptionsTest, TouchTakesThreadsSignalsAndAMark) {
   std::string error;
-  auto options = Parse({"touch", "--threads=4", "--seconds=30",
-                        "--signal_every_ms=5", "--mark_seed=7"},
-                       &error);
+  auto options =
+      Parse({"touch", "--threads=4", "--seconds=30", "--signal_every_ms=5",
+             "--mark_seed=7", "--slow_us=5000"},
+            &error);
   ASSERT_TRUE(options.has_value()) << error;
   EXPECT_EQ(options->threads, 4u);
   EXPECT_EQ(options->seconds, 30u);
   EXPECT_EQ(options->signal_every_ms, 5u);
   EXPECT_EQ(*options->mark_seed, 7u);
+  EXPECT_EQ(options->slow_us, 5000u);
+  EXPECT_EQ(Parse({"touch"}, &error)->slow_us, 50u);
 }
 
 TEST(OptionsTest, RefusesWhatItCannotUse) {
@@ -71,6 +74,10 @@ TEST(OptionsTest, RefusesWhatItCannotUse) {
             "--count=-3: expected a number in 1..1048576");
   EXPECT_EQ(ErrorOf({"share", "--count=12x"}),
             "--count=12x: expected a number in 1..1048576");
+  EXPECT_EQ(ErrorOf({"touch", "--slow_us=0"}),
+            "--slow_us=0: expected a number in 1..10000000");
+  EXPECT_EQ(ErrorOf({"check", "--pattern_seed=1", "--slow_us=9"}),
+            "--slow_us does not apply to this command");
   EXPECT_EQ(ErrorOf({"touch", "--threads=65"}),
             "--threads=65: expected a number in 1..64");
   EXPECT_EQ(ErrorOf({"check", "--pattern_seed=1", "--signed=maybe"}),

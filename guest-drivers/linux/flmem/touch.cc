@@ -1,9 +1,9 @@
 // flmem touch: several threads read every mapped page in turn, each from
 // its own starting page, for a while or until the host marks page 0, while
 // another thread may send each of them SIGUSR1 every few milliseconds. An
-// access slower than kSlowNs waited for something (a fault, a frame); those
-// are reported, as are the signals handled and any data that differs from
-// the host's pattern.
+// access slower than --slow_us waited for something (a fault, a frame);
+// those are reported, as are the signals handled and any data that differs
+// from the host's pattern.
 #include <pthread.h>
 #include <signal.h>
 
@@ -22,7 +22,6 @@
 namespace faultline::flmem {
 namespace {
 
-constexpr uint64_t kSlowNs = 50000;
 constexpr size_t kMaxSlowSamples = 100000;
 
 std::atomic<uint64_t> signals_handled{0};
@@ -45,6 +44,7 @@ void Worker(Shared* shared, uint32_t index) {
   const Options& options = *shared->options;
   const Mapping& mapping = *shared->mapping;
   const uint64_t pages = mapping.pages();
+  const uint64_t slow_after_ns = options.slow_us * 1000;
   const uint64_t mark = options.mark_seed ? pattern::Word(*options.mark_seed,
                                                           options.FrameOf(0), 0)
                                           : 0;
@@ -62,7 +62,8 @@ void Worker(Shared* shared, uint32_t index) {
     }
     const uint64_t took = NowNs() - start;
     ++touches;
-    if (took >= kSlowNs && slow.size() < kMaxSlowSamples) slow.push_back(took);
+    if (took >= slow_after_ns && slow.size() < kMaxSlowSamples)
+      slow.push_back(took);
     if (options.mark_seed && p == 0 && value == mark) {
       shared->marked = true;
       shared->stop = true;
@@ -110,7 +111,7 @@ int RunTouch(const Options& options, const Mapping& mapping) {
   std::printf("flmem: touch: %u threads, %" PRIu64 " touches of %" PRIu64
               " pages, %zu slower than %" PRIu64 "us\n",
               options.threads, shared.touches.load(), mapping.pages(),
-              shared.slow_ns.size(), kSlowNs / 1000);
+              shared.slow_ns.size(), options.slow_us);
   std::printf("flmem: slow touches: %s\n",
               FormatSummary(Summarize(shared.slow_ns)).c_str());
   std::printf("flmem: signals: %" PRIu64 " sent, %" PRIu64 " handled\n",
