@@ -30,10 +30,15 @@ ABSL_FLAG(std::string, vm_token, "",
           "NAME=TOKEN: the token VM NAME must present to attach over TCP. "
           "Repeat the flag for more VMs.");
 ABSL_FLAG(uint32_t, max_faults_in_flight, 256,
-          "Per-session faults worked on at once; more answer retry "
-          "OVER_QUOTA (0 = no limit).");
+          "Per-session faults worked on at once; at the limit its Faults "
+          "stream is not read until answers complete, and ResolveFault "
+          "answers retry OVER_QUOTA (0 = no limit).");
 ABSL_FLAG(uint32_t, max_faults_per_second, 0,
           "Per-session sustained fault rate (token bucket); 0 = no limit.");
+ABSL_FLAG(uint32_t, max_reasks_per_second,
+          faultline::broker::kDefaultMaxReasksPerSecond,
+          "Per-session re-asks of retried faults (attempt > 1) its Faults "
+          "stream is read for per second; more wait unread (0 = no limit).");
 ABSL_FLAG(std::string, metrics, "",
           "HOST:PORT for a Prometheus text endpoint (off unless given).");
 ABSL_FLAG(std::string, tls_cert, "",
@@ -126,7 +131,8 @@ int main(int argc, char** argv) {
       "faultline fault broker: answers guest memory faults for VMMs.\n"
       "  broker [--socket=PATH] [--tcp=HOST:PORT --vm_token=NAME=TOKEN ...]\n"
       "         [--device_memory_dir=DIR] [--max_faults_in_flight=N]\n"
-      "         [--max_faults_per_second=N] [--metrics=HOST:PORT]\n"
+      "         [--max_faults_per_second=N] [--max_reasks_per_second=N]\n"
+      "         [--metrics=HOST:PORT]\n"
       "         [--tls_cert=PEM --tls_key=PEM] [--staging_slots=N]\n"
       "         [--admin_token_file=PATH] [--reap_after=DURATION]\n"
       "         [--image_dir=DIR]\n"
@@ -160,6 +166,7 @@ int main(int argc, char** argv) {
   options.vm_tokens = std::move(vm_tokens);
   options.max_faults_in_flight = absl::GetFlag(FLAGS_max_faults_in_flight);
   options.max_faults_per_second = absl::GetFlag(FLAGS_max_faults_per_second);
+  options.max_reasks_per_second = absl::GetFlag(FLAGS_max_reasks_per_second);
   options.metrics_address = absl::GetFlag(FLAGS_metrics);
   options.tls_cert_path = absl::GetFlag(FLAGS_tls_cert);
   options.tls_key_path = absl::GetFlag(FLAGS_tls_key);

@@ -364,5 +364,43 @@ TEST_F(RingServiceTest, BadReleasesAndOtherStreamsRecordsChangeNothing) {
               ::testing::HasSubstr("release_count"));
 }
 
+// A session at its faults-in-flight limit is not read, ring or stream: its
+// requests wait in the ring (the broker's index stays), the pause is
+// counted, and the ring is read on once answers complete.
+TEST_F(RingServiceTest, OverQuotaTheRingIsNotReadUntilAnswersComplete) {
+  server_.reset();
+  StartBroker(dir_, /*max_in_flight=*/2);
+  const v1::AttachResponse attached = AttachWithRing("quotavm");
+  TestRing vmm(attached.staging());
+  auto stream = OpenRingStream(attached);
+  ASSERT_NE(stream, nullptr);
+  v1::InjectionRule slow;
+  slow.set_session_id(attached.session_id());
+  slow.set_region_id(kPatternId);
+  slow.set_delay_us(300'000);
+  Inject(slow);
+  for (uint64_t id = 1; id <= 6; ++id) {
+    vmm.Ask(id, kPatternId, id * v1::wire::kPageBytes);
+  }
+  WaitForFaultsInFlight(attached.session_id(), 2);
+  absl::SleepFor(absl::Milliseconds(100));
+  // Two taken, the third waits with the rest.
+  EXPECT_LE(LoadShared(&vmm.header()->request_head.value), 3u);
+  for (int answered = 0; answered < 6; ++answered) {
+    std::optional<v1::FaultAnswer> answer = vmm.Next();
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_TRUE(answer->has_page()) << answer->DebugString();
+  }
+  v1::GetStatsRequest request;
+  request.set_session_id(attached.session_id());
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::GetStatsResponse stats;
+  ASSERT_TRUE(admin_->GetStats(&context, request, &stats).ok());
+  ASSERT_EQ(stats.sessions_size(), 1);
+  EXPECT_GT(stats.sessions(0).counters().reads_paused(), 0u);
+  EXPECT_EQ(stats.sessions(0).counters().retries(), 0u);  // none over quota
+}
+
 }  // namespace
 }  // namespace faultline::broker

@@ -60,6 +60,7 @@ BrokerServer::BrokerServer(BrokerOptions options,
             v1::Limits limits;
             limits.set_max_faults_in_flight(options_.max_faults_in_flight);
             limits.set_max_faults_per_second(options_.max_faults_per_second);
+            limits.set_max_reasks_per_second(options_.max_reasks_per_second);
             return limits;
           }(),
           StagingOptions{options_.device_memory_dir, options_.staging_slots,

@@ -24,6 +24,7 @@
 #include "broker/observe/metrics_http.h"
 #include "broker/observe/watch_hub.h"
 #include "broker/policy/injection.h"
+#include "broker/policy/read_throttle.h"
 #include "broker/policy/scheduler.h"
 #include "broker/session/authorization.h"
 #include "broker/session/session_registry.h"
@@ -41,6 +42,8 @@ struct BrokerOptions {
   std::map<std::string, std::string> vm_tokens;
   uint32_t max_faults_in_flight = 256;
   uint32_t max_faults_per_second = 0;
+  // Re-asks of retried faults a session's stream is read for per second.
+  uint32_t max_reasks_per_second = kDefaultMaxReasksPerSecond;
   // "HOST:PORT"; empty: no metrics endpoint. Port 0 picks a free port.
   std::string metrics_address;
   // PEM files; both or neither. TLS applies to TCP only.

@@ -87,49 +87,6 @@ TEST_F(BrokerServerTest, ClientThatDoesNotReadIsPausedNotBuffered) {
   EXPECT_TRUE(stream->Finish().ok());
 }
 
-TEST_F(BrokerServerTest, InFlightQuotaRetriesTheStormNotTheQuietSession) {
-  server_.reset();
-  StartBroker(dir_, /*max_in_flight=*/4);
-  auto storm = MustAttach("storm", {PatternRegion(1, 0, 64, 1)});
-  auto quiet = MustAttach("quiet", {PatternRegion(1, 0, 64, 2)});
-  // The storm's faults stay in flight (delayed), so its fifth and later
-  // faults are over its quota while they wait.
-  v1::InjectionRule delay;
-  delay.set_session_id(storm.session_id());
-  delay.set_region_id(1);
-  delay.set_delay_us(2'000'000);
-  v1::SetInjectionResponse rule;
-  {
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    ASSERT_TRUE(admin_->SetInjection(&context, delay, &rule).ok());
-  }
-  auto stream = OpenStream(storm);
-  for (uint64_t i = 0; i < 20; ++i)
-    ASSERT_TRUE(stream->SendFault(i, 1, i * 4096));
-  int over_quota = 0;
-  for (uint64_t i = 4; i < 20; ++i) {
-    auto answer = stream->WaitAnswer(i, kWait);
-    ASSERT_TRUE(answer.has_value());
-    ASSERT_TRUE(answer->has_retry()) << answer->DebugString();
-    EXPECT_EQ(answer->retry().reason(), v1::RETRY_REASON_OVER_QUOTA);
-    EXPECT_GT(answer->retry().delay_hint_us(), 0u);
-    ++over_quota;
-  }
-  EXPECT_EQ(over_quota, 16);
-  // Meanwhile the quiet session is answered in full.
-  for (uint64_t page = 0; page < 8; ++page) {
-    v1::FaultAnswer answer;
-    ASSERT_TRUE(Resolve(quiet, 1, page * 4096, &answer).ok());
-    EXPECT_TRUE(PatternMatches(answer.page().data(), 2, page));
-  }
-  for (uint64_t i = 0; i < 4; ++i) {
-    auto answer = stream->WaitAnswer(i, kWait);
-    ASSERT_TRUE(answer.has_value());
-    EXPECT_TRUE(PatternMatches(answer->page().data(), 1, i));
-  }
-}
-
 TEST_F(BrokerServerTest, PrefetchStopsAtRegionEnd) {
   auto attached = MustAttach("vm", {PatternRegion(1, 0, 4, 9)});
   auto stream = OpenStream(attached);

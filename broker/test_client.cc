@@ -79,12 +79,18 @@ void FaultStreamClient::ReadLoop() {
     absl::MutexLock lock(&mu_);
     if (response.has_answer()) {
       answers_[response.answer().fault_id()] = response.answer();
+      answer_order_.push_back(response.answer().fault_id());
     } else if (response.has_revocation()) {
       revocations_.push_back(response.revocation());
     }
   }
   absl::MutexLock lock(&mu_);
   ended_ = true;
+}
+
+std::vector<uint64_t> FaultStreamClient::AnswerOrder() {
+  absl::MutexLock lock(&mu_);
+  return answer_order_;
 }
 
 bool FaultStreamClient::Send(const v1::FaultStreamRequest& request) {

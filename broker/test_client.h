@@ -50,6 +50,9 @@ class FaultStreamClient {
   std::optional<v1::FaultAnswer> WaitAnswer(uint64_t fault_id,
                                             absl::Duration timeout);
   std::optional<v1::FrameRevocation> WaitRevocation(absl::Duration timeout);
+  // The fault ids of every answer received so far, in arrival order (an
+  // id answered twice is there twice).
+  std::vector<uint64_t> AnswerOrder() ABSL_LOCKS_EXCLUDED(mu_);
   // True once the broker ended the stream (within `timeout`); Finish()
   // then returns how.
   bool WaitEnded(absl::Duration timeout);
@@ -69,6 +72,7 @@ class FaultStreamClient {
   std::thread reader_;
   absl::Mutex mu_;
   std::map<uint64_t, v1::FaultAnswer> answers_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> answer_order_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::FrameRevocation> revocations_ ABSL_GUARDED_BY(mu_);
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ = false;

@@ -76,6 +76,8 @@ std::vector<std::string> CounterCells(const std::string& session,
           absl::StrCat(c.frames()),
           absl::StrCat(c.retries()),
           absl::StrCat(c.errors()),
+          absl::StrCat(c.reads_paused()),
+          absl::StrCat(c.reasks_throttled()),
           HumanBytes(c.bytes_served()),
           absl::StrCat(c.latency().p50_us()),
           absl::StrCat(c.latency().p99_us()),
@@ -139,7 +141,8 @@ absl::Status RunStats(const Command& command) {
     return absl::OkStatus();
   }
   Table table({"SESSION", "VM/REGION", "FAULTS", "PAGES", "ZEROS", "FRAMES",
-               "RETRIES", "ERRORS", "SERVED", "P50us", "P99us", "P99.9us"});
+               "RETRIES", "ERRORS", "PAUSED", "THROTTLED", "SERVED", "P50us",
+               "P99us", "P99.9us"});
   for (const v1::SessionStats& s : response.sessions()) {
     table.AddRow(CounterCells(s.session_id(), s.vm_name(), s.counters()));
     for (const v1::RegionStats& r : s.regions()) {

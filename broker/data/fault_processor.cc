@@ -18,6 +18,8 @@ struct FaultProcessor::Pending {
   Deliver deliver;
   absl::Time received;
   bool admitted = false;
+  // Counted by the session's throttle until answered.
+  bool taken = false;
 };
 
 void FaultProcessor::Process(std::shared_ptr<Session> session,
@@ -54,6 +56,8 @@ absl::Status FaultProcessor::Start(std::shared_ptr<Session> session,
   pending->session = std::move(session);
   pending->fault = fault;
   pending->deliver = std::move(deliver);
+  pending->session->throttle().Took(fault.attempt() > 1, pending->received);
+  pending->taken = true;
   v1::FaultAnswer answer;
 
   absl::StatusOr<SessionRegion*> target =
@@ -215,6 +219,33 @@ void FaultProcessor::Finish(const Pending& pending, v1::FaultAnswer answer,
     watchers_.Publish(event);
   }
   if (deliver) pending.deliver(std::move(answer));
+  // After the answer: a transport paused at the session's in-flight limit
+  // reads on now.
+  if (pending.taken) {
+    for (ReadThrottle::Resume& resume :
+         pending.session->throttle().Answered()) {
+      resume();
+    }
+  }
+}
+
+bool FaultProcessor::MayTake(const std::shared_ptr<Session>& session,
+                             std::function<void()> resume) {
+  const absl::Time now = absl::Now();
+  const ReadThrottle::Verdict verdict =
+      session->throttle().MayTake(now, resume);
+  if (verdict.wait == ReadThrottle::Wait::kNone) return true;
+  const bool reask = verdict.wait == ReadThrottle::Wait::kReaskRate;
+  session->stats().RecordReadPause(reask);
+  total_.RecordReadPause(reask);
+  if (verdict.wait != ReadThrottle::Wait::kInFlight) {
+    // In the session's own fair queue: the resume takes its turn.
+    scheduler_.SubmitAfter(session->serial(), verdict.not_before - now,
+                           [resume = std::move(resume)](bool interrupted) {
+                             if (!interrupted) resume();
+                           });
+  }
+  return false;
 }
 
 }  // namespace faultline::broker

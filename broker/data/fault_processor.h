@@ -3,9 +3,10 @@
 // has a worker compute the answer from the region's source or pool (single
 // flight per page, with prefetch), and counts and publishes the outcome.
 //
-// Threading: Process() and Resolve() may be called from any thread (gRPC
-// reactors and handlers); the answer is delivered exactly once, on the
-// calling thread or on a scheduler worker, never under a lock of this class.
+// Threading: Process(), Resolve() and MayTake() may be called from any
+// thread (gRPC reactors and handlers, a ring's reader); the answer is
+// delivered exactly once, on the calling thread or on a scheduler worker,
+// never under a lock of this class.
 #ifndef FAULTLINE_BROKER_DATA_FAULT_PROCESSOR_H_
 #define FAULTLINE_BROKER_DATA_FAULT_PROCESSOR_H_
 
@@ -56,6 +57,19 @@ class FaultProcessor {
   // ResolveFaultRequest without a fault, a stream message with nothing
   // set): counted and published as an invalid request; returns `why`.
   absl::Status Refuse(std::shared_ptr<Session> session, absl::Status why);
+
+  // Flow control for a transport that reads a session's requests itself
+  // (the Faults stream, a ring), asked before it takes each one: true when
+  // it may take the next request now. Otherwise the pause is counted in the
+  // session's statistics and `resume` runs once, later, when the session
+  // may be under its throttle again (policy/read_throttle.h): on the thread
+  // that answers one of its faults (at the in-flight limit) or on a
+  // scheduler worker when a token is due (over the fault or re-ask rate).
+  // The transport then asks again. A timed resume is dropped at broker
+  // shutdown, which ends every transport itself. `resume` must not block
+  // and may hold only what outlives the transport.
+  bool MayTake(const std::shared_ptr<Session>& session,
+               std::function<void()> resume);
 
  private:
   struct Pending;

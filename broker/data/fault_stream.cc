@@ -63,7 +63,17 @@ class FaultStream : public FaultStreamReactor {
 
  private:
   void ContinueReading() {
+    // Over its quota the session is not read: the VMM's writes wait in
+    // HTTP/2 flow control until the throttle resumes this stream, on
+    // whatever thread, through the writer (which outlives the reactor).
     if (!writer_->BeginRead()) return;
+    if (session_ != nullptr &&
+        !processor_.MayTake(session_, [this, writer = writer_] {
+          writer->RunUnlessEnding([this] { ContinueReading(); });
+        })) {
+      writer_->ReadStarted();  // not started after all
+      return;
+    }
     request_.Clear();
     StartRead(&request_);
     writer_->ReadStarted();
@@ -146,6 +156,9 @@ class FaultStream : public FaultStreamReactor {
     };
     callbacks.fault = [this](const v1::FaultRequest& fault) {
       StartFault(fault);
+    };
+    callbacks.may_take = [this](std::function<void()> resume) {
+      return processor_.MayTake(session_, std::move(resume));
     };
     callbacks.broken = [this](const absl::Status& why) {
       std::fprintf(stderr, "broker: session %s: %s\n", session_->id().c_str(),

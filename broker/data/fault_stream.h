@@ -10,7 +10,11 @@
 //
 // Threading: gRPC runs the reactions, one read at a time; the ring reader's
 // thread releases slots and starts faults alongside them; answers arrive
-// from worker threads and go straight to the ring or the writer.
+// from worker threads and go straight to the ring or the writer. A session
+// over its quota (the FaultProcessor's MayTake) is not read until its
+// throttle resumes the stream, from an answering thread or the scheduler's
+// timer; a paused stream still ends on cancel, detach and broker shutdown,
+// since no read holds it open.
 #ifndef FAULTLINE_BROKER_DATA_FAULT_STREAM_H_
 #define FAULTLINE_BROKER_DATA_FAULT_STREAM_H_
 

@@ -26,6 +26,10 @@ RingReader::RingReader(SessionRing& ring, uint64_t generation,
 void RingReader::Stop() {
   stop_.store(true);
   ring_.Wake();
+  {
+    absl::MutexLock lock(&resumed_->mu);
+    resumed_->done = true;  // ends a throttled wait
+  }
   if (!thread_.joinable()) return;
   // A stream finished from a callback ends on this thread: it cannot wait
   // for itself, and returns to Loop, which sees the flag.
@@ -56,6 +60,7 @@ void RingReader::Serve() {
       callbacks_.broken(broken);
       return;
     }
+    if (!MayTake()) continue;
     absl::StatusOr<std::optional<RingRequest>> request = ring_.TakeRequest();
     if (!request.ok()) {
       callbacks_.broken(request.status());
@@ -75,6 +80,26 @@ void RingReader::Serve() {
     if (!next.released_slots.empty()) callbacks_.release(next.released_slots);
     if (next.fault.has_value()) callbacks_.fault(*next.fault);
   }
+}
+
+bool RingReader::MayTake() {
+  if (!callbacks_.may_take) return true;
+  {
+    absl::MutexLock lock(&resumed_->mu);
+    resumed_->done = false;
+  }
+  if (callbacks_.may_take([resumed = resumed_] {
+        absl::MutexLock lock(&resumed->mu);
+        resumed->done = true;
+      })) {
+    return true;
+  }
+  // The VMM's requests wait in the ring meanwhile.
+  absl::MutexLock lock(&resumed_->mu);
+  while (!resumed_->done && !stop_.load() && !ring_.Superseded(generation_)) {
+    resumed_->mu.AwaitWithTimeout(absl::Condition(&resumed_->done), kRingSleep);
+  }
+  return false;  // asked again at the next turn
 }
 
 }  // namespace faultline::broker

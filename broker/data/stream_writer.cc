@@ -90,6 +90,16 @@ void StreamWriter::ReadStarted() {
   Pump();
 }
 
+void StreamWriter::RunUnlessEnding(const std::function<void()>& fn) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (finish_started_ || broken_ || closing_) return;
+    ++ops_starting_;
+  }
+  fn();
+  ReadStarted();  // the same count down, and a Pump for what is due
+}
+
 void StreamWriter::Pump() {
   enum { kNothing, kWrite, kFinish } action = kNothing;
   const v1::FaultStreamResponse* next = nullptr;

@@ -6,7 +6,9 @@
 //
 // Threading: every decision to start a write, start a read or finish is made
 // under the writer's lock and the operation is started outside it, with a
-// count of starting operations that keeps Finish from overtaking one.
+// count of starting operations that keeps Finish from overtaking one. The
+// same count lets a thread outside gRPC's reactions (a throttle's resume)
+// reach the reactor safely: RunUnlessEnding.
 #ifndef FAULTLINE_BROKER_DATA_STREAM_WRITER_H_
 #define FAULTLINE_BROKER_DATA_STREAM_WRITER_H_
 
@@ -14,6 +16,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -46,9 +49,14 @@ class StreamWriter : public FaultStreamSink {
   bool WriteDone(bool ok) ABSL_LOCKS_EXCLUDED(mu_);
 
   // True when the caller may start the next read; it must then call
-  // ReadStarted() once StartRead returned.
+  // ReadStarted() once StartRead returned (or once it chose not to read).
   bool BeginRead() ABSL_LOCKS_EXCLUDED(mu_);
   void ReadStarted() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Runs `fn` (which may touch the reactor) unless the stream is ending;
+  // Finish, and so the reactor's end, waits until it returns.
+  void RunUnlessEnding(const std::function<void()>& fn)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   // Starts the next write or the finish, if one is due.

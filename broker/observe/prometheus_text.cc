@@ -43,6 +43,10 @@ void Counters(std::string& out, const std::string& labels,
                   c.bytes_served(), "\n");
   absl::StrAppend(&out, "faultline_invalid_requests_total{", labels, "} ",
                   c.invalid_requests(), "\n");
+  absl::StrAppend(&out, "faultline_reads_paused_total{", labels, "} ",
+                  c.reads_paused(), "\n");
+  absl::StrAppend(&out, "faultline_reasks_throttled_total{", labels, "} ",
+                  c.reasks_throttled(), "\n");
   const std::pair<const char*, uint64_t> quantiles[] = {
       {"0.5", c.latency().p50_us()},
       {"0.99", c.latency().p99_us()},

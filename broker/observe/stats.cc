@@ -94,6 +94,11 @@ void FaultStats::Record(const FaultOutcome& outcome) {
   latency_.Record(outcome.latency_us);
 }
 
+void FaultStats::RecordReadPause(bool reask) {
+  absl::MutexLock lock(&mu_);
+  ++(reask ? reasks_throttled_ : reads_paused_);
+}
+
 void FaultStats::ToProto(v1::FaultCounters* out) const {
   absl::MutexLock lock(&mu_);
   out->set_faults(faults_);
@@ -105,6 +110,8 @@ void FaultStats::ToProto(v1::FaultCounters* out) const {
   out->set_bytes_served(bytes_served_);
   out->set_extra_pages(extra_pages_);
   out->set_invalid_requests(invalid_);
+  out->set_reads_paused(reads_paused_);
+  out->set_reasks_throttled(reasks_throttled_);
   for (const auto& [reason, count] : retries_by_reason_) {
     auto* entry = out->add_retries_by_reason();
     entry->set_reason(static_cast<v1::RetryReason>(reason));
@@ -135,6 +142,8 @@ void FaultStats::Merge(const FaultStats& other) {
   bytes_served_ += other.bytes_served_;
   extra_pages_ += other.extra_pages_;
   invalid_ += other.invalid_;
+  reads_paused_ += other.reads_paused_;
+  reasks_throttled_ += other.reasks_throttled_;
   for (const auto& [reason, count] : other.retries_by_reason_) {
     retries_by_reason_[reason] += count;
   }

@@ -52,6 +52,9 @@ struct FaultOutcome {
 class FaultStats {
  public:
   void Record(const FaultOutcome& outcome) ABSL_LOCKS_EXCLUDED(mu_);
+  // A transport left the session's next request unread: at its quota
+  // (`reask` false) or over its re-ask rate (true).
+  void RecordReadPause(bool reask) ABSL_LOCKS_EXCLUDED(mu_);
   void ToProto(v1::FaultCounters* out) const ABSL_LOCKS_EXCLUDED(mu_);
   // Adds `other`'s counts into this one (for totals of detached sessions).
   void Merge(const FaultStats& other) ABSL_LOCKS_EXCLUDED(mu_);
@@ -67,6 +70,8 @@ class FaultStats {
   uint64_t bytes_served_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t extra_pages_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t invalid_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t reads_paused_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t reasks_throttled_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<int, uint64_t> retries_by_reason_ ABSL_GUARDED_BY(mu_);
   std::map<int, uint64_t> errors_by_kind_ ABSL_GUARDED_BY(mu_);
   LatencyHistogram latency_ ABSL_GUARDED_BY(mu_);

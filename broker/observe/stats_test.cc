@@ -34,6 +34,9 @@ TEST(FaultStatsTest, CountsByKindReasonAndBytes) {
   invalid.error_kind = v1::ERROR_KIND_DENIED;
   invalid.invalid = true;
   stats.Record(invalid);
+  stats.RecordReadPause(/*reask=*/false);
+  stats.RecordReadPause(/*reask=*/true);
+  stats.RecordReadPause(/*reask=*/true);
   v1::FaultCounters counters;
   stats.ToProto(&counters);
   EXPECT_EQ(counters.faults(), 3u);
@@ -42,6 +45,8 @@ TEST(FaultStatsTest, CountsByKindReasonAndBytes) {
   EXPECT_EQ(counters.errors(), 1u);
   EXPECT_EQ(counters.invalid_requests(), 1u);
   EXPECT_EQ(counters.bytes_served(), 4096u);
+  EXPECT_EQ(counters.reads_paused(), 1u);
+  EXPECT_EQ(counters.reasks_throttled(), 2u);
   ASSERT_EQ(counters.retries_by_reason_size(), 1);
   EXPECT_EQ(counters.retries_by_reason(0).reason(),
             v1::RETRY_REASON_OVER_QUOTA);
@@ -57,6 +62,10 @@ TEST(FaultStatsTest, CountsByKindReasonAndBytes) {
       << text;
   EXPECT_NE(text.find("reason=\"over_quota\"} 1"), std::string::npos);
   EXPECT_NE(text.find("kind=\"denied\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("faultline_reasks_throttled_total{session=\"all\","
+                      "vm=\"all\",region=\"all\"} 2"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("faultline_watch_events_dropped_total 7"),
             std::string::npos);
 }

@@ -18,6 +18,7 @@ Session::Session(Identity identity, v1::Limits limits,
       regions_(std::move(regions)),
       staging_(identity_.id, std::move(staging_area), broker_staging_totals),
       quota_(limits_.max_faults_in_flight(), limits_.max_faults_per_second()),
+      throttle_(quota_, limits_.max_reasks_per_second()),
       revocations_(absl::StrCat("session ", identity_.id)),
       last_active_ns_(absl::ToUnixNanos(attached_at_)) {}
 

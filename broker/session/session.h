@@ -26,6 +26,7 @@
 #include "broker/net/peer_credentials.h"
 #include "broker/observe/stats.h"
 #include "broker/policy/quota.h"
+#include "broker/policy/read_throttle.h"
 #include "broker/policy/single_flight.h"
 #include "broker/sources/source.h"
 #include "broker/staging/session_staging.h"
@@ -99,6 +100,9 @@ class Session {
   SessionStaging& staging() { return staging_; }
 
   SessionQuota& quota() { return quota_; }
+  // What every transport of the session asks before taking its next
+  // request (policy/read_throttle.h).
+  ReadThrottle& throttle() { return throttle_; }
   SingleFlight& single_flight() { return single_flight_; }
   FaultStats& stats() { return stats_; }
 
@@ -146,6 +150,7 @@ class Session {
   const std::map<uint32_t, std::unique_ptr<SessionRegion>> regions_;
   SessionStaging staging_;
   SessionQuota quota_;
+  ReadThrottle throttle_;
   SingleFlight single_flight_;
   FaultStats stats_;
   FrameRevocations revocations_;

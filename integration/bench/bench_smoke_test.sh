@@ -42,7 +42,7 @@ else
 fi
 
 timeout 120 "$bench_dir/broker_load_bench" --sessions=2 --in_flight=4 \
-  --region_mib=1 --duration=300ms --storm_in_flight=8 \
+  --region_mib=1 --duration=300ms --storm_in_flight=8 --repetitions=1 \
   --csv="$out/broker_load.csv" >"$out/broker_load.md" \
   || fail "broker_load_bench exited $?"
 grep -q '^| \*\*all 2\*\* |' "$out/broker_load.md" \

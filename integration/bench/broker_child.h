@@ -40,6 +40,7 @@ class BrokerChild {
   // "127.0.0.1:PORT", the port the broker bound.
   std::string tcp_target() const { return tcp_target_; }
   std::string log_path() const { return process_->log_path(); }
+  pid_t pid() const { return process_->pid(); }
 
   // SIGKILL, as a crash would; returns once the broker is reaped. Its socket
   // file stays (the next broker on it replaces it).

@@ -4,18 +4,28 @@
 // a time) alone, and while another session storms the broker, either with
 // retries (its faults are injected to answer retry and it re-asks at once)
 // or by flooding past its faults-in-flight quota. Goal: quiet p99 within 2x
-// of alone.
+// of alone. Beside each quiet figure, the broker's own p99 for the session
+// and how often it held the storm's reads: where the quiet session's time
+// went.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "integration/bench/bench_files.h"
 #include "integration/bench/broker_child.h"
 #include "integration/bench/broker_client.h"
@@ -34,6 +44,12 @@ ABSL_FLAG(int, storm_in_flight, 512,
           "faults the storming session keeps in flight (the broker's "
           "default quota is 256)");
 ABSL_FLAG(int, worker_threads, 0, "broker --worker_threads; 0: its default");
+ABSL_FLAG(int, repetitions, 3,
+          "rounds of the fairness runs (alone, beside a retry storm, beside "
+          "a flood); each row reports the round with the median quiet p99");
+ABSL_FLAG(std::vector<std::string>, broker_flags, {},
+          "more broker flags, comma-separated (e.g. "
+          "--max_reasks_per_second=0 to measure without the re-ask limit)");
 ABSL_FLAG(std::string, csv, "", "also write the results as CSV here");
 ABSL_FLAG(std::string, markdown, "", "also write the tables here");
 
@@ -44,6 +60,40 @@ struct Setup {
   std::string target;
   uint64_t region_pages = 0;
   absl::Duration duration;
+  pid_t broker_pid = 0;
+};
+
+// CPU seconds used so far by process `pid` (user + system, all threads), or
+// by this process (the clients) when `pid` is 0; 0 when unknown.
+double CpuSeconds(pid_t pid) {
+  if (pid == 0) {
+    struct rusage usage {};
+    ::getrusage(RUSAGE_SELF, &usage);
+    return absl::ToDoubleSeconds(absl::DurationFromTimeval(usage.ru_utime) +
+                                 absl::DurationFromTimeval(usage.ru_stime));
+  }
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  std::getline(stat, line);
+  // Fields after the command's closing parenthesis; utime and stime are
+  // the 12th and 13th of them.
+  const size_t paren = line.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::vector<std::string> fields =
+      absl::StrSplit(line.substr(paren + 2), ' ', absl::SkipEmpty());
+  if (fields.size() < 13) return 0;
+  double utime = 0, stime = 0;
+  if (!absl::SimpleAtod(fields[11], &utime) ||
+      !absl::SimpleAtod(fields[12], &stime)) {
+    return 0;
+  }
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// Cores the broker and the clients kept busy over one quiet run.
+struct CpuUse {
+  double broker = 0;
+  double clients = 0;
 };
 
 absl::Status InjectRetries(const std::string& target,
@@ -111,19 +161,45 @@ absl::StatusOr<std::string> Throughput(const Setup& setup, std::string* csv) {
 }
 
 absl::StatusOr<StreamLoadResult> Quiet(const Setup& setup,
-                                       const std::string& name) {
+                                       const std::string& name, CpuUse* cpu) {
   StreamLoadOptions options;
   options.target = setup.target;
   options.vm_name = name;
   options.region_pages = setup.region_pages;
   options.in_flight = 1;
   options.duration = setup.duration;
-  return RunStreamLoad(options);
+  const absl::Time start = absl::Now();
+  const double broker_start = CpuSeconds(setup.broker_pid);
+  const double clients_start = CpuSeconds(0);
+  absl::StatusOr<StreamLoadResult> result = RunStreamLoad(options);
+  const double wall = absl::ToDoubleSeconds(absl::Now() - start);
+  if (wall > 0) {
+    cpu->broker = (CpuSeconds(setup.broker_pid) - broker_start) / wall;
+    cpu->clients = (CpuSeconds(0) - clients_start) / wall;
+  }
+  return result;
 }
 
-// The quiet session's run while a storming session runs beside it.
-absl::StatusOr<std::pair<StreamLoadResult, StreamLoadResult>> QuietBesideStorm(
-    const Setup& setup, bool retry_storm) {
+struct QuietResult {
+  StreamLoadResult quiet;
+  StreamLoadResult storm;
+  CpuUse cpu;
+};
+
+enum class Beside { kNothing, kRetryStorm, kFlood };
+
+// One run of the quiet session, alone or while a storming session runs
+// beside it (then also the storm's result).
+absl::StatusOr<QuietResult> QuietRun(const Setup& setup, Beside beside) {
+  QuietResult result;
+  if (beside == Beside::kNothing) {
+    absl::StatusOr<StreamLoadResult> alone =
+        Quiet(setup, "quiet-alone", &result.cpu);
+    if (!alone.ok()) return alone.status();
+    result.quiet = *alone;
+    return result;
+  }
+  const bool retry_storm = beside == Beside::kRetryStorm;
   std::atomic<bool> stop{false};
   absl::StatusOr<StreamLoadResult> storm = absl::UnknownError("not run");
   std::thread storm_thread([&] {
@@ -143,55 +219,86 @@ absl::StatusOr<std::pair<StreamLoadResult, StreamLoadResult>> QuietBesideStorm(
     storm = RunStreamLoad(options);
   });
   absl::SleepFor(absl::Milliseconds(300));  // let the storm build up
-  absl::StatusOr<StreamLoadResult> quiet = Quiet(setup, "quiet-beside");
+  absl::StatusOr<StreamLoadResult> quiet =
+      Quiet(setup, "quiet-beside", &result.cpu);
   stop = true;
   storm_thread.join();
   if (!quiet.ok()) return quiet.status();
   if (!storm.ok()) return storm.status();
-  return std::make_pair(*quiet, *storm);
+  result.quiet = *quiet;
+  result.storm = *storm;
+  return result;
 }
 
+// The run whose quiet p99 is the median of `runs`.
+const QuietResult& MedianRun(std::vector<QuietResult>& runs) {
+  std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) {
+    return a.quiet.latency.p99_us < b.quiet.latency.p99_us;
+  });
+  return runs[runs.size() / 2];
+}
+
+std::string Other(Beside beside, const StreamLoadResult& storm) {
+  const double seconds = storm.seconds > 0 ? storm.seconds : 1;
+  const int in_flight = absl::GetFlag(FLAGS_storm_in_flight);
+  switch (beside) {
+    case Beside::kNothing:
+      return "-";
+    case Beside::kRetryStorm:
+      return absl::StrFormat(
+          "retry storm: %d in flight, every answer retry, re-asked at once: "
+          "%.0f retries/s; broker held its re-asks %.0f times/s",
+          in_flight, storm.retries / seconds,
+          storm.broker.reasks_throttled / seconds);
+    case Beside::kFlood:
+      return absl::StrFormat(
+          "flood: %d in flight (twice the quota): %.0f pages/s, %.0f "
+          "over-quota retries/s; broker paused its reads %.0f times/s",
+          in_flight, storm.pages / seconds, storm.retries / seconds,
+          storm.broker.reads_paused / seconds);
+  }
+  return "";
+}
+
+// Alone, beside a retry storm and beside a flood, in rounds (so that the
+// machine's load drifts across all three alike); each row is the round
+// with the median quiet p99.
 absl::StatusOr<std::string> Fairness(const Setup& setup, std::string* csv) {
-  absl::StatusOr<StreamLoadResult> alone = Quiet(setup, "quiet-alone");
-  if (!alone.ok()) return alone.status();
-  std::string table =
-      "| quiet session (1 fault in flight) | p50 us | p99 us | p99.9 us | "
-      "p99 vs alone | the other session |\n|---|---|---|---|---|---|\n";
-  absl::StrAppendFormat(&table, "| alone | %.1f | %.1f | %.1f | 1.00 | - |\n",
-                        alone->latency.p50_us, alone->latency.p99_us,
-                        alone->latency.p999_us);
-  absl::StrAppendFormat(csv, "fairness,alone,1,%u,%u,0,%.2f,%.2f,%.2f\n",
-                        alone->pages, alone->retries, alone->latency.p50_us,
-                        alone->latency.p99_us, alone->latency.p999_us);
-  for (const bool retry_storm : {true, false}) {
-    auto runs = QuietBesideStorm(setup, retry_storm);
-    if (!runs.ok()) return runs.status();
-    const StreamLoadResult& quiet = runs->first;
-    const StreamLoadResult& storm = runs->second;
-    const double ratio = alone->latency.p99_us > 0
-                             ? quiet.latency.p99_us / alone->latency.p99_us
-                             : 0;
-    const std::string other =
-        retry_storm
-            ? absl::StrFormat(
-                  "retry storm: %d in flight, every answer retry, "
-                  "re-asked at once: %.0f retries/s",
-                  absl::GetFlag(FLAGS_storm_in_flight),
-                  storm.retries / storm.seconds)
-            : absl::StrFormat(
-                  "flood: %d in flight (over quota): %.0f pages/s, "
-                  "%.0f over-quota retries/s",
-                  absl::GetFlag(FLAGS_storm_in_flight),
-                  storm.pages / storm.seconds, storm.retries / storm.seconds);
-    const char* label = retry_storm ? "beside a retry storm" : "beside a flood";
-    absl::StrAppendFormat(&table,
-                          "| %s | %.1f | %.1f | %.1f | **%.2f** | %s |\n",
-                          label, quiet.latency.p50_us, quiet.latency.p99_us,
-                          quiet.latency.p999_us, ratio, other);
+  const Beside kinds[] = {Beside::kNothing, Beside::kRetryStorm,
+                          Beside::kFlood};
+  std::vector<QuietResult> runs[3];
+  const int repetitions = std::max(1, absl::GetFlag(FLAGS_repetitions));
+  for (int round = 0; round < repetitions; ++round) {
+    for (int k = 0; k < 3; ++k) {
+      auto run = QuietRun(setup, kinds[k]);
+      if (!run.ok()) return run.status();
+      runs[k].push_back(*std::move(run));
+    }
+  }
+  std::string table = absl::StrFormat(
+      "| quiet session (1 fault in flight), median of %d | p50 us | p99 us "
+      "| p99.9 us | broker p99 us | p99 vs alone | CPUs: broker + clients "
+      "| the other session |\n|---|---|---|---|---|---|---|---|\n",
+      repetitions);
+  const double alone_p99 = MedianRun(runs[0]).quiet.latency.p99_us;
+  const char* const labels[] = {"alone", "beside a retry storm",
+                                "beside a flood"};
+  const char* const csv_labels[] = {"alone", "beside_retry_storm",
+                                    "beside_flood"};
+  for (int k = 0; k < 3; ++k) {
+    const QuietResult& median = MedianRun(runs[k]);
+    const StreamLoadResult& quiet = median.quiet;
+    const double ratio = alone_p99 > 0 ? quiet.latency.p99_us / alone_p99 : 0;
+    absl::StrAppendFormat(
+        &table, "| %s | %.1f | %.1f | %.1f | %.0f | %s | %.2f + %.2f | %s |\n",
+        labels[k], quiet.latency.p50_us, quiet.latency.p99_us,
+        quiet.latency.p999_us, quiet.broker.p99_us,
+        k == 0 ? "1.00" : absl::StrFormat("**%.2f**", ratio), median.cpu.broker,
+        median.cpu.clients, Other(kinds[k], median.storm));
     absl::StrAppendFormat(csv, "fairness,%s,1,%u,%u,0,%.2f,%.2f,%.2f\n",
-                          retry_storm ? "beside_retry_storm" : "beside_flood",
-                          quiet.pages, quiet.retries, quiet.latency.p50_us,
-                          quiet.latency.p99_us, quiet.latency.p999_us);
+                          csv_labels[k], quiet.pages, quiet.retries,
+                          quiet.latency.p50_us, quiet.latency.p99_us,
+                          quiet.latency.p999_us);
   }
   return table;
 }
@@ -205,9 +312,10 @@ int Run(const char* argv0) {
                  directory.status().ToString().c_str());
     return 1;
   }
-  auto broker = BrokerChild::Start({binary, *directory, "unused", "unused",
-                                    absl::GetFlag(FLAGS_worker_threads),
-                                    absl::Seconds(20)});
+  auto broker = BrokerChild::Start(
+      {binary, *directory, "unused", "unused",
+       absl::GetFlag(FLAGS_worker_threads), absl::Seconds(20)},
+      absl::GetFlag(FLAGS_broker_flags));
   if (!broker.ok()) {
     std::fprintf(stderr, "broker_load_bench: starting the broker: %s\n",
                  broker.status().ToString().c_str());
@@ -218,6 +326,7 @@ int Run(const char* argv0) {
   setup.region_pages = (uint64_t{1} << 20) * absl::GetFlag(FLAGS_region_mib) /
                        v1::wire::kPageBytes;
   setup.duration = absl::GetFlag(FLAGS_duration);
+  setup.broker_pid = (*broker)->pid();
   std::string csv =
       "run,session,in_flight,pages,retries,pages_per_second,p50_us,p99_us,"
       "p999_us\n";

@@ -50,6 +50,29 @@ bool SendFault(Stream* stream, uint64_t fault_id, const Outstanding& fault) {
   return stream->Write(request);
 }
 
+// Zeros when the broker cannot say (the figures are then missing, not
+// wrong: the load's own are what the benchmark reports first).
+BrokerCounters SessionCounters(const std::string& target,
+                               const std::string& session_id) {
+  BrokerCounters counters;
+  std::unique_ptr<v1::BrokerAdmin::Stub> admin =
+      v1::BrokerAdmin::NewStub(MakeChannel(target));
+  v1::GetStatsRequest request;
+  request.set_session_id(session_id);
+  v1::GetStatsResponse stats;
+  grpc::ClientContext context;
+  SetDeadline(&context, kCallDeadline);
+  if (!admin->GetStats(&context, request, &stats).ok() ||
+      stats.sessions_size() != 1) {
+    return counters;
+  }
+  const v1::FaultCounters& c = stats.sessions(0).counters();
+  counters.p99_us = static_cast<double>(c.latency().p99_us());
+  counters.reads_paused = c.reads_paused();
+  counters.reasks_throttled = c.reasks_throttled();
+  return counters;
+}
+
 }  // namespace
 
 absl::StatusOr<StreamLoadResult> RunStreamLoad(
@@ -130,6 +153,7 @@ absl::StatusOr<StreamLoadResult> RunStreamLoad(
   stream->WritesDone();
   context.TryCancel();  // the broker would keep the stream open otherwise
   (void)stream->Finish();
+  result.broker = SessionCounters(options.target, session.session_id());
   (void)Detach(stub.get(), session, kCallDeadline);
   if (!outstanding.empty()) {
     return absl::UnavailableError(

@@ -33,12 +33,22 @@ struct StreamLoadOptions {
   const std::atomic<bool>* stop = nullptr;
 };
 
+// The broker's own counters of a session (its GetStats), as of the end of
+// its load: where its time went on the broker's side and how often its
+// reads were paused.
+struct BrokerCounters {
+  double p99_us = 0;  // received to answer handed to gRPC
+  uint64_t reads_paused = 0;
+  uint64_t reasks_throttled = 0;
+};
+
 struct StreamLoadResult {
   uint64_t pages = 0;    // page answers
   uint64_t retries = 0;  // retry answers (each asked again)
   uint64_t other = 0;    // any other answer (counted, not asked again)
   double seconds = 0;
   LatencySummary latency;  // page answers only
+  BrokerCounters broker;
 };
 
 absl::StatusOr<StreamLoadResult> RunStreamLoad(
