@@ -22,7 +22,11 @@ absl::StatusOr<Reply> ReplyOf(const Result& result) {
 int64_t CountOf(const Reply& reply) {
   int64_t count = 0;
   if (reply.type == Reply::Type::kInteger) return reply.integer;
-  if (reply.type == Reply::Type::kString) absl::SimpleAtoi(reply.str, &count);
+  // A count that is not a number is no count.
+  if (reply.type == Reply::Type::kString &&
+      !absl::SimpleAtoi(reply.str, &count)) {
+    return 0;
+  }
   return count;
 }
 
