@@ -9,6 +9,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include "broker/server_test_fixture.h"
 #include "broker/test_ring.h"
 #include "gmock/gmock.h"
@@ -41,7 +43,6 @@ class RingServiceTest : public BrokerServerTest {
  protected:
   v1::AttachResponse AttachWithRing(const std::string& vm_name) {
     v1::AttachRequest request;
-    request.set_protocol_version(v1::wire::kProtocolVersion);
     request.set_vm_name(vm_name);
     request.set_want_staging(true);
     request.set_want_fault_ring(true);
@@ -58,12 +59,7 @@ class RingServiceTest : public BrokerServerTest {
     *request.add_regions() =
         DeviceRegion(kDeviceId, 0x400000, 8, "ringpool", 8,
                      v1::FRAME_POLICY_IDENTITY, v1::SHARING_PRIVATE);
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    v1::AttachResponse response;
-    grpc::Status status = broker_->Attach(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response;
+    return MustAttachRequest(std::move(request));
   }
 
   std::unique_ptr<FaultStreamClient> OpenRingStream(

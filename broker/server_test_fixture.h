@@ -100,6 +100,17 @@ class BrokerServerTest : public ::testing::Test {
     return stub.Attach(&context, request, response);
   }
 
+  // `request` as it is, with protocol v1; the attach must succeed.
+  v1::AttachResponse MustAttachRequest(v1::AttachRequest request) {
+    request.set_protocol_version(v1::wire::kProtocolVersion);
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    v1::AttachResponse response;
+    grpc::Status status = broker_->Attach(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
   v1::AttachResponse MustAttach(const std::string& vm_name,
                                 const std::vector<v1::Region>& regions) {
     v1::AttachResponse response;

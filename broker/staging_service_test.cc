@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <utility>
 
 #include "broker/server_test_fixture.h"
 #include "proto/faultline/v1/wire.h"
@@ -27,16 +28,10 @@ class StagingServiceTest : public BrokerServerTest {
   v1::AttachResponse AttachWithStaging(const std::string &vm_name,
                                        bool want_staging = true) {
     v1::AttachRequest request;
-    request.set_protocol_version(v1::wire::kProtocolVersion);
     request.set_vm_name(vm_name);
     request.set_want_staging(want_staging);
     *request.add_regions() = PatternRegion(1, 0x100000, 64, kSeed);
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    v1::AttachResponse response;
-    grpc::Status status = broker_->Attach(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response;
+    return MustAttachRequest(std::move(request));
   }
 
   // The bytes of `slot` as the VMM would read them from the file.
