@@ -52,6 +52,11 @@ class DevicePrepareTest : public FaultEngineTest {
 TEST_F(DevicePrepareTest, APreparedPageIsMappedBeforeAnyTouch) {
   ASSERT_TRUE(StartEngine({Window()}).ok());
   WriteFrame(3, '\x5a');
+  // The broker holds the answer, so the second prepare is surely asked
+  // while the first is in flight (a fast answer made it a second fault).
+  v1::InjectionRule slow = OnPage(3);
+  slow.set_delay_us(300'000);
+  Inject(slow);
   ASSERT_TRUE(engine_->PrepareDevicePage(kDeviceId, 3 * kPage).ok());
   ASSERT_TRUE(engine_->PrepareDevicePage(kDeviceId, 3 * kPage).ok())
       << "asked again while in flight: coalesced";
