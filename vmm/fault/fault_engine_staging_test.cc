@@ -29,7 +29,7 @@ TEST_F(FaultEngineTest, StagedPagesArriveVerifiedByteForByte) {
   JoinTouchers();
   EXPECT_EQ(PatternMismatches(21, 0, 256), 0u);
   const FaultCountersSnapshot stats = engine_->stats().Snapshot();
-  EXPECT_EQ(stats.pages + stats.extra_pages, 256u);
+  EXPECT_EQ(PagesInstalledByAnswers(stats), 256u);
   // 1024 slots, released as they are used: every page came through one.
   EXPECT_EQ(stats.staged_pages, 256u);
   EXPECT_EQ(stats.rejected_answers, 0u);
@@ -48,7 +48,7 @@ TEST_F(FaultEngineTest, StagingOffSendsPagesInline) {
   JoinTouchers();
   EXPECT_EQ(PatternMismatches(22, 0, 64), 0u);
   const FaultCountersSnapshot stats = engine_->stats().Snapshot();
-  EXPECT_EQ(stats.pages + stats.extra_pages, 64u);
+  EXPECT_EQ(PagesInstalledByAnswers(stats), 64u);
   EXPECT_EQ(stats.staged_pages, 0u);
 }
 
@@ -75,7 +75,7 @@ TEST_F(FaultEngineTest, SmallAreaFallsBackInlineAndReusesReleasedSlots) {
   JoinTouchers();
   EXPECT_EQ(PatternMismatches(24, 0, 512), 0u);
   const FaultCountersSnapshot stats = engine_->stats().Snapshot();
-  EXPECT_EQ(stats.pages + stats.extra_pages, 512u);
+  EXPECT_EQ(PagesInstalledByAnswers(stats), 512u);
   // Answers of up to 32 pages outgrow 8 slots (the rest went inline), and
   // more than 8 staged pages means released slots were used again.
   EXPECT_LT(stats.staged_pages, 512u);
@@ -92,7 +92,7 @@ TEST_F(FaultEngineTest, BrokerRestartWithStagingLosesNothing) {
   const FaultCountersSnapshot stats = engine_->stats().Snapshot();
   EXPECT_GE(stats.reconnects, 1u);
   EXPECT_GE(stats.resent, 4u);
-  EXPECT_EQ(stats.pages + stats.extra_pages, kPages);
+  EXPECT_EQ(PagesInstalledByAnswers(stats), kPages);
   // Pages before and after the restart came through the area of their
   // session: none was read from the dead broker's slots.
   EXPECT_EQ(stats.staged_pages, kPages);
@@ -113,7 +113,7 @@ TEST_F(FaultEngineTest, BrokerRestartWithPrefetchThroughSlotsLosesNothing) {
   EXPECT_EQ(PatternMismatches(26, 0, kPages), 0u);
   const FaultCountersSnapshot stats = engine_->stats().Snapshot();
   EXPECT_GE(stats.reconnects, 1u);
-  EXPECT_EQ(stats.pages + stats.extra_pages, kPages);
+  EXPECT_EQ(PagesInstalledByAnswers(stats), kPages);
   EXPECT_EQ(stats.staged_pages, kPages);
   EXPECT_EQ(stats.rejected_answers, 0u);
   EXPECT_EQ(engine_->faults_in_flight(), 0u);

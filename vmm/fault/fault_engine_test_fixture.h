@@ -22,6 +22,7 @@
 #include "proto/guest_abi.h"
 #include "proto/pattern.h"
 #include "vmm/fault/fault_engine.h"
+#include "vmm/fault/fault_stats.h"
 #include "vmm/memory/guest_memory.h"
 #include "vmm/stop/stop_reason.h"
 #include "vmm/testing/broker_process.h"
@@ -66,6 +67,13 @@ inline v1::Source Pattern(uint64_t seed) {
   v1::Source source;
   source.mutable_pattern()->set_seed(seed);
   return source;
+}
+
+// Pages that answers put in place. With several touchers and prefetch, a
+// faulting page may already be there from another answer's extra pages: that
+// answer is counted in `pages` and again in `already_resolved`.
+inline uint64_t PagesInstalledByAnswers(const FaultCountersSnapshot& stats) {
+  return stats.pages + stats.extra_pages - stats.already_resolved;
 }
 
 class FaultEngineTest : public ::testing::Test {

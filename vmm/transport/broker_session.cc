@@ -119,12 +119,13 @@ absl::Status BrokerSession::AttachUntil(absl::Time deadline,
       session_id_ = response->session_id();
       session_token_ = response->session_token();
       attached_ = true;
-      if (absl::Status accepted = accept ? accept(*response) : absl::OkStatus();
-          !accepted.ok()) {
-        (void)Detach(absl::Seconds(1));  // give the unusable session back
-        return accepted;
-      }
-      return absl::OkStatus();
+      absl::Status accepted = accept ? accept(*response) : absl::OkStatus();
+      if (accepted.ok()) return absl::OkStatus();
+      (void)Detach(absl::Seconds(1));  // give the unusable session back
+      // Unavailable: the session died under us (its broker exited after
+      // answering); a new attach may well succeed.
+      if (!absl::IsUnavailable(accepted)) return accepted;
+      response = accepted;
     }
     last = response.status();
     const bool raced_own_attempt =

@@ -58,7 +58,9 @@ class BrokerSession {
   BrokerSession& operator=(const BrokerSession&) = delete;
 
   // Attaches, asking again with backoff while the broker is unreachable or
-  // busy until `deadline`; a refusal fails at once.
+  // busy until `deadline`; a refusal fails at once. `accept` checks what an
+  // attach granted: its error detaches and is returned, except Unavailable
+  // (the session died meanwhile), which attaches again.
   absl::Status AttachUntil(absl::Time deadline, const AcceptGrants& accept,
                            const Sleep& sleep);
   bool attached() const { return attached_; }

@@ -91,6 +91,27 @@ TEST(BrokerSessionTest, RefusedGrantsGiveTheSessionBack) {
   EXPECT_EQ(broker->detaches(), 1);
 }
 
+// A broker that died right after answering leaves grants that are gone (its
+// staging file swept by the next broker): that is worth a new attach.
+TEST(BrokerSessionTest, GrantsThatVanishedAreAttachedAgain) {
+  std::unique_ptr<FakeBroker> broker = StartFake();
+  ASSERT_NE(broker, nullptr);
+  BrokerSession session(SessionTo(broker->target()));
+  int offered = 0;
+  const absl::Status status = session.AttachUntil(
+      absl::Now() + absl::Seconds(10),
+      [&offered](const v1::AttachResponse&) {
+        return ++offered == 1 ? absl::UnavailableError("staging area gone")
+                              : absl::OkStatus();
+      },
+      NoSleep);
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_TRUE(session.attached());
+  EXPECT_EQ(offered, 2);
+  EXPECT_EQ(broker->attaches(), 2);
+  EXPECT_EQ(broker->detaches(), 1);
+}
+
 TEST(BrokerSessionTest, UnaryResolveCarriesTheToken) {
   std::unique_ptr<FakeBroker> broker = StartFake();
   ASSERT_NE(broker, nullptr);

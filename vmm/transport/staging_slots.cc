@@ -82,6 +82,12 @@ absl::Status StagingSlots::UseArea(const v1::StagingArea* area) {
     absl::StatusOr<std::unique_ptr<const Area>> opened = Area::Map(*area);
     if (opened.ok()) {
       mapped = *std::move(opened);
+    } else if (absl::IsNotFound(opened.status())) {
+      // The broker that answered the attach died since, and a new broker's
+      // start-up sweep removed its area: this session is gone, not broken.
+      status = absl::UnavailableError(absl::StrCat(
+          "the broker's staging area is gone (", opened.status().message(),
+          "): its broker exited after the attach; attach again"));
     } else {
       // A session whose pages this VMM cannot read is no use.
       status = absl::FailedPreconditionError(absl::StrCat(

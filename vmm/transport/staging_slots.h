@@ -49,7 +49,9 @@ class StagingSlots {
   // The old area and every slot waiting for release are forgotten.
   // FailedPrecondition naming the file and the defect when it cannot be
   // mapped (a slot size other than one page, no slots, a file shorter than
-  // its slots, or the errno of open or mmap); then there is no area.
+  // its slots, or the errno of open or mmap); Unavailable when the file is
+  // gone (its broker died after the attach and a new one swept it). Either
+  // way there is then no area.
   absl::Status UseArea(const v1::StagingArea* area);
   // A new stream, `generation`, is open: slots of older streams are the
   // broker's again and are never released.
