@@ -230,7 +230,7 @@ void FaultProcessor::Finish(const Pending& pending, v1::FaultAnswer answer,
 }
 
 bool FaultProcessor::MayTake(const std::shared_ptr<Session>& session,
-                             std::function<void()> resume) {
+                             const std::function<void()>& resume) {
   const absl::Time now = absl::Now();
   const ReadThrottle::Verdict verdict =
       session->throttle().MayTake(now, resume);
@@ -241,7 +241,7 @@ bool FaultProcessor::MayTake(const std::shared_ptr<Session>& session,
   if (verdict.wait != ReadThrottle::Wait::kInFlight) {
     // In the session's own fair queue: the resume takes its turn.
     scheduler_.SubmitAfter(session->serial(), verdict.not_before - now,
-                           [resume = std::move(resume)](bool interrupted) {
+                           [resume](bool interrupted) {
                              if (!interrupted) resume();
                            });
   }

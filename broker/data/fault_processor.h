@@ -67,9 +67,10 @@ class FaultProcessor {
   // scheduler worker when a token is due (over the fault or re-ask rate).
   // The transport then asks again. A timed resume is dropped at broker
   // shutdown, which ends every transport itself. `resume` must not block
-  // and may hold only what outlives the transport.
+  // and may hold only what outlives the transport; it is copied only when
+  // the transport is paused.
   bool MayTake(const std::shared_ptr<Session>& session,
-               std::function<void()> resume);
+               const std::function<void()>& resume);
 
  private:
   struct Pending;

@@ -157,16 +157,18 @@ class FaultStream : public FaultStreamReactor {
     callbacks.fault = [this](const v1::FaultRequest& fault) {
       StartFault(fault);
     };
-    callbacks.may_take = [this](std::function<void()> resume) {
-      return processor_.MayTake(session_, std::move(resume));
+    callbacks.may_take = [this](const std::function<void()>& resume) {
+      return processor_.MayTake(session_, resume);
     };
     callbacks.broken = [this](const absl::Status& why) {
       std::fprintf(stderr, "broker: session %s: %s\n", session_->id().c_str(),
                    why.ToString().c_str());
       writer_->Fail(processor_.Refuse(session_, why));
     };
-    ring_reader_ = std::make_unique<RingReader>(*ring, ring_generation_,
-                                                std::move(callbacks));
+    // The reader's thread keeps the session, and so its ring, alive.
+    ring_reader_ = std::make_unique<RingReader>(
+        std::shared_ptr<SessionRing>(session_, ring), ring_generation_,
+        std::move(callbacks));
     return absl::OkStatus();
   }
 

@@ -11,22 +11,21 @@
 // requests wait in the ring and cost the broker nothing.
 //
 // Threading: the callbacks run on the reader's thread, one at a time.
-// Stop() (or the destructor) from any other thread; it returns once the
-// thread is gone.
+// Stop() (or the destructor) from any other thread returns once the thread
+// is gone. From a callback (the stream ended on the reader's own thread) it
+// cannot wait for itself: it detaches, and the thread, which uses only state
+// it shares (the ring included), ends at its next turn without another
+// callback.
 #ifndef FAULTLINE_BROKER_DATA_RING_READER_H_
 #define FAULTLINE_BROKER_DATA_RING_READER_H_
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
 #include "broker/staging/session_ring.h"
 #include "proto/faultline/v1/broker.pb.h"
 
@@ -38,14 +37,16 @@ class RingReader {
     std::function<void(const std::vector<uint32_t>& slots)> release;
     std::function<void(const v1::FaultRequest& fault)> fault;
     std::function<void(const absl::Status& why)> broken;
-    // True when the next record may be taken now; otherwise `resume` runs
-    // once when it may be again (FaultProcessor::MayTake).
-    std::function<bool(std::function<void()> resume)> may_take;
+    // True when the next record may be taken now; otherwise `resume` (kept
+    // only then: the fast path copies nothing) runs once when it may be
+    // again (FaultProcessor::MayTake).
+    std::function<bool(const std::function<void()>& resume)> may_take;
   };
 
-  // Starts reading `ring` for stream `generation`; `ring` must outlive the
-  // reader.
-  RingReader(SessionRing& ring, uint64_t generation, Callbacks callbacks);
+  // Starts reading `ring` for stream `generation`; the reader's thread keeps
+  // `ring` alive until it ends.
+  RingReader(std::shared_ptr<SessionRing> ring, uint64_t generation,
+             Callbacks callbacks);
   ~RingReader() { Stop(); }
 
   RingReader(const RingReader&) = delete;
@@ -54,23 +55,10 @@ class RingReader {
   void Stop();
 
  private:
-  void Loop();
-  // Serves requests while it holds the ring's consumer.
-  void Serve();
-  // False when the session's throttle holds the ring; the reader then
-  // sleeps until resumed (or stopped).
-  bool MayTake();
+  // Everything the thread touches, shared with it (ring_reader.cc).
+  struct State;
 
-  SessionRing& ring_;
-  const uint64_t generation_;
-  const Callbacks callbacks_;
-  std::atomic<bool> stop_{false};
-  // Set by the throttle's resume (which may outlive the reader) or Stop().
-  struct Resumed {
-    absl::Mutex mu;
-    bool done ABSL_GUARDED_BY(mu) = false;
-  };
-  const std::shared_ptr<Resumed> resumed_ = std::make_shared<Resumed>();
+  const std::shared_ptr<State> state_;
   std::thread thread_;
 };
 

@@ -13,12 +13,13 @@ ReadThrottle::ReadThrottle(SessionQuota& quota, uint32_t max_reasks_per_second)
   }
 }
 
-ReadThrottle::Verdict ReadThrottle::MayTake(absl::Time now, Resume resume) {
+ReadThrottle::Verdict ReadThrottle::MayTake(absl::Time now,
+                                            const Resume& resume) {
   absl::MutexLock lock(&mu_);
   const SessionQuota::Room room = quota_.RoomAt(now);
   Verdict verdict;
   if (room.in_flight_full) {
-    waiting_.push_back(std::move(resume));
+    waiting_.push_back(resume);
     verdict.wait = Wait::kInFlight;
     return verdict;
   }

@@ -65,7 +65,9 @@ class ReadThrottle {
   ReadThrottle(const ReadThrottle&) = delete;
   ReadThrottle& operator=(const ReadThrottle&) = delete;
 
-  Verdict MayTake(absl::Time now, Resume resume) ABSL_LOCKS_EXCLUDED(mu_);
+  // `resume` is copied only when kept (kInFlight).
+  Verdict MayTake(absl::Time now, const Resume& resume)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // A fault was taken; `reask` when its attempt is above 1.
   void Took(bool reask, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   // A fault was answered (after its quota slot was released): the resumes
