@@ -28,7 +28,7 @@ ABSL_FLAG(std::string, initrd, "",
           "(comma-separated, each 'FILE[ ARGS]' as QEMU's -initrd).");
 ABSL_FLAG(std::string, cmdline, "",
           "With --kernel: the kernel command line (Linux default: "
-          "console=ttyS0 reboot=t panic=-1).");
+          "console=ttyS0 reboot=k panic=-1).");
 ABSL_FLAG(std::string, serial_input, "auto",
           "What the guest's serial console reads: auto (stdin when it is a "
           "terminal), none, - (stdin) or unix:PATH (a socket, one client at "

@@ -15,7 +15,7 @@ set -uo pipefail
 broker=$1 vmm=$2 kernel=$3 initrd=$4
 runs=${5:-1} sizes=${6:-128M,512M}
 out="${TESTHOST_RESULTS:-.}/linux_boot.md"
-readonly CMDLINE='console=ttyS0 reboot=t panic=-1 nokaslr quiet pci=noearly fl_run=true'
+readonly CMDLINE='console=ttyS0 earlyprintk=serial reboot=k panic=-1 nokaslr quiet pci=noearly fl_run=true'
 
 bench_name=linux_boot
 # shellcheck source=bench_broker.sh

@@ -113,7 +113,7 @@ say "  frame, mapped without a copy at either level"
 run_vm linux --kernel="$bin/vmlinuz" --initrd="$bin/flmem_image.cpio" \
   --memory=128M --vcpus=2 --serial_input=none --pcimem=64K --pcimem_pool="$POOL" \
   --pcimem_frames="$POOL_FRAMES" --pcimem_sharing=shared \
-  --cmdline="console=ttyS0 reboot=t panic=-1 nokaslr quiet pci=noearly fl_run=\"echo hello from Linux, \$(nproc) CPUs, \$(uname -r) && flmem check --count=$POOL_FRAMES --pattern_seed=$HOST_SEED --pool_frames=$POOL_FRAMES --signed && flmem info\""
+  --cmdline="console=ttyS0 earlyprintk=serial reboot=k panic=-1 nokaslr quiet pci=noearly fl_run=\"echo hello from Linux, \$(nproc) CPUs, \$(uname -r) && flmem check --count=$POOL_FRAMES --pattern_seed=$HOST_SEED --pool_frames=$POOL_FRAMES --signed && flmem info\""
 say "  $(grep -h 'hello from Linux' "$work/linux-serial.log" | grep -v running | tail -n 1)"
 say "  $(grep -h 'flmem: pass check' "$work/linux-serial.log" | tail -n 1)"
 

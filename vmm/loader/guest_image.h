@@ -26,10 +26,11 @@ namespace faultline::vmm {
 enum class BootFormat { kPayload, kLinux, kMultiboot };
 const char* BootFormatName(BootFormat format);
 
-// What Linux gets without --cmdline: the console on the UART, reboot as a
-// triple fault (at once, no keyboard-controller polling), reboot on panic.
+// What Linux gets without --cmdline: the console on the UART, reboot through
+// the i8042's reset command (reboot=t's triple fault can reset a nested TCG
+// test host as a whole), reboot on panic.
 inline constexpr char kDefaultLinuxCmdline[] =
-    "console=ttyS0 reboot=t panic=-1";
+    "console=ttyS0 reboot=k panic=-1";
 
 struct GuestImageSource {
   std::string payload_path;          // --guest
