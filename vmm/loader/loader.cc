@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "proto/base/status_macros.h"
 #include "proto/guest_abi.h"
@@ -27,7 +29,9 @@ absl::StatusOr<InstalledSegments> InstallSegments(
   // Pages with file bytes are composed first (segments may share a page);
   // pages that are all .bss stay zero pages.
   std::map<uint64_t, PageBytes> data_pages;
-  std::map<uint64_t, bool> all_pages;
+  // Each segment's pages as [first, end), merged below: a large .bss is one
+  // range, not a set of its pages.
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
   for (const LoadSegment& segment : segments) {
     if (segment.file_offset > file.size() ||
         segment.file_bytes > file.size() - segment.file_offset) {
@@ -35,10 +39,7 @@ absl::StatusOr<InstalledSegments> InstallSegments(
     }
     const uint64_t end = segment.physical_address + segment.memory_bytes;
     installed.image_end = std::max(installed.image_end, PageUp(end));
-    for (uint64_t page = PageDown(segment.physical_address); page < end;
-         page += abi::kPageBytes) {
-      all_pages[page] = true;
-    }
+    ranges.emplace_back(PageDown(segment.physical_address), PageUp(end));
     for (uint64_t done = 0; done < segment.file_bytes;) {
       const uint64_t address = segment.physical_address + done;
       const uint64_t page = PageDown(address);
@@ -52,11 +53,17 @@ absl::StatusOr<InstalledSegments> InstallSegments(
       done += chunk;
     }
   }
-  for (const auto& [page, unused] : all_pages) {
-    auto data = data_pages.find(page);
-    RETURN_IF_ERROR(
-        sink(page, data == data_pages.end() ? nullptr : data->second.data()));
-    ++installed.pages;
+  std::sort(ranges.begin(), ranges.end());
+  uint64_t next = 0;  // the first page not installed yet
+  for (const auto& [first, end] : ranges) {
+    for (uint64_t page = std::max(first, next); page < end;
+         page += abi::kPageBytes) {
+      auto data = data_pages.find(page);
+      RETURN_IF_ERROR(
+          sink(page, data == data_pages.end() ? nullptr : data->second.data()));
+      ++installed.pages;
+    }
+    next = std::max(next, end);
   }
   return installed;
 }
