@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -26,9 +27,15 @@ absl::StatusOr<InstalledSegments> InstallSegments(
     absl::string_view file, const std::vector<LoadSegment>& segments,
     const PageSink& sink) {
   InstalledSegments installed;
-  // Pages with file bytes are composed first (segments may share a page);
-  // pages that are all .bss stay zero pages.
-  std::map<uint64_t, PageBytes> data_pages;
+  // Pages with file bytes: a whole page of one segment is read where it
+  // lies in the file; a page filled in part, or shared by segments, is
+  // composed (zeroed first). Pages that are all .bss stay zero pages.
+  struct PageData {
+    const uint8_t* bytes = nullptr;
+    PageBytes* composed = nullptr;  // owned by `composed_pages`
+  };
+  std::map<uint64_t, PageData> data_pages;
+  std::vector<std::unique_ptr<PageBytes>> composed_pages;
   // Each segment's pages as [first, end), merged below: a large .bss is one
   // range, not a set of its pages.
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
@@ -46,11 +53,26 @@ absl::StatusOr<InstalledSegments> InstallSegments(
       const uint64_t in_page = address - page;
       const uint64_t chunk =
           std::min(segment.file_bytes - done, abi::kPageBytes - in_page);
-      auto [it, inserted] = data_pages.try_emplace(page);
-      if (inserted) it->second.fill(0);
-      std::memcpy(it->second.data() + in_page,
-                  file.data() + segment.file_offset + done, chunk);
+      const auto* bytes = reinterpret_cast<const uint8_t*>(file.data()) +
+                          segment.file_offset + done;
       done += chunk;
+      auto [it, inserted] = data_pages.try_emplace(page);
+      PageData& data = it->second;
+      if (inserted && chunk == abi::kPageBytes) {
+        data.bytes = bytes;
+        continue;
+      }
+      if (data.composed == nullptr) {
+        data.composed =
+            composed_pages.emplace_back(std::make_unique<PageBytes>()).get();
+        if (data.bytes != nullptr) {
+          std::memcpy(data.composed->data(), data.bytes, abi::kPageBytes);
+        } else {
+          data.composed->fill(0);
+        }
+        data.bytes = data.composed->data();
+      }
+      std::memcpy(data.composed->data() + in_page, bytes, chunk);
     }
   }
   std::sort(ranges.begin(), ranges.end());
@@ -60,7 +82,7 @@ absl::StatusOr<InstalledSegments> InstallSegments(
          page += abi::kPageBytes) {
       auto data = data_pages.find(page);
       RETURN_IF_ERROR(
-          sink(page, data == data_pages.end() ? nullptr : data->second.data()));
+          sink(page, data == data_pages.end() ? nullptr : data->second.bytes));
       ++installed.pages;
     }
     next = std::max(next, end);

@@ -2,6 +2,7 @@
 
 #include <elf.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <vector>
@@ -113,6 +114,34 @@ TEST(LoaderTest, InstallsSegmentsBssAndBootState) {
   std::memcpy(&entry, installed.pages.at(last_directory).data() + 511 * 8, 8);
   EXPECT_EQ(entry, (abi::kIdentityMapBytes - (2 << 20)) | 0x83);
   EXPECT_EQ(installed.pages.count(last_directory + 0x1000), 0u);
+}
+
+// A whole page of one segment is read from the file; one that a later
+// segment also writes is composed, the later bytes over the earlier ones.
+TEST(LoaderTest, SegmentsSharingAPageAreComposed) {
+  const std::string file =
+      std::string(0x2000, 'a') + std::string(0x800, 'b') + "cc";
+  const std::vector<LoadSegment> segments = {
+      {0x100000, 0, 0x2000, 0x2000},     // two whole pages of 'a'
+      {0x101800, 0x2000, 0x800, 0x800},  // 'b' over the second's top half
+      {0x102000, 0x2800, 2, 0x1000},     // "cc", then .bss
+  };
+  Installed installed;
+  absl::StatusOr<InstalledSegments> done =
+      InstallSegments(file, segments, installed.Sink());
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->pages, 3u);
+  EXPECT_EQ(done->image_end, 0x103000u);
+  const std::vector<uint8_t>& first = installed.pages.at(0x100000);
+  EXPECT_TRUE(std::all_of(first.begin(), first.end(),
+                          [](uint8_t byte) { return byte == 'a'; }));
+  const std::vector<uint8_t>& shared = installed.pages.at(0x101000);
+  EXPECT_EQ(shared[0x7FF], 'a');
+  EXPECT_EQ(shared[0x800], 'b');
+  EXPECT_EQ(shared[0xFFF], 'b');
+  const std::vector<uint8_t>& last = installed.pages.at(0x102000);
+  EXPECT_EQ(last[1], 'c');
+  EXPECT_EQ(last[2], 0);
 }
 
 TEST(LoaderTest, RefusesPayloadsThatDoNotFit) {
