@@ -61,23 +61,6 @@ TEST_F(FaultEngineTest, PrefetchInstallsFollowingPagesWithoutFaults) {
               static_cast<unsigned long>(after_first.extra_pages));
 }
 
-TEST_F(FaultEngineTest, RetryAnswersAreAskedAgain) {
-  ASSERT_TRUE(StartEngine({RamRegion(8, Pattern(3))}).ok());
-  v1::InjectionRule rule;
-  rule.set_region_id(kRamId);
-  rule.set_count(3);
-  rule.mutable_retry()->set_reason(v1::RETRY_REASON_BUSY);
-  rule.mutable_retry()->set_delay_hint_us(1000);
-  Inject(rule);
-  TouchInBackground(kRamId, 2, 1, 1);
-  JoinTouchers();
-  EXPECT_EQ(PatternMismatches(3, 2, 1), 0u);
-  const FaultCountersSnapshot stats = engine_->stats().Snapshot();
-  EXPECT_EQ(stats.retries, 3u);
-  EXPECT_EQ(stats.retries_by_reason.at(v1::RETRY_REASON_BUSY), 3u);
-  EXPECT_FALSE(WaitForFatal(absl::ZeroDuration()).has_value());
-}
-
 TEST_F(FaultEngineTest, RetryBudgetStopsWithTheReason) {
   RetryOptions retry;
   retry.budget = 3;
@@ -95,24 +78,6 @@ TEST_F(FaultEngineTest, RetryBudgetStopsWithTheReason) {
   EXPECT_THAT(fatal->message, HasSubstr("over_quota"));
   EXPECT_THAT(fatal->message, HasSubstr("guest-physical page 0x205000"));
   EXPECT_EQ(fatal->page, kRamBase + 5 * kPage);
-}
-
-TEST_F(FaultEngineTest, ErrorAnswerStopsNamingPageAndKind) {
-  ASSERT_TRUE(StartEngine({RamRegion(8, Pattern(3))}).ok());
-  v1::InjectionRule rule;
-  rule.set_region_id(kRamId);
-  rule.mutable_error()->set_kind(v1::ERROR_KIND_BUS_ERROR);
-  rule.mutable_error()->set_message("disk on fire");
-  Inject(rule);
-  TouchInBackground(kRamId, 1, 1, 1);
-  std::optional<StopReason> fatal = WaitForFatal(absl::Seconds(20));
-  ASSERT_TRUE(fatal.has_value());
-  EXPECT_EQ(fatal->kind, StopKind::kBrokerErrorAnswer);
-  EXPECT_THAT(fatal->message, HasSubstr("bus_error: disk on fire"));
-  EXPECT_THAT(fatal->message, HasSubstr("guest-physical page 0x201000"));
-  EXPECT_THAT(fatal->message, HasSubstr("region 'ram'"));
-  EXPECT_EQ(fatal->page, kRamBase + kPage);
-  EXPECT_EQ(engine_->stats().Snapshot().errors, 1u);
 }
 
 // A touch of a poisoned page: SIGBUS, caught and escaped from, per thread.
@@ -206,53 +171,6 @@ TEST_F(FaultEngineTest, DeadlineStopsASlowFault) {
   EXPECT_EQ(fatal->kind, StopKind::kFaultDeadline);
   EXPECT_THAT(fatal->message, HasSubstr("fault deadline of 1s exceeded"));
   EXPECT_THAT(fatal->message, HasSubstr("guest-physical page 0x200000"));
-}
-
-TEST_F(FaultEngineTest, FramesAreMappedSharedWithTheDevice) {
-  const v1::Region window = DeviceWindow("enginetest", 8);
-  ASSERT_TRUE(StartEngine({window}).ok());
-
-  v1::WriteFramesRequest write;
-  write.set_pool("enginetest");
-  write.set_first_frame(3);
-  write.set_data(std::string(kPage, '\x77'));
-  {
-    grpc::ClientContext context;
-    v1::WriteFramesResponse response;
-    ASSERT_TRUE(admin_->WriteFrames(&context, write, &response).ok());
-  }
-  uint8_t* bar = Host(kDeviceId);
-  threads_.emplace_back([bar] {
-    (void)*static_cast<volatile uint8_t*>(bar + 3 * kPage);
-    bar[11 * kPage + 5] = 0x42;  // page 11 is frame 3 again (identity mod 8)
-    // Frame 4 was never written (a hole in the file): both pages must still
-    // be one frame.
-    (void)*static_cast<volatile uint8_t*>(bar + 4 * kPage);
-    (void)*static_cast<volatile uint8_t*>(bar + 12 * kPage);
-    bar[4 * kPage + 9] = 0x24;
-  });
-  JoinTouchers();
-  EXPECT_EQ(bar[3 * kPage], 0x77);
-  EXPECT_EQ(bar[3 * kPage + 5], 0x42);  // one frame behind both pages
-  EXPECT_EQ(bar[12 * kPage + 9], 0x24);
-
-  v1::ReadFramesRequest read;
-  read.set_pool("enginetest");
-  read.set_first_frame(3);
-  read.set_frame_count(1);
-  grpc::ClientContext context;
-  v1::ReadFramesResponse frames;
-  ASSERT_TRUE(admin_->ReadFrames(&context, read, &frames).ok());
-  ASSERT_EQ(frames.data().size(), kPage);
-  EXPECT_EQ(static_cast<uint8_t>(frames.data()[5]), 0x42);
-  EXPECT_EQ(engine_->stats().Snapshot().frames, 4u);
-  // The device model hears of every page that became available.
-  const std::vector<DevicePageEvent> events = DevicePages();
-  ASSERT_EQ(events.size(), 4u);
-  EXPECT_EQ(events[0].kind, DevicePageEvent::Kind::kAvailable);
-  EXPECT_EQ(events[0].region_id, kDeviceId);
-  EXPECT_EQ(events[0].offset, 3 * kPage);
-  EXPECT_EQ(events[0].frame, 3u);
 }
 
 TEST_F(FaultEngineTest, BrokerRestartLosesNothing) {
