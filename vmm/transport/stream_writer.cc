@@ -83,11 +83,16 @@ bool StreamWriter::SendOnRing(FaultRing* ring, uint64_t generation,
     return false;  // revocations go on the stream
   }
   if (!fault && releases.empty()) return false;
-  std::vector<uint32_t> released = releases;
-  released.insert(released.end(), request.released_staging_slots().begin(),
-                  request.released_staging_slots().end());
-  absl::StatusOr<bool> sent =
-      ring->Send(generation, fault ? &request.fault() : nullptr, released);
+  // The usual fault carries only the writer's releases: no copy for it.
+  std::vector<uint32_t> combined;
+  if (request.released_staging_slots_size() > 0) {
+    combined = releases;
+    combined.insert(combined.end(), request.released_staging_slots().begin(),
+                    request.released_staging_slots().end());
+  }
+  absl::StatusOr<bool> sent = ring->Send(
+      generation, fault ? &request.fault() : nullptr,
+      request.released_staging_slots_size() > 0 ? combined : releases);
   if (!sent.ok()) {
     // The broker's side of the ring is garbage: the transport ends the
     // stream, and its faults are asked again without the ring.
